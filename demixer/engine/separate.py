@@ -1,0 +1,251 @@
+"""The public entry point: separate a file or an array into stems.
+
+``separate_array`` is the chunked overlap-add driver around one :class:`SegmentModel`;
+``separate_file`` decodes, separates and returns stems; ``write_stems`` encodes them.
+Host DSP for the neighbouring segments runs in a helper thread while onnxruntime (which releases
+the GIL) runs the current one, so host time mostly hides behind model time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from demixer.engine import audio
+from demixer.engine.chunking import OverlapAdd, Segment, plan_passes, plan_segments, read_padded
+from demixer.engine.errors import Cancelled, EngineError
+from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
+from demixer.engine.registry import get_spec
+
+
+@dataclass(frozen=True)
+class SeparationOptions:
+    """Everything that changes the stems (and so belongs in a cache key), plus how to run."""
+
+    model: str = "htdemucs"
+    overlap: float = 0.25
+    shifts: int = 0
+    seed: int = 0
+    two_stems: str | None = None
+    device: str = "cpu"
+    threads: int = 0
+    low_memory: bool = False
+
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(
+            model=self.model, device=self.device, threads=self.threads, low_memory=self.low_memory
+        )
+
+    def validate(self) -> None:
+        sources = get_spec(self.model).sources
+        if not 0.0 <= self.overlap < 1.0:
+            raise EngineError("overlap must be between 0 and 1 (e.g. 0.25)")
+        if self.shifts < 0 or self.shifts > 20:
+            raise EngineError("shifts must be between 0 and 20")
+        if self.two_stems is not None and self.two_stems not in sources:
+            raise EngineError(
+                f"--two-stems must be one of {', '.join(sources)} (got {self.two_stems!r})"
+            )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each segment: ``fraction`` in [0, 1], ``eta`` seconds (None at first)."""
+
+    done: int
+    total: int
+    elapsed: float
+    stage: str = "separating"
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    @property
+    def eta(self) -> float | None:
+        if self.done == 0:
+            return None
+        return self.elapsed / self.done * (self.total - self.done)
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+
+def count_segments(length: int, options: SeparationOptions) -> int:
+    spec = get_spec(options.model)
+    passes = plan_passes(length, spec.samplerate, options.shifts, options.seed)
+    return sum(len(plan_segments(p, spec.segment_samples, options.overlap)) for p in passes)
+
+
+def separate_array(
+    mix: np.ndarray,
+    options: SeparationOptions | None = None,
+    *,
+    model: SegmentModel | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Separate float32 (2, N) at 44.1 kHz into float32 (S, 2, N), sources in model order.
+
+    ``out`` may be given (e.g. a memory-mapped array) to receive the result. Raises
+    :class:`Cancelled` between segments when ``cancel()`` turns true.
+    """
+    options = options or SeparationOptions()
+    options.validate()
+    model = model or shared_model(options.session_config())
+    mix = np.ascontiguousarray(mix, dtype=np.float32)
+    if mix.ndim != 2 or mix.shape[0] != model.spec.channels:
+        raise EngineError(f"expected a (2, samples) array, got {mix.shape}")
+    length = mix.shape[-1]
+    sources = len(model.sources)
+    if out is None:
+        out = np.zeros((sources, mix.shape[0], length), dtype=np.float32)
+    else:
+        out[...] = 0.0
+    if length == 0:
+        return out
+    segment = model.segment
+    passes = plan_passes(length, model.spec.samplerate, options.shifts, options.seed)
+    segments: list[Segment] = [
+        s for p in passes for s in plan_segments(p, segment, options.overlap)
+    ]
+    ola = OverlapAdd(out, passes, segment, options.overlap)
+    started = time.monotonic()
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(Progress(done, len(segments), time.monotonic() - started))
+
+    def prepare(seg: Segment) -> dict[str, np.ndarray]:
+        return model.prepare(read_padded(mix, seg.start, segment))
+
+    def finish(seg: Segment, raw: tuple[np.ndarray, np.ndarray]) -> None:
+        ola.add(seg, model.finish(*raw))
+
+    report(0)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demixer-host") as host:
+        feeds = prepare(segments[0])
+        previous: tuple[Segment, tuple[np.ndarray, np.ndarray]] | None = None
+        for index, seg in enumerate(segments):
+            if cancel is not None and cancel():
+                raise Cancelled("separation cancelled")
+            pending: list[Future[object]] = []
+            if previous is not None:
+                pending.append(host.submit(finish, *previous))
+            upcoming = (
+                host.submit(prepare, segments[index + 1]) if index + 1 < len(segments) else None
+            )
+            raw = model.infer(feeds)
+            for future in pending:
+                future.result()
+            if upcoming is not None:
+                feeds = upcoming.result()
+            previous = (seg, raw)
+            report(index + 1) if index + 1 < len(segments) else None
+        assert previous is not None
+        finish(*previous)
+    report(len(segments))
+    return out
+
+
+@dataclass
+class Separated:
+    """Stems of one file: name -> float32 (2, N) at ``rate``; ``source`` is the decoded input."""
+
+    stems: dict[str, np.ndarray]
+    rate: int
+    source: audio.DecodedAudio
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def select_stems(
+    estimates: np.ndarray, names: tuple[str, ...], two_stems: str | None
+) -> dict[str, np.ndarray]:
+    """All stems by name, or ``{stem, no_<stem>}`` where the second is the sum of the others."""
+    if two_stems is None:
+        return {name: estimates[i] for i, name in enumerate(names)}
+    keep = names.index(two_stems)
+    rest = np.zeros_like(estimates[keep])
+    for i in range(len(names)):
+        if i != keep:
+            rest += estimates[i]
+    return {two_stems: estimates[keep], f"no_{two_stems}": rest}
+
+
+def separate_file(
+    path: str | os.PathLike[str],
+    options: SeparationOptions | None = None,
+    *,
+    model: SegmentModel | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+    max_seconds: float | None = None,
+) -> Separated:
+    """Decode ``path`` (any format PyAV reads), separate it, and return the stems at 44.1 kHz."""
+    options = options or SeparationOptions()
+    options.validate()
+    t0 = time.monotonic()
+    decoded = audio.decode(path, max_seconds=max_seconds)
+    t1 = time.monotonic()
+    model = model or shared_model(options.session_config())
+    out = None
+    if options.low_memory:
+        # the result lives on disk; the OS pages it in and out as the overlap-add walks along
+        handle = tempfile.TemporaryFile(prefix="demixer-", suffix=".f32")
+        shape = (len(model.sources), 2, decoded.samples.shape[-1])
+        out = np.memmap(handle, dtype=np.float32, mode="w+", shape=shape)
+    estimates = separate_array(
+        decoded.samples, options, model=model, progress=progress, cancel=cancel, out=out
+    )
+    t2 = time.monotonic()
+    stems = select_stems(estimates, model.sources, options.two_stems)
+    return Separated(
+        stems, model.spec.samplerate, decoded, {"decode": t1 - t0, "separate": t2 - t1}
+    )
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How stems are written. ``sample_rate`` None keeps 44.1 kHz; "source" uses the input's."""
+
+    fmt: audio.Format = "wav"
+    bit_depth: int = 16
+    bitrate_kbps: int = 320
+    clip: audio.ClipMode = "rescale"
+    sample_rate: int | str | None = None
+
+
+def write_stems(
+    result: Separated, directory: Path, output: OutputOptions | None = None
+) -> dict[str, Path]:
+    """Encode each stem to ``directory/<stem>.<ext>``, copying the input's title/artist tags."""
+    output = output or OutputOptions()
+    directory.mkdir(parents=True, exist_ok=True)
+    rate = result.rate
+    if output.sample_rate == "source":
+        rate = result.source.source_rate
+    elif isinstance(output.sample_rate, int):
+        rate = output.sample_rate
+    paths: dict[str, Path] = {}
+    for name, wav in result.stems.items():
+        data = audio.resample(wav, result.rate, rate)
+        paths[name] = audio.encode(
+            data,
+            directory / f"{name}.{output.fmt}",
+            rate=rate,
+            fmt=output.fmt,
+            bit_depth=output.bit_depth,
+            bitrate_kbps=output.bitrate_kbps,
+            clip=output.clip,
+            tags=result.source.tags,
+        )
+    return paths
