@@ -62,14 +62,36 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
         raise AudioDecodeError(f"{p.name}: is a directory, not an audio file")
     if p.stat().st_size == 0:
         raise AudioDecodeError(f"{p.name}: the file is empty")
+    _check_chunk_size(p)
     try:
-        container = av.open(str(p), mode="r", metadata_errors="ignore")
+        container = av.open(str(p), mode="r")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise AudioDecodeError(f"{p.name}: not a recognised audio file") from exc
     if not container.streams.audio:
         container.close()
         raise AudioDecodeError(f"{p.name}: contains no audio stream")
     return container
+
+
+def _check_chunk_size(path: Path) -> None:
+    """WAV (RIFF) and AIFF (FORM) headers state the file's size; FFmpeg quietly decodes what is
+    there, so a cut-off upload is caught here instead."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12:
+        return
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        declared = int.from_bytes(head[4:8], "little") + 8
+    elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        declared = int.from_bytes(head[4:8], "big") + 8
+    else:
+        return
+    actual = path.stat().st_size
+    # streaming writers leave 0 or 0xFFFFFFFF as a placeholder: nothing to check then
+    if declared not in (8, 0xFFFFFFFF + 8) and actual < declared - 1:
+        raise AudioDecodeError(
+            f"{path.name}: the file is truncated ({actual} of {declared} bytes are there)"
+        )
 
 
 def _tags(container: av.container.InputContainer, stream: av.audio.AudioStream) -> dict[str, str]:
@@ -160,6 +182,44 @@ def decode(
     out_rate = rate or source_rate
     samples = resample(samples, source_rate, out_rate)
     return DecodedAudio(samples, out_rate, source_rate, source_channels, codec, tags)
+
+
+def validate(path: str | os.PathLike[str], max_seconds: float | None = None) -> AudioInfo:
+    """Decode the whole file without keeping it: proves it is whole, decodable audio.
+
+    Costs little memory whatever the length (frames are counted, then dropped). Returns the
+    measured duration; raises :class:`AudioDecodeError` with a user-facing message.
+    """
+    name = Path(path).name
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        rate, channels, codec = ctx.sample_rate or 0, ctx.channels or 0, ctx.name
+        declared = _declared_duration(container, stream)
+        if max_seconds is not None and declared > max_seconds + 1:
+            raise AudioDecodeError(
+                f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
+            )
+        tags = _tags(container, stream)
+        samples = 0
+        try:
+            for frame in container.decode(stream):
+                samples += frame.samples
+                rate = rate or frame.sample_rate
+                if max_seconds is not None and rate and samples > (max_seconds + 1) * rate:
+                    raise AudioDecodeError(
+                        f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
+                    )
+        except av.FFmpegError as exc:
+            raise AudioDecodeError(f"{name}: the audio data is corrupt or truncated") from exc
+    if samples == 0 or not rate:
+        raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
+    got = samples / rate
+    if declared > 2.0 and got < 0.9 * declared:
+        raise AudioDecodeError(
+            f"{name}: the file is truncated ({got:.1f} s of {declared:.1f} s could be decoded)"
+        )
+    return AudioInfo(duration=got, rate=rate, channels=channels, codec=codec, tags=tags)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:

