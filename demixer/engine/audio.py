@@ -147,7 +147,10 @@ def decode(
                 f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
             )
         tags = _tags(container, stream)
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=source_rate or None)
+        # mono is decoded as mono and duplicated below (FFmpeg's upmix would lower it by 3 dB);
+        # more channels go through FFmpeg's standard downmix matrix (centre and surrounds kept)
+        layout = "mono" if source_channels == 1 else "stereo"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=source_rate or None)
         blocks: list[np.ndarray] = []
         decoded = 0
         try:
@@ -172,6 +175,8 @@ def decode(
         raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
     samples = np.concatenate(blocks, axis=-1).astype(np.float32, copy=False)
     del blocks
+    if samples.shape[0] == 1:
+        samples = np.repeat(samples, 2, axis=0)
     got = samples.shape[-1] / source_rate
     if declared > 2.0 and got < 0.9 * declared:
         raise AudioDecodeError(

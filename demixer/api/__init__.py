@@ -1,0 +1,1 @@
+"""A small versioned JSON API over the same services as the pages."""

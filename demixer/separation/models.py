@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from demixer.engine.separate import SeparationOptions
+from demixer.tracks.models import Track
+
+STEM_LABELS = {
+    "drums": "Drums",
+    "bass": "Bass",
+    "other": "Other",
+    "vocals": "Vocals",
+    "guitar": "Guitar",
+    "piano": "Piano",
+    "no_vocals": "Instrumental",
+}
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+
+class Separation(models.Model):
+    """One separation job of a track. The row is the truth; the task queue only delivers it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="separations")
+    # the options that change the stems: they form the dedup key with the track's content
+    model_name = models.CharField(max_length=40, default="htdemucs")
+    two_stems = models.CharField(
+        max_length=20, blank=True, help_text="empty: every stem; a stem name: it and the rest"
+    )
+    overlap = models.FloatField(default=0.25)
+    shifts = models.PositiveSmallIntegerField(default=0)
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    stage = models.CharField(max_length=40, blank=True)
+    eta_seconds = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="shown to the user: one readable sentence")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker_id = models.CharField(max_length=64, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.track} ({self.mode_label}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def mode_label(self) -> str:
+        if self.two_stems:
+            return f"2 stems ({STEM_LABELS.get(self.two_stems, self.two_stems).lower()} / rest)"
+        return "4 stems"
+
+    def engine_options(self) -> SeparationOptions:
+        return SeparationOptions(
+            model=self.model_name,
+            overlap=self.overlap,
+            shifts=self.shifts,
+            two_stems=self.two_stems or None,
+        )
+
+    def storage_dir(self) -> str:
+        return f"separations/{self.track.owner_id}/{self.id}"
+
+
+class Stem(models.Model):
+    """One separated source: lossless master, browser preview, waveform peaks."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    separation = models.ForeignKey(Separation, on_delete=models.CASCADE, related_name="stems")
+    name = models.CharField(max_length=40)
+    position = models.PositiveSmallIntegerField(default=0)
+    master = models.FileField(max_length=300, help_text="FLAC, 24-bit, 44.1 kHz")
+    preview = models.FileField(max_length=300, help_text="MP3 for the browser player")
+    peaks = models.JSONField(default=list, help_text="~800 values in 0..1 for the waveform")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["separation", "name"], name="stem_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return STEM_LABELS.get(self.name, self.name.replace("_", " ").capitalize())

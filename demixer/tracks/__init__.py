@@ -1,0 +1,1 @@
+"""Tracks: an uploaded original (file, content hash, duration), the upload form, the library."""

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from demixer.engine import audio
+from demixer.engine.errors import AudioDecodeError
+from demixer.tracks.models import Track
+from demixer.tracks.uploads import local_path, sha256_of
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "audio/*,.opus,.m4a"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: object, initial: object = None) -> list[UploadedFile]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+@dataclass
+class CheckedUpload:
+    """An upload proven to be whole audio within the limits."""
+
+    upload: UploadedFile
+    info: audio.AudioInfo
+    sha256: str
+
+    @property
+    def title(self) -> str:
+        return Path(self.upload.name or "untitled").stem[:200] or "untitled"
+
+
+MODE_CHOICES = [
+    ("4", "4 stems: drums, bass, other, vocals"),
+    ("2", "2 stems: vocals and instrumental"),
+]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="Audio files", required=False)
+    mode = forms.ChoiceField(choices=MODE_CHOICES, initial="4", widget=forms.RadioSelect)
+
+    def __init__(self, *args: object, refused: list[str] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = refused or []
+        self.checked: list[CheckedUpload] = []
+
+    def clean_files(self) -> list[UploadedFile]:
+        files = self.cleaned_data.get("files") or []
+        errors = [
+            f"{name}: larger than the limit of {settings.MAX_UPLOAD_MB} MB" for name in self.refused
+        ]
+        if not files and not errors:
+            raise forms.ValidationError("Choose at least one audio file.")
+        max_seconds = settings.MAX_MINUTES * 60
+        for upload in files:
+            path = local_path(upload)
+            try:
+                info = audio.validate(path, max_seconds=max_seconds)
+            except AudioDecodeError as exc:
+                errors.append(_with_name(str(exc), path.name, upload.name or "file"))
+                continue
+            self.checked.append(CheckedUpload(upload, info, sha256_of(path)))
+        if errors:
+            # all or nothing: a refused file means nothing from this upload is kept
+            self.checked = []
+            raise forms.ValidationError(errors)
+        return files
+
+    @property
+    def two_stems(self) -> str:
+        return "vocals" if self.cleaned_data.get("mode") == "2" else ""
+
+
+def _with_name(message: str, temp_name: str, real_name: str) -> str:
+    """The engine names the file it opened (a temporary one); the user knows the original."""
+    if message.startswith(f"{temp_name}:"):
+        return f"{real_name}:{message[len(temp_name) + 1 :]}"
+    return f"{real_name}: {message}"
+
+
+class RenameForm(forms.ModelForm):
+    class Meta:
+        model = Track
+        fields = ["title"]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.db import models
+
+from demixer.engine.audio import duration_text
+
+
+def original_path(track: Track, filename: str) -> str:
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"tracks/{track.owner_id}/{track.id}/original{suffix}"
+
+
+class Track(models.Model):
+    """An uploaded original: its file on storage, content hash and decoded metadata."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks"
+    )
+    title = models.CharField(max_length=200)
+    original = models.FileField(upload_to=original_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    duration = models.FloatField(help_text="seconds, measured by decoding")
+    sample_rate = models.PositiveIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    codec = models.CharField(max_length=40, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # the same content is stored once per user; re-uploads reuse it
+            models.UniqueConstraint(fields=["owner", "sha256"], name="track_unique_content"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def duration_text(self) -> str:
+        return duration_text(self.duration)
+
+    def latest_separation(self):  # noqa: ANN201 - a Separation or None
+        return self.separations.order_by("-created").first()

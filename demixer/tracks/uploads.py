@@ -1,0 +1,66 @@
+"""Upload handling: stream to disk, stop a file at the size limit, hash what was received."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import HttpRequest
+
+REFUSED_ATTR = "demixer_refused_uploads"
+
+
+def max_upload_bytes() -> int:
+    return settings.MAX_UPLOAD_MB * 1024 * 1024
+
+
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """First in the chain: counts each file's bytes and drops the file at the limit.
+
+    The rest of that file is read off the connection and discarded (nothing more is written to
+    disk); the file's name is noted on the request so the form can say why it is missing.
+    Passes every chunk on unchanged to the next handler (``TemporaryFileUploadHandler``).
+    """
+
+    def new_file(self, *args: object, **kwargs: object) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+        self.limit = max_upload_bytes()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            refused = getattr(self.request, REFUSED_ATTR, None)
+            if refused is None:
+                refused = []
+                setattr(self.request, REFUSED_ATTR, refused)
+            refused.append(self.file_name)
+            raise SkipFile()
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def refused_uploads(request: HttpRequest) -> list[str]:
+    """Names of the files dropped for size (read request.FILES first)."""
+    return list(getattr(request, REFUSED_ATTR, []))
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_path(upload: UploadedFile) -> Path:
+    """Where the uploaded bytes are on disk (settings make every upload a temporary file)."""
+    path = getattr(upload, "temporary_file_path", None)
+    if path is None:
+        raise RuntimeError("uploads must stream to disk: check FILE_UPLOAD_HANDLERS")
+    return Path(path())
