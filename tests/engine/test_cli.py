@@ -1,0 +1,112 @@
+"""``demixer`` on the command line: real runs, output layout, and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from demixer.engine import audio
+from demixer.testing import signals
+from demixer.testing.files import write_audio
+
+CLI = [sys.executable, "-m", "demixer.engine.cli"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5 s generated song at 48 kHz, tagged, as FLAC: one model run."""
+    stems = signals.song(5.0, seed=11)
+    mix = signals.mix(stems)
+    folder = tmp_path_factory.mktemp("cli")
+    mix48 = audio.resample(mix, 44100, 48000)
+    return write_audio(folder / "My Song.flac", mix48, 48000, "flac",
+                       tags={"title": "My Song", "artist": "The Band"})
+
+
+def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path) -> None:
+    """One call, two files (one of them corrupt): good one written, exit code 2 for the bad."""
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"definitely not an mp3" * 100)
+    out = tmp_path / "out"
+    result = run_cli("separate", str(clip), str(bad), "-o", str(out), "--format", "flac",
+                     "--bit-depth", "24", "-q")
+    assert result.returncode == 2
+    assert "broken.mp3: not a recognised audio file" in result.stderr
+    assert "Traceback" not in result.stderr
+    files = sorted(p.name for p in (out / "My Song").iterdir())
+    assert files == ["bass.flac", "drums.flac", "other.flac", "vocals.flac"]
+    info = sf.info(out / "My Song" / "vocals.flac")
+    assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_24")
+    assert info.frames == pytest.approx(5.0 * 44100, abs=2)
+    assert audio.probe(out / "My Song" / "drums.flac").tags == {
+        "title": "My Song", "artist": "The Band"}
+
+
+def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
+    result = run_cli("separate", str(clip), "-o", str(tmp_path), "--two-stems", "vocals",
+                     "--format", "mp3", "--bitrate", "192", "--sample-rate", "source")
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "My Song"
+    assert sorted(p.name for p in folder.iterdir()) == ["no_vocals.mp3", "vocals.mp3"]
+    info = audio.probe(folder / "no_vocals.mp3")
+    assert info.rate == 48000
+    assert info.duration == pytest.approx(5.0, abs=0.1)
+    assert "My Song.flac" in result.stdout  # the summary line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["separate", "missing.wav"], "missing.wav: file not found"),
+        (["separate", "{empty}"], "the file is empty"),
+        (["separate", "{clip}", "--two-stems", "kazoo"], "--two-stems must be one of"),
+        (["separate", "{clip}", "--format", "flac", "--bit-depth", "32"], "flac supports"),
+        (["separate", "{clip}", "--sample-rate", "fast"], "--sample-rate"),
+    ],
+)
+def test_bad_input_exit_code_2(args: list[str], message: str, clip: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.touch()
+    args = [a.format(empty=empty, clip=clip) for a in args]
+    result = run_cli(*args, "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_weights_names_fetch_models(clip: Path, tmp_path: Path) -> None:
+    result = run_cli("separate", str(clip), "-o", str(tmp_path),
+                     env={"DEMIXER_MODELS_DIR": str(tmp_path / "no-models")})
+    assert result.returncode == 2
+    assert "demixer fetch-models" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cuda_without_provider_is_a_clear_message(clip: Path, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this machine has the CUDA provider")
+    result = run_cli("separate", str(clip), "-o", str(tmp_path), "--device", "cuda")
+    assert result.returncode == 2
+    assert "onnxruntime-gpu" in result.stderr
+
+
+def test_silence_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros((44100, 2), dtype=np.float32), 44100)
+    result = run_cli("separate", str(path), "-o", str(tmp_path), "-q")
+    assert result.returncode == 0, result.stderr
+    drums, _ = sf.read(tmp_path / "silence" / "drums.wav", dtype="float32")
+    assert np.abs(drums).max() == 0.0
