@@ -1,0 +1,173 @@
+"""The real product for browser tests: `demixer serve` (granian + one worker running the real
+engine) against a fresh SQLite database and media folder, driven by Debian's chromium.
+
+The server runs as a child process exactly as `make run` starts it, so the browser meets the same
+WSGI server, whitenoise, worker and model a person would. Screenshots and the server's log go to
+``test-artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+START_TIMEOUT_S = 90  # migrations + granian + onnxruntime session on a slow machine
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
+# with a running loop unless told otherwise. These tests never touch the ORM directly, but
+# pytest-django fixtures may.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@dataclass
+class LiveApp:
+    url: str
+    data_dir: Path
+    log: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _app_env(data_dir: Path, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("DATABASE_URL", "DEMIXER_MEDIA_DIR", "DEMIXER_DEBUG"):
+        env.pop(name, None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="demixer.config.settings",
+        DEMIXER_DATA_DIR=str(data_dir),
+        DEMIXER_HOST="127.0.0.1",
+        DEMIXER_PORT=str(port),
+        DEMIXER_SECRET_KEY="e2e-tests-only-" + "x" * 40,
+        DEMIXER_EMAIL_BACKEND="file",
+        DEMIXER_MODELS_DIR=os.environ.get("DEMIXER_MODELS_DIR", str(ROOT / "var" / "models")),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], app: LiveApp) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"demixer serve exited with {process.returncode}:\n{app.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own server)
+                if resp.status < 500:
+                    return
+        except urllib.error.HTTPError as err:
+            if err.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"demixer serve did not answer on {url}:\n{app.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)  # serve forwards it to granian and the worker
+    try:
+        process.wait(timeout=45)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: only what we started
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """`demixer serve` on a free port with its own database, media and worker."""
+    data_dir = tmp_path_factory.mktemp("demixer-e2e")
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    env = _app_env(data_dir, port)
+    app = LiveApp(f"http://127.0.0.1:{port}", data_dir, ARTIFACTS / "e2e-server.log")
+    migrate = subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    with app.log.open("wb") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("demixer")), "serve"],  # what `make run` runs
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until_up(app.url + "/", process, app)
+            yield app
+        finally:
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_app: LiveApp) -> Iterator[object]:
+    """A fresh browser context (no cookies) whose console errors are collected."""
+    context = browser.new_context(
+        base_url=live_app.url, viewport={"width": 1280, "height": 860}, accept_downloads=True
+    )
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
