@@ -39,6 +39,7 @@
   var generation = 0; // bumps on every (re)start, so "ended" from stopped sources is ignored
   var dragging = false;
   var pointerFocus = false; // the focused control was last reached by pointer, not keyboard
+  var pointerDown = false;
   var ready = false;
 
   function fmt(seconds) {
@@ -117,7 +118,11 @@
       src.buffer = stem.buffer;
       src.connect(stem.gain);
       src.onended = function () {
-        if (gen === generation && playing) finished();
+        // stems can differ by a few samples: the run is over when the last one ends
+        stem.source = null;
+        if (gen === generation && playing && !stems.some(function (x) { return x.source; })) {
+          finished();
+        }
       };
       src.start(when, Math.min(offset, stem.buffer.duration));
       stem.source = src;
@@ -299,7 +304,15 @@
       dragging = false;
       seek(parseFloat(seekEl.value));
     });
-    document.addEventListener("pointerdown", function () { pointerFocus = true; }, true);
+    // Focus that arrives while a pointer is down came from a click; any other (Tab, script)
+    // came from the keyboard.
+    document.addEventListener("pointerdown", function () {
+      pointerDown = true;
+      pointerFocus = true;
+    }, true);
+    document.addEventListener("pointerup", function () { pointerDown = false; }, true);
+    document.addEventListener("pointercancel", function () { pointerDown = false; }, true);
+    document.addEventListener("focusin", function () { pointerFocus = pointerDown; }, true);
     document.addEventListener("keydown", function (ev) {
       if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey) return;
       var t = ev.target;
@@ -308,7 +321,6 @@
         (tag === "input" && ["range", "checkbox", "radio", "button", "submit"]
           .indexOf((t.type || "").toLowerCase()) === -1));
       if (typing) return;
-      if (ev.key === "Tab") pointerFocus = false;
       if (ev.key === " " || ev.code === "Space") {
         // A control reached with the keyboard keeps its own space behaviour (press it); one
         // last clicked with the mouse does not, or space after clicking Mute would unmute.
@@ -346,6 +358,16 @@
       });
   }
 
+  /* Every stem is held decoded in memory (float32, stereo) so they can share one clock; for a
+   * long track that is a lot, so the player's rate drops (to no less than 22.05 kHz) to keep it
+   * near MEMORY_BUDGET. Only what you hear here is affected: downloads stay full quality. */
+  var MEMORY_BUDGET = 700 * 1024 * 1024;
+  function contextRate(seconds, count) {
+    var bytesPerSecondAtOneHz = Math.max(1, seconds) * Math.max(1, count) * 2 * 4;
+    var rate = Math.floor(MEMORY_BUDGET / bytesPerSecondAtOneHz);
+    return Math.max(22050, Math.min(44100, rate));
+  }
+
   function init() {
     buildStems();
     stems.forEach(readColors);
@@ -361,7 +383,11 @@
       root.setAttribute("data-state", "error");
       return;
     }
-    ctx = new Ctx();
+    try {
+      ctx = new Ctx({ sampleRate: contextRate(duration, stems.length) });
+    } catch (e) {
+      ctx = new Ctx(); // an engine without the options argument
+    }
     master = ctx.createGain();
     master.connect(ctx.destination);
     stems.forEach(function (stem) {
