@@ -57,7 +57,7 @@ class Separation(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created"]
+        ordering = ("-created",)
 
     def __str__(self) -> str:
         return f"{self.track} ({self.mode_label}, {self.status})"
@@ -96,10 +96,10 @@ class Stem(models.Model):
     peaks = models.JSONField(default=list, help_text="~800 values in 0..1 for the waveform")
 
     class Meta:
-        ordering = ["position"]
-        constraints = [
+        ordering = ("position",)
+        constraints = (
             models.UniqueConstraint(fields=["separation", "name"], name="stem_unique_name"),
-        ]
+        )
 
     def __str__(self) -> str:
         return self.name

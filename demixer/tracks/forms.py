@@ -94,4 +94,4 @@ def _with_name(message: str, temp_name: str, real_name: str) -> str:
 class RenameForm(forms.ModelForm):
     class Meta:
         model = Track
-        fields = ["title"]
+        fields = ("title",)

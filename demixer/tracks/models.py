@@ -33,11 +33,11 @@ class Track(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created"]
-        constraints = [
+        ordering = ("-created",)
+        constraints = (
             # the same content is stored once per user; re-uploads reuse it
             models.UniqueConstraint(fields=["owner", "sha256"], name="track_unique_content"),
-        ]
+        )
 
     def __str__(self) -> str:
         return self.title
@@ -45,6 +45,3 @@ class Track(models.Model):
     @property
     def duration_text(self) -> str:
         return duration_text(self.duration)
-
-    def latest_separation(self):  # noqa: ANN201 - a Separation or None
-        return self.separations.order_by("-created").first()

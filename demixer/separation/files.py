@@ -1,0 +1,136 @@
+"""Files on storage: local copies for the engine, saving, deleting, and serving with Range."""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import Storage, default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+CHUNK = 64 * 1024
+CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".zip": "application/zip",
+}
+
+
+@contextmanager
+def local_copy(name: str, storage: Storage = default_storage) -> Iterator[Path]:
+    """A filesystem path with the stored file's bytes (the file itself when storage is local)."""
+    try:
+        yield Path(storage.path(name))
+        return
+    except NotImplementedError:
+        pass
+    suffix = Path(name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with storage.open(name, "rb") as src:
+            shutil.copyfileobj(src, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def save(name: str, path: Path, storage: Storage = default_storage) -> str:
+    """Store ``path`` under exactly ``name`` (replacing what was there); returns the name."""
+    if storage.exists(name):
+        storage.delete(name)
+    with path.open("rb") as fh:
+        return storage.save(name, File(fh, name=Path(name).name))
+
+
+def delete_tree(prefix: str, storage: Storage = default_storage) -> None:
+    """Delete every file under ``prefix`` (the storage API has no recursive delete)."""
+    try:
+        dirs, files = storage.listdir(prefix)
+    except FileNotFoundError:
+        return
+    for name in files:
+        storage.delete(f"{prefix}/{name}")
+    for sub in dirs:
+        delete_tree(f"{prefix}/{sub}", storage)
+    # local storage leaves empty directories behind; tidy them when we can
+    with contextlib.suppress(NotImplementedError, OSError):
+        os.rmdir(storage.path(prefix))
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """``(first, last)`` inclusive for one satisfiable range; None to send the whole file
+    (no header, or one we do not handle such as several ranges); False when unsatisfiable."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return None
+    if not first_text:  # a suffix: the last N bytes
+        length = int(last_text)
+        if length == 0:
+            return False
+        return max(0, size - length), size - 1
+    first = int(first_text)
+    last = int(last_text) if last_text else size - 1
+    if first >= size or last < first:
+        return False
+    return first, min(last, size - 1)
+
+
+def serve(
+    request: HttpRequest,
+    name: str,
+    filename: str,
+    *,
+    attachment: bool,
+    storage: Storage = default_storage,
+) -> HttpResponse:
+    """Serve a stored file, honouring a single ``Range: bytes=...`` (206) for seeking."""
+    size = storage.size(name)
+    content_type = (
+        CONTENT_TYPES.get(Path(name).suffix.lower())
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    wanted = parse_range(request.headers.get("Range", ""), size)
+    if wanted is False:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+    elif wanted is None:
+        response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+        response["Content-Length"] = str(size)
+    else:
+        first, last = wanted
+        response = StreamingHttpResponse(
+            _read_range(storage, name, first, last), status=206, content_type=content_type
+        )
+        response["Content-Length"] = str(last - first + 1)
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    return response
+
+
+def _read_range(storage: Storage, name: str, first: int, last: int) -> Iterator[bytes]:
+    with storage.open(name, "rb") as fh:
+        fh.seek(first)
+        left = last - first + 1
+        while left > 0:
+            block = fh.read(min(CHUNK, left))
+            if not block:
+                break
+            left -= len(block)
+            yield block

@@ -1,0 +1,99 @@
+"""``manage.py separation_worker``: one separation worker process.
+
+Recovers jobs a dead worker left running, warms the shared model (so no user's job pays for
+it), then runs django-tasks-db's worker loop on the ``separation`` queue. SIGINT/SIGTERM stop it
+at the next chunk of the running job, which goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from demixer.separation import services, tasks
+
+logger = logging.getLogger("demixer.worker")
+
+RECOVERY_INTERVAL = 30.0
+
+
+class Command(BaseCommand):
+    help = "Run one separation worker (recover stale jobs, warm the model, process the queue)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--batch", action="store_true", help="process the queue, then exit")
+        parser.add_argument("--no-warm-up", action="store_false", dest="warm_up")
+        parser.add_argument("--interval", type=float, default=1.0, help="idle poll, seconds")
+        parser.add_argument("--queue-name", default="separation")
+        parser.add_argument("--worker-id", default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not logger.handlers and not logging.getLogger("demixer").handlers:
+            logging.basicConfig(level=logging.INFO)
+        tasks.shutdown_requested.clear()
+        requeued, failed = services.recover_stale()
+        if requeued or failed:
+            self.stdout.write(f"recovered stale jobs: {requeued} requeued, {failed} failed")
+        if options["warm_up"]:
+            self.stdout.write("warming up the model…")
+            tasks.worker_model().warm_up()
+        worker = Worker(
+            queue_names=options["queue_name"].split(","),
+            interval=options["interval"],
+            batch=options["batch"],
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=options["worker_id"] or f"{tasks.worker_name()}:{get_random_string(8)}",
+            excluded_queue_names=[],
+        )
+        if options["batch"]:
+            worker.run()
+            return
+        self._install_signals(worker)
+        recovery = _RecoveryLoop()
+        recovery.start()
+        self.stdout.write("separation worker ready")
+        try:
+            worker.run()
+        finally:
+            recovery.stop()
+
+    def _install_signals(self, worker: Worker) -> None:
+        def stop(signum: int, frame: FrameType | None) -> None:
+            # the engine checks this between chunks; the job goes back to the queue
+            tasks.shutdown_requested.set()
+            worker.shutdown(signum, frame)
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop)
+
+
+class _RecoveryLoop(threading.Thread):
+    """Another worker (or this one, before a restart) may die mid-job: look every so often."""
+
+    def __init__(self) -> None:
+        super().__init__(name="stale-job-recovery", daemon=True)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(RECOVERY_INTERVAL):
+                try:
+                    services.recover_stale()
+                except Exception:
+                    logger.exception("stale-job recovery failed")
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,220 @@
+"""Every change to a separation job goes through here; views, the API and the worker share it.
+
+State changes are conditional updates (``filter(status=...).update(...)`` and a count check), so
+two processes racing on one job cannot both win: the database decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from demixer.separation import files
+from demixer.separation.models import ACTIVE, Separation, Status, Stem
+from demixer.tracks.models import Track
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue(separation_id: str) -> None:
+    from demixer.separation.tasks import separate_track  # the task module imports the engine
+
+    transaction.on_commit(partial(separate_track.enqueue, separation_id))
+
+
+def start(track: Track, two_stems: str = "") -> tuple[Separation, bool]:
+    """The job for ``track`` with these options: an existing one that is done or on its way
+    (``reused`` True), or a new queued one, enqueued once the transaction commits."""
+    existing = (
+        Separation.objects.filter(
+            track=track, two_stems=two_stems, status__in=[Status.DONE, *ACTIVE]
+        )
+        .order_by("-created")
+        .first()
+    )
+    if existing is not None:
+        return existing, True
+    job = Separation.objects.create(track=track, two_stems=two_stems)
+    _enqueue(str(job.id))
+    return job, False
+
+
+def queue_position(job: Separation) -> int | None:
+    """1 for the next job to run; None unless queued. Counts all users' jobs, shows none."""
+    if job.status != Status.QUEUED:
+        return None
+    return Separation.objects.filter(status=Status.QUEUED, created__lt=job.created).count() + 1
+
+
+def claim(job_id: str, worker_id: str) -> Separation | None:
+    """Move a queued job to running for this worker; None if it is not ours to run."""
+    now = timezone.now()
+    claimed = Separation.objects.filter(id=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING,
+        worker_id=worker_id[:64],
+        started=now,
+        heartbeat=now,
+        progress=0.0,
+        stage="starting",
+        eta_seconds=None,
+        error="",
+        attempts=F("attempts") + 1,
+    )
+    if claimed != 1:
+        return None  # cancelled, deleted, or another worker claimed it first
+    return Separation.objects.select_related("track").get(id=job_id)
+
+
+def beat(job_id: str) -> None:
+    Separation.objects.filter(id=job_id, status=Status.RUNNING).update(heartbeat=timezone.now())
+
+
+def report(job_id: str, progress: float, stage: str, eta: float | None) -> None:
+    Separation.objects.filter(id=job_id, status=Status.RUNNING).update(
+        progress=max(0.0, min(1.0, progress)),
+        stage=stage,
+        eta_seconds=eta,
+        heartbeat=timezone.now(),
+    )
+
+
+def still_wanted(job_id: str) -> bool:
+    """False once the owner cancelled (or deleted) the job: the worker stops at the next chunk."""
+    return Separation.objects.filter(id=job_id, status=Status.RUNNING).exists()
+
+
+@dataclass
+class StemFiles:
+    name: str
+    master: str
+    preview: str
+    peaks: list[float]
+
+
+def complete(job_id: str, stems: list[StemFiles]) -> bool:
+    """Record the stems and mark the job done; False (and the files removed) if it was
+    cancelled or deleted meanwhile."""
+    with transaction.atomic():
+        done = Separation.objects.filter(id=job_id, status=Status.RUNNING).update(
+            status=Status.DONE,
+            progress=1.0,
+            stage="done",
+            eta_seconds=None,
+            finished=timezone.now(),
+        )
+        if done == 1:
+            Stem.objects.bulk_create(
+                Stem(
+                    separation_id=job_id,
+                    name=s.name,
+                    position=i,
+                    master=s.master,
+                    preview=s.preview,
+                    peaks=s.peaks,
+                )
+                for i, s in enumerate(stems)
+            )
+    if done != 1:
+        for s in stems:
+            files.default_storage.delete(s.master)
+            files.default_storage.delete(s.preview)
+    return done == 1
+
+
+def fail(job_id: str, message: str) -> None:
+    Separation.objects.filter(id=job_id, status__in=ACTIVE).update(
+        status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
+    )
+
+
+def requeue(job_id: str, *, count_attempt: bool = False) -> bool:
+    """Put a running job back in the queue (the worker is shutting down)."""
+    changes: dict[str, object] = {
+        "status": Status.QUEUED,
+        "progress": 0.0,
+        "stage": "",
+        "eta_seconds": None,
+        "worker_id": "",
+        "heartbeat": None,
+    }
+    if not count_attempt:
+        changes["attempts"] = F("attempts") - 1
+    with transaction.atomic():
+        moved = Separation.objects.filter(id=job_id, status=Status.RUNNING).update(**changes)
+        if moved == 1:
+            _enqueue(job_id)
+    return moved == 1
+
+
+def cancel(job: Separation) -> bool:
+    """Cancel a queued or running job; a running one stops at its next chunk."""
+    cancelled = Separation.objects.filter(id=job.id, status__in=ACTIVE).update(
+        status=Status.CANCELLED, finished=timezone.now(), eta_seconds=None, stage="cancelled"
+    )
+    return cancelled == 1
+
+
+def recover_stale(now: datetime | None = None) -> tuple[int, int]:
+    """Running jobs whose worker stopped beating: requeue them once, then fail them.
+
+    Returns (requeued, failed). Safe to run from several workers: each change is conditional
+    on the row still being running with the stale heartbeat it was read with.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
+    requeued = failed = 0
+    stale = Separation.objects.filter(status=Status.RUNNING, heartbeat__lt=cutoff) | (
+        Separation.objects.filter(status=Status.RUNNING, heartbeat__isnull=True)
+    )
+    for job in stale.only("id", "attempts", "heartbeat"):
+        same = Separation.objects.filter(id=job.id, status=Status.RUNNING, heartbeat=job.heartbeat)
+        if job.attempts < settings.SEPARATION_MAX_ATTEMPTS:
+            with transaction.atomic():
+                if same.update(
+                    status=Status.QUEUED,
+                    progress=0.0,
+                    stage="",
+                    eta_seconds=None,
+                    worker_id="",
+                    heartbeat=None,
+                ):
+                    _enqueue(str(job.id))
+                    requeued += 1
+        elif same.update(
+            status=Status.FAILED,
+            error=(
+                "The worker stopped while separating this track, "
+                f"{job.attempts} times; giving up. Try uploading it again."
+            ),
+            finished=now,
+            eta_seconds=None,
+        ):
+            failed += 1
+    if requeued or failed:
+        logger.warning("stale jobs: %d requeued, %d failed", requeued, failed)
+    return requeued, failed
+
+
+def delete_separation_files(job: Separation) -> None:
+    files.delete_tree(job.storage_dir())
+
+
+def delete_track(track: Track) -> None:
+    """Delete a track, its jobs, stems and every file; a running job stops at its next chunk."""
+    jobs = list(track.separations.all())
+    for job in jobs:
+        cancel(job)
+    original = track.original.name
+    track.delete()
+    for job in jobs:
+        delete_separation_files(job)
+    if original:
+        files.default_storage.delete(original)
+        files.delete_tree(original.rsplit("/", 1)[0])

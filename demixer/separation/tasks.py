@@ -1,0 +1,167 @@
+"""The worker's task: a thin adapter between a Separation row and the engine.
+
+It receives a job id, re-reads the row (tolerating its absence), claims it atomically, runs the
+engine with a progress callback that writes to the row (throttled) and a cancel callback that
+reads it, writes the stems to storage and records them. Errors become one readable sentence on
+the row; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.tasks import task
+
+from demixer.engine.errors import Cancelled, EngineError
+from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
+from demixer.engine.separate import Progress, separate_file
+from demixer.separation import files, render, services
+from demixer.separation.models import Separation
+
+logger = logging.getLogger(__name__)
+
+# Set by the worker command on SIGINT/SIGTERM: the running job stops at its next chunk and goes
+# back to the queue, so stopping the server never costs a user their job.
+shutdown_requested = threading.Event()
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes
+HEARTBEAT_INTERVAL = 10.0
+# share of the bar each stage takes
+DECODE_SHARE, SEPARATE_SHARE = 0.03, 0.90
+
+
+def worker_model() -> SegmentModel:
+    """This process's onnxruntime session (created once, shared by every job)."""
+    return shared_model(
+        SessionConfig(device=settings.SEPARATION_DEVICE, threads=settings.SEPARATION_THREADS)
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Heartbeat(threading.Thread):
+    """Beats the row every few seconds while the job runs, whatever the engine is doing, so a
+    long decode or encode never looks like a dead worker."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.job_id = job_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(HEARTBEAT_INTERVAL):
+                services.beat(self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
+class _Reporter:
+    """The engine's progress and cancel callbacks, writing to and reading the row."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.last_write = 0.0
+
+    def stage(self, progress: float, stage: str, eta: float | None = None) -> None:
+        self.last_write = time.monotonic()
+        services.report(self.job_id, progress, stage, eta)
+
+    def progress(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last_write < PROGRESS_INTERVAL and p.done < p.total:
+            return
+        self.stage(DECODE_SHARE + SEPARATE_SHARE * p.fraction, "separating", p.eta)
+
+    def cancelled(self) -> bool:
+        return shutdown_requested.is_set() or not services.still_wanted(self.job_id)
+
+
+@task(queue_name="separation")
+def separate_track(separation_id: str) -> str:
+    """Run one separation job; returns what happened (for the queue's own record)."""
+    job = services.claim(separation_id, worker_name())
+    if job is None:
+        exists = Separation.objects.filter(id=separation_id).exists()
+        return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
+    heartbeat = _Heartbeat(separation_id)
+    heartbeat.start()
+    try:
+        return _run(job)
+    finally:
+        heartbeat.stop()
+        close_old_connections()
+
+
+def _run(job: Separation) -> str:
+    job_id = str(job.id)
+    reporter = _Reporter(job_id)
+    try:
+        reporter.stage(0.0, "decoding")
+        with files.local_copy(job.track.original.name) as path:
+            result = separate_file(
+                path,
+                job.engine_options(),
+                model=worker_model(),
+                progress=reporter.progress,
+                cancel=reporter.cancelled,
+                max_seconds=settings.MAX_MINUTES * 60,
+            )
+        if reporter.cancelled():
+            raise Cancelled("separation cancelled")
+        reporter.stage(DECODE_SHARE + SEPARATE_SHARE, "writing stems")
+        stems = _store_stems(job, result.stems, result.rate, result.source.tags)
+        if services.complete(job_id, stems):
+            return "done"
+        return "cancelled while writing"
+    except Cancelled:
+        if shutdown_requested.is_set() and services.requeue(job_id):
+            logger.info("job %s put back in the queue: the worker is stopping", job_id)
+            return "requeued (worker stopping)"
+        return "cancelled"
+    except EngineError as exc:
+        services.fail(job_id, str(exc))
+        return "failed"
+    except Exception:
+        logger.exception("separation %s failed", job_id)
+        services.fail(
+            job_id,
+            "Something went wrong while separating this track. The error has been logged; "
+            "please try again later.",
+        )
+        return "failed (unexpected error)"
+
+
+def _store_stems(
+    job: Separation, stems: dict, rate: int, tags: dict[str, str]
+) -> list[services.StemFiles]:
+    directory = job.storage_dir()
+    peaks = render.peaks(stems)
+    out: list[services.StemFiles] = []
+    with tempfile.TemporaryDirectory(prefix="demixer-stems-") as tmp:
+        for name, wav in stems.items():
+            master = render.write_master(wav, Path(tmp) / f"{name}.flac", rate, tags)
+            preview = render.write_preview(wav, Path(tmp) / f"{name}.mp3", rate)
+            out.append(
+                services.StemFiles(
+                    name=name,
+                    master=files.save(f"{directory}/{name}.flac", master),
+                    preview=files.save(f"{directory}/preview/{name}.mp3", preview),
+                    peaks=peaks[name],
+                )
+            )
+    return out

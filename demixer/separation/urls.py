@@ -1,0 +1,26 @@
+from django.urls import path
+
+from demixer.separation import views
+
+urlpatterns = [
+    path("separations/<uuid:separation_id>/", views.detail, name="separation-detail"),
+    path("separations/<uuid:separation_id>/status/", views.status, name="separation-status"),
+    path("separations/<uuid:separation_id>/cancel/", views.cancel, name="separation-cancel"),
+    path(
+        "separations/<uuid:separation_id>/stems/<slug:name>.<slug:fmt>",
+        views.stem_download,
+        name="stem-download",
+    ),
+    path(
+        "separations/<uuid:separation_id>/preview/<slug:name>.mp3",
+        views.stem_preview,
+        name="stem-preview",
+    ),
+    path("separations/<uuid:separation_id>/stems.zip", views.stems_zip, name="separation-zip"),
+    path(
+        "separations/<uuid:separation_id>/instrumental.<slug:fmt>",
+        views.instrumental,
+        name="separation-instrumental",
+    ),
+    path("separations/<uuid:separation_id>/mix/", views.mix, name="separation-mix"),
+]
