@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from demixer.engine import buffers
 from demixer.engine.errors import AudioDecodeError, AudioEncodeError
 
 TARGET_RATE = 44100
@@ -235,13 +237,24 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
+def clip_gain(wav: np.ndarray, mode: ClipMode = "rescale") -> float:
+    """The factor the reference's ``rescale`` applies: 1, or 1 / (1.01 * peak) above 1."""
+    if mode != "rescale":
+        return 1.0
+    peak = 0.0
+    for start in range(0, wav.shape[-1], BLOCK):
+        block = wav[..., start : start + BLOCK]
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        buffers.release(wav, start, start + block.shape[-1])
+    return 1.0 / max(1.01 * peak, 1.0)
+
+
 def prevent_clip(wav: np.ndarray, mode: ClipMode = "rescale") -> np.ndarray:
     """The reference's ``prevent_clip``: rescale the whole stem below 1, or clamp at ±0.99."""
     if mode == "none":
         return wav
     if mode == "rescale":
-        peak = float(np.abs(wav).max(initial=0.0))
-        return wav / max(1.01 * peak, 1.0)
+        return wav * np.float32(clip_gain(wav, mode))
     if mode == "clamp":
         return np.clip(wav, -0.99, 0.99)
     raise ValueError(f"invalid clip mode {mode!r}")
@@ -254,6 +267,34 @@ _SUBTYPES = {
     ("flac", 16): "PCM_16",
     ("flac", 24): "PCM_24",
 }
+BLOCK = 1 << 18  # samples per block when streaming a stem out
+
+
+def _blocks(wav: np.ndarray, clip: ClipMode, from_rate: int, to_rate: int) -> Iterator[np.ndarray]:
+    """The stem in float32 (C, n) blocks: clip handling applied, resampled on the fly.
+
+    Streaming keeps memory flat for long tracks and lets disk-backed stems be dropped from
+    memory block by block.
+    """
+    if clip not in ("rescale", "clamp", "none"):
+        raise AudioEncodeError(f"invalid clip mode {clip!r}")
+    gain = np.float32(clip_gain(wav, clip))
+    stream = (
+        soxr.ResampleStream(from_rate, to_rate, wav.shape[0], dtype="float32", quality="VHQ")
+        if from_rate != to_rate
+        else None
+    )
+    length = wav.shape[-1]
+    for start in range(0, length, BLOCK):
+        block = np.asarray(wav[..., start : start + BLOCK], dtype=np.float32) * gain
+        buffers.release(wav, start, start + block.shape[-1])
+        if clip == "clamp":
+            np.clip(block, -0.99, 0.99, out=block)
+        if stream is not None:
+            last = start + BLOCK >= length
+            block = stream.resample_chunk(np.ascontiguousarray(block.T), last=last).T
+        if block.shape[-1]:
+            yield np.ascontiguousarray(block)
 
 
 def encode(
@@ -265,14 +306,17 @@ def encode(
     bitrate_kbps: int = 320,
     clip: ClipMode = "rescale",
     tags: dict[str, str] | None = None,
+    source_rate: int | None = None,
 ) -> Path:
-    """Write float32 (C, N) to ``path`` in ``fmt``; written to a temporary name then renamed.
+    """Write float32 (C, N) at ``source_rate`` (default ``rate``) to ``path`` at ``rate``.
 
     wav: 16/24-bit PCM or 32 (float); flac: 16/24-bit; mp3: ``bitrate_kbps`` CBR (LAME).
+    Written to a temporary name and renamed, so a half-written file never has the real name.
     """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
-    wav = prevent_clip(np.asarray(wav, dtype=np.float32), clip)
+    blocks = _blocks(wav, clip, source_rate or rate, rate)
+    channels = wav.shape[0]
     try:
         if fmt in ("wav", "flac"):
             subtype = _SUBTYPES.get((fmt, bit_depth))
@@ -282,16 +326,17 @@ def encode(
                 tmp,
                 "w",
                 samplerate=rate,
-                channels=wav.shape[0],
+                channels=channels,
                 subtype=subtype,
                 format="WAV" if fmt == "wav" else "FLAC",
             ) as out:
                 for key, value in (tags or {}).items():
-                    if key in ("title", "artist", "album", "date", "genre"):
+                    if key in TAG_KEYS:
                         setattr(out, key, value)
-                out.write(wav.T)
+                for block in blocks:
+                    out.write(block.T)
         elif fmt == "mp3":
-            _encode_mp3(wav, tmp, rate, bitrate_kbps, tags or {})
+            _encode_mp3(blocks, channels, tmp, rate, bitrate_kbps, tags or {})
         else:
             raise AudioEncodeError(f"unknown output format {fmt!r}; use wav, flac or mp3")
         os.replace(tmp, target)
@@ -301,21 +346,23 @@ def encode(
 
 
 def _encode_mp3(
-    wav: np.ndarray, path: Path, rate: int, bitrate_kbps: int, tags: dict[str, str]
+    blocks: Iterable[np.ndarray],
+    channels: int,
+    path: Path,
+    rate: int,
+    bitrate_kbps: int,
+    tags: dict[str, str],
 ) -> None:
+    layout = "stereo" if channels == 2 else "mono"
     with av.open(str(path), mode="w", format="mp3") as container:
         for key, value in tags.items():
             container.metadata[key] = value
-        stream = container.add_stream(
-            "libmp3lame", rate=rate, layout="stereo" if wav.shape[0] == 2 else "mono"
-        )
+        stream = container.add_stream("libmp3lame", rate=rate, layout=layout)
         stream.bit_rate = bitrate_kbps * 1000
         stream.time_base = Fraction(1, rate)
-        frame_size = 1152 * 8
         pts = 0
-        for start in range(0, wav.shape[-1], frame_size):
-            block = np.ascontiguousarray(wav[:, start : start + frame_size])
-            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=stream.layout.name)
+        for block in blocks:
+            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
             frame.sample_rate = rate
             frame.pts = pts
             pts += block.shape[-1]
@@ -326,5 +373,5 @@ def _encode_mp3(
 
 
 def duration_text(seconds: float) -> str:
-    minutes, secs = divmod(int(math.floor(seconds + 0.5)), 60)
+    minutes, secs = divmod(math.floor(seconds + 0.5), 60)
     return f"{minutes}:{secs:02d}"

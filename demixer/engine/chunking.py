@@ -33,7 +33,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Pass:
-    """One sweep over the track, possibly shifted: covers track [view_start, view_start+view_len)."""
+    """One sweep over the track, maybe shifted: covers [view_start, view_start + view_len)."""
 
     index: int
     view_start: int

@@ -9,16 +9,15 @@ the GIL) runs the current one, so host time mostly hides behind model time.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from demixer.engine import audio
+from demixer.engine import audio, buffers
 from demixer.engine.chunking import OverlapAdd, Segment, plan_passes, plan_segments, read_padded
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
@@ -128,29 +127,34 @@ def separate_array(
     def prepare(seg: Segment) -> dict[str, np.ndarray]:
         return model.prepare(read_padded(mix, seg.start, segment))
 
-    def finish(seg: Segment, raw: tuple[np.ndarray, np.ndarray]) -> None:
-        ola.add(seg, model.finish(*raw))
+    # with a single pass, everything before the next segment's start is final once a segment
+    # is added: disk-backed output can let go of it
+    done_before = [s.out_start for s in segments[1:]] + [length]
+
+    def finish(index: int, raw: tuple[np.ndarray, np.ndarray]) -> None:
+        ola.add(segments[index], model.finish(*raw))
+        if len(passes) == 1:
+            buffers.release(out, segments[index].out_start if index else 0, done_before[index])
 
     report(0)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demixer-host") as host:
         feeds = prepare(segments[0])
-        previous: tuple[Segment, tuple[np.ndarray, np.ndarray]] | None = None
-        for index, seg in enumerate(segments):
+        previous: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+        for index in range(len(segments)):
             if cancel is not None and cancel():
                 raise Cancelled("separation cancelled")
-            pending: list[Future[object]] = []
-            if previous is not None:
-                pending.append(host.submit(finish, *previous))
+            pending = host.submit(finish, *previous) if previous is not None else None
             upcoming = (
                 host.submit(prepare, segments[index + 1]) if index + 1 < len(segments) else None
             )
-            raw = model.infer(feeds)
-            for future in pending:
-                future.result()
+            raw = model.infer(feeds)  # onnxruntime releases the GIL: the host thread runs now
+            if pending is not None:
+                pending.result()
             if upcoming is not None:
                 feeds = upcoming.result()
-            previous = (seg, raw)
-            report(index + 1) if index + 1 < len(segments) else None
+            previous = (index, raw)
+            if index + 1 < len(segments):
+                report(index + 1)
         assert previous is not None
         finish(*previous)
     report(len(segments))
@@ -199,10 +203,8 @@ def separate_file(
     model = model or shared_model(options.session_config())
     out = None
     if options.low_memory:
-        # the result lives on disk; the OS pages it in and out as the overlap-add walks along
-        handle = tempfile.TemporaryFile(prefix="demixer-", suffix=".f32")
-        shape = (len(model.sources), 2, decoded.samples.shape[-1])
-        out = np.memmap(handle, dtype=np.float32, mode="w+", shape=shape)
+        # the result lives on disk; finished parts leave memory as the overlap-add moves on
+        out = buffers.disk_array((len(model.sources), 2, decoded.samples.shape[-1]))
     estimates = separate_array(
         decoded.samples, options, model=model, progress=progress, cancel=cancel, out=out
     )
@@ -237,11 +239,11 @@ def write_stems(
         rate = output.sample_rate
     paths: dict[str, Path] = {}
     for name, wav in result.stems.items():
-        data = audio.resample(wav, result.rate, rate)
         paths[name] = audio.encode(
-            data,
+            wav,
             directory / f"{name}.{output.fmt}",
             rate=rate,
+            source_rate=result.rate,
             fmt=output.fmt,
             bit_depth=output.bit_depth,
             bitrate_kbps=output.bitrate_kbps,

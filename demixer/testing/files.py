@@ -39,11 +39,15 @@ _PYAV = {  # container, codec, sample format, forced rate
 }
 
 
-def write_audio(path: Path, samples: np.ndarray, rate: int, kind: str, tags: dict[str, str] | None = None) -> Path:
+def write_audio(
+    path: Path, samples: np.ndarray, rate: int, kind: str, tags: dict[str, str] | None = None
+) -> Path:
     """Write float32 (C, N) as ``kind`` (a key of :data:`INPUT_FORMATS`) to ``path``."""
     if kind in _SOUNDFILE:
         fmt, subtype = _SOUNDFILE[kind]
-        with sf.SoundFile(path, "w", samplerate=rate, channels=samples.shape[0], format=fmt, subtype=subtype) as out:
+        with sf.SoundFile(
+            path, "w", samplerate=rate, channels=samples.shape[0], format=fmt, subtype=subtype
+        ) as out:
             for key, value in (tags or {}).items():
                 setattr(out, key, value)
             out.write(samples.T)

@@ -95,7 +95,7 @@ def _stereo(mono: np.ndarray, pan: float) -> np.ndarray:
 def song(seconds: float, seed: int = 0, bpm: float = 120.0) -> dict[str, np.ndarray]:
     """The four stems of a short song: name -> float32 (2, N) at 44.1 kHz. Deterministic."""
     rng = np.random.default_rng(seed)
-    n = int(round(seconds * RATE))
+    n = round(seconds * RATE)
     beat = int(RATE * 60 / bpm)
     roots = [55.0, 61.7, 49.0, 65.4]
     rng.shuffle(roots)

@@ -16,8 +16,9 @@ def reference_apply(mix: np.ndarray, fn, segment: int, overlap: float) -> np.nda
     out = np.zeros((2, mix.shape[0], length))
     sum_weight = np.zeros(length)
     stride = int((1 - overlap) * segment)
-    weight = np.concatenate([np.arange(1, segment // 2 + 1),
-                             np.arange(segment - segment // 2, 0, -1)]).astype(np.float64)
+    weight = np.concatenate(
+        [np.arange(1, segment // 2 + 1), np.arange(segment - segment // 2, 0, -1)]
+    ).astype(np.float64)
     weight /= weight.max()
     for offset in range(0, length, stride):
         chunk_len = min(segment, length - offset)

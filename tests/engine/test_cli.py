@@ -19,8 +19,14 @@ CLI = [sys.executable, "-m", "demixer.engine.cli"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,13 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mix = signals.mix(stems)
     folder = tmp_path_factory.mktemp("cli")
     mix48 = audio.resample(mix, 44100, 48000)
-    return write_audio(folder / "My Song.flac", mix48, 48000, "flac",
-                       tags={"title": "My Song", "artist": "The Band"})
+    return write_audio(
+        folder / "My Song.flac",
+        mix48,
+        48000,
+        "flac",
+        tags={"title": "My Song", "artist": "The Band"},
+    )
 
 
 def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path) -> None:
@@ -39,8 +50,18 @@ def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path)
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"definitely not an mp3" * 100)
     out = tmp_path / "out"
-    result = run_cli("separate", str(clip), str(bad), "-o", str(out), "--format", "flac",
-                     "--bit-depth", "24", "-q")
+    result = run_cli(
+        "separate",
+        str(clip),
+        str(bad),
+        "-o",
+        str(out),
+        "--format",
+        "flac",
+        "--bit-depth",
+        "24",
+        "-q",
+    )
     assert result.returncode == 2
     assert "broken.mp3: not a recognised audio file" in result.stderr
     assert "Traceback" not in result.stderr
@@ -50,12 +71,26 @@ def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path)
     assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_24")
     assert info.frames == pytest.approx(5.0 * 44100, abs=2)
     assert audio.probe(out / "My Song" / "drums.flac").tags == {
-        "title": "My Song", "artist": "The Band"}
+        "title": "My Song",
+        "artist": "The Band",
+    }
 
 
 def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
-    result = run_cli("separate", str(clip), "-o", str(tmp_path), "--two-stems", "vocals",
-                     "--format", "mp3", "--bitrate", "192", "--sample-rate", "source")
+    result = run_cli(
+        "separate",
+        str(clip),
+        "-o",
+        str(tmp_path),
+        "--two-stems",
+        "vocals",
+        "--format",
+        "mp3",
+        "--bitrate",
+        "192",
+        "--sample-rate",
+        "source",
+    )
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "My Song"
     assert sorted(p.name for p in folder.iterdir()) == ["no_vocals.mp3", "vocals.mp3"]
@@ -86,8 +121,13 @@ def test_bad_input_exit_code_2(args: list[str], message: str, clip: Path, tmp_pa
 
 
 def test_missing_weights_names_fetch_models(clip: Path, tmp_path: Path) -> None:
-    result = run_cli("separate", str(clip), "-o", str(tmp_path),
-                     env={"DEMIXER_MODELS_DIR": str(tmp_path / "no-models")})
+    result = run_cli(
+        "separate",
+        str(clip),
+        "-o",
+        str(tmp_path),
+        env={"DEMIXER_MODELS_DIR": str(tmp_path / "no-models")},
+    )
     assert result.returncode == 2
     assert "demixer fetch-models" in result.stderr
     assert "Traceback" not in result.stderr

