@@ -231,19 +231,26 @@ SEPARATION_DEVICE = os.getenv("DEMIXER_DEVICE", "cpu")
 DEFAULT_FROM_EMAIL = os.getenv("DEMIXER_FROM_EMAIL", "demixer@localhost")
 _email = os.getenv("DEMIXER_EMAIL_BACKEND", "smtp" if os.getenv("EMAIL_HOST") else "console")
 if _email == "console":
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    _mailer: dict[str, object] = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
 elif _email == "file":
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = DATA_DIR / "mail"
+    _mailer = {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
+    }
 elif _email == "smtp":
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
-    EMAIL_PORT = envint("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+    _mailer = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.getenv("EMAIL_HOST", "localhost"),
+            "port": envint("EMAIL_PORT", 587),
+            "username": os.getenv("EMAIL_HOST_USER", ""),
+            "password": os.getenv("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": envbool("EMAIL_USE_TLS", True),
+        },
+    }
 else:
     raise ImproperlyConfigured("DEMIXER_EMAIL_BACKEND must be console, file or smtp")
+MAILERS = {"default": _mailer}
 
 LOGGING = {
     "version": 1,

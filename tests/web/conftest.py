@@ -1,0 +1,182 @@
+"""Web fixtures: named users (alice, bob), generated clips in every format, isolated media, a
+finished separation made once per session by the real engine, and the real worker in batch mode.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from demixer.engine.onnx_model import SegmentModel
+from demixer.engine.separate import SeparationOptions, separate_file
+from demixer.separation import render
+from demixer.separation.models import Separation, Status, Stem
+from demixer.testing import signals
+from demixer.testing.files import INPUT_FORMATS, write_audio
+from demixer.tracks.models import Track
+from demixer.tracks.uploads import sha256_of
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def media_dir(tmp_path: Path) -> Path:
+    """Each test stores files in a folder of its own, so "nothing left behind" can be checked."""
+    path = tmp_path / "media"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def web_settings(settings, media_dir: Path) -> None:  # noqa: ANN001 - pytest-django's settings
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(media_dir)
+    static = media_dir.parent / "static"
+    static.mkdir(exist_ok=True)
+    settings.STATIC_ROOT = str(static)  # whitenoise serves from finders; this only needs to exist
+    settings.SEPARATION_THREADS = 0
+
+
+@pytest.fixture
+def alice(django_user_model):  # noqa: ANN001, ANN201
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def bob(django_user_model):  # noqa: ANN001, ANN201
+    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:  # noqa: ANN001
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A 3-second generated song in every accepted input format: kind -> path."""
+    folder = tmp_path_factory.mktemp("clips")
+    mix = signals.mix(signals.song(3.0, seed=11))
+    return {
+        kind: write_audio(folder / f"song-{kind}{suffix}", mix, signals.RATE, kind)
+        for kind, suffix in INPUT_FORMATS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def make_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Write a fresh clip: ``make_clip(seconds, seed, kind="wav16")`` (distinct content)."""
+    folder = tmp_path_factory.mktemp("made")
+
+    def make(seconds: float, seed: int, kind: str = "wav16") -> Path:
+        path = folder / f"clip-{seconds}-{seed}{INPUT_FORMATS[kind]}"
+        if not path.exists():
+            mix = signals.mix(signals.song(seconds, seed=seed))
+            write_audio(path, mix, signals.RATE, kind)
+        return path
+
+    return make
+
+
+def media_files(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.is_file())
+
+
+def run_worker() -> None:
+    """The real separation worker, in batch mode: process what is queued, then return."""
+    call_command("separation_worker", "--batch", "--no-warm-up", "--interval", "0")
+
+
+@pytest.fixture(scope="session")
+def engine_stems(
+    model: SegmentModel, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Path], dict[str, Path], dict[str, list[float]]]:
+    """One real separation of a 6 s clip, written as the worker writes it:
+    (original, masters by stem, previews by stem, peaks by stem)."""
+    folder = tmp_path_factory.mktemp("engine-stems")
+    original = write_audio(
+        folder / "song.flac", signals.mix(signals.song(6.0, seed=3)), signals.RATE, "flac"
+    )
+    result = separate_file(original, SeparationOptions(), model=model)
+    masters = {
+        n: render.write_master(w, folder / f"{n}.flac", result.rate, {})
+        for n, w in result.stems.items()
+    }
+    previews = {
+        n: render.write_preview(w, folder / f"{n}.mp3", result.rate)
+        for n, w in result.stems.items()
+    }
+    return original, masters, previews, render.peaks(result.stems)
+
+
+@pytest.fixture
+def make_done_separation(engine_stems, media_dir: Path) -> Callable[..., Separation]:  # noqa: ANN001
+    """Rows and stored files of a finished 4-stem separation owned by ``user``."""
+    original, masters, previews, peaks = engine_stems
+
+    def make(user, title: str = "Song") -> Separation:  # noqa: ANN001
+        info_rate, duration = 44100, 6.0
+        track = Track(
+            owner=user,
+            title=title,
+            original_name="song.flac",
+            sha256=sha256_of(original),
+            size=original.stat().st_size,
+            duration=duration,
+            sample_rate=info_rate,
+            channels=2,
+            codec="flac",
+        )
+        with original.open("rb") as fh:
+            from django.core.files import File
+
+            track.original.save("song.flac", File(fh), save=False)
+        track.save()
+        job = Separation.objects.create(track=track, status=Status.DONE, progress=1.0)
+        folder = media_dir / job.storage_dir()
+        (folder / "preview").mkdir(parents=True, exist_ok=True)
+        for i, name in enumerate(masters):
+            shutil.copy(masters[name], folder / f"{name}.flac")
+            shutil.copy(previews[name], folder / "preview" / f"{name}.mp3")
+            Stem.objects.create(
+                separation=job,
+                name=name,
+                position=i,
+                master=f"{job.storage_dir()}/{name}.flac",
+                preview=f"{job.storage_dir()}/preview/{name}.mp3",
+                peaks=peaks[name],
+            )
+        return job
+
+    return make
+
+
+def decode_bytes(data: bytes, tmp_path: Path, suffix: str) -> tuple[np.ndarray, int]:
+    """Decode a downloaded body with the engine: float32 (2, N) and its rate."""
+    from demixer.engine import audio
+
+    path = tmp_path / f"download{suffix}"
+    path.write_bytes(data)
+    decoded = audio.decode(path, rate=None)
+    return decoded.samples, decoded.rate
+
+
+def body(response) -> bytes:  # noqa: ANN001 - an HttpResponse of any kind
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content

@@ -1,0 +1,218 @@
+"""The real worker, running the real engine through the queue (no fakes on this path):
+upload -> on_commit enqueue -> ``separation_worker --batch`` -> rows and stem files.
+
+These tests use real transactions (the enqueue happens on commit, the worker claims with its
+own transactions), so they run with ``transaction=True``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from demixer.separation import services, tasks
+from demixer.separation.models import Separation, Status, Stem
+from demixer.tracks.models import Track
+from tests.web.conftest import media_files, run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def upload(client: Client, path: Path, mode: str = "4"):
+    with path.open("rb") as fh:
+        return client.post(reverse("separation-new"), {"files": fh, "mode": mode})
+
+
+def test_core_flow_upload_queue_worker_result(alice_client, make_clip, model, media_dir) -> None:
+    """Sign-in user uploads, the job is queued, the real worker separates it, the result page
+    lists four stems with files that decode, and the status endpoint says done."""
+    clip = make_clip(5.0, seed=21, kind="mp3")
+    response = upload(alice_client, clip)
+    job = Separation.objects.get()
+    assert response.url == reverse("separation-detail", args=[job.id])
+    assert job.status == Status.QUEUED
+    queued = DBTaskResult.objects.get()
+    assert queued.args_kwargs["args"] == [str(job.id)]
+    assert queued.queue_name == "separation"
+
+    page = alice_client.get(response.url).content.decode()
+    assert 'id="job"' in page and "Position 1 in the queue" in page
+
+    run_worker()
+
+    job.refresh_from_db()
+    assert job.status == Status.DONE, job.error
+    assert job.progress == 1.0 and job.attempts == 1 and job.error == ""
+    assert job.started <= job.finished
+    stems = list(job.stems.all())
+    assert [s.name for s in stems] == ["drums", "bass", "other", "vocals"]
+    duration = Track.objects.get().duration
+    for stem in stems:
+        master = media_dir / stem.master.name
+        info = sf.info(master)
+        assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 44100)
+        assert info.duration == pytest.approx(duration, abs=0.06)
+        assert (media_dir / stem.preview.name).stat().st_size > 1000
+        assert len(stem.peaks) == 800 and 0 <= min(stem.peaks) <= max(stem.peaks) <= 1
+    assert max(max(s.peaks) for s in stems) == 1.0
+
+    status = alice_client.get(reverse("separation-status", args=[job.id])).json()
+    assert status["status"] == "done" and status["percent"] == 100
+
+    result = alice_client.get(reverse("separation-detail", args=[job.id]))
+    assert [s["name"] for s in result.context["stems"]] == ["drums", "bass", "other", "vocals"]
+    assert result.context["instrumental_url"] and result.context["zip_url"]
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+def test_two_stem_mode_gives_vocals_and_no_vocals(alice_client, make_clip, media_dir) -> None:
+    upload(alice_client, make_clip(2.0, seed=22), mode="2")
+    run_worker()
+    job = Separation.objects.get()
+    assert job.status == Status.DONE, job.error
+    assert [s.name for s in job.stems.all()] == ["vocals", "no_vocals"]
+    result = alice_client.get(reverse("separation-detail", args=[job.id]))
+    assert [s["label"] for s in result.context["stems"]] == ["Vocals", "Instrumental"]
+
+
+def test_cancel_a_queued_job(alice_client, make_clip, media_dir) -> None:
+    upload(alice_client, make_clip(2.0, seed=23))
+    job = Separation.objects.get()
+    response = alice_client.post(reverse("separation-cancel", args=[job.id]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    run_worker()  # the task is delivered, finds the job cancelled, and does nothing
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED and job.attempts == 0
+    assert not Stem.objects.exists()
+    assert DBTaskResult.objects.get().return_value == "not queued (cancelled or claimed elsewhere)"
+
+
+def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -> None:
+    """The owner presses Cancel while the engine runs: it stops at the next chunk."""
+    upload(alice_client, make_clip(12.0, seed=24))  # two model segments
+    job = Separation.objects.get()
+    seen: list[float] = []
+    real_report = services.report
+
+    def report_then_cancel(job_id, progress, stage, eta):  # noqa: ANN001
+        real_report(job_id, progress, stage, eta)
+        seen.append(progress)
+        if stage == "separating" and len(seen) == 2:  # the first progress report
+            assert Separation.objects.get(id=job_id).status == Status.RUNNING
+            alice_client.post(reverse("separation-cancel", args=[job_id]))
+
+    monkeypatch.setattr(services, "report", report_then_cancel)
+    monkeypatch.setattr(tasks, "PROGRESS_INTERVAL", 0.0)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert job.progress < 0.9
+    assert not Stem.objects.exists()
+    assert media_files(media_dir / "separations") == []
+    assert DBTaskResult.objects.get().return_value == "cancelled"
+
+
+def test_a_killed_worker_left_a_job_running_it_is_requeued_and_finished(
+    alice_client, make_clip, media_dir
+) -> None:
+    upload(alice_client, make_clip(2.0, seed=25))
+    job = Separation.objects.get()
+    DBTaskResult.objects.all().delete()  # its first delivery died with the worker
+    stale = timezone.now() - timedelta(minutes=10)
+    Separation.objects.filter(id=job.id).update(
+        status=Status.RUNNING, attempts=1, heartbeat=stale, progress=0.4, worker_id="dead:1"
+    )
+    run_worker()  # recovers at start, then runs the requeued job
+    job.refresh_from_db()
+    assert job.status == Status.DONE, job.error
+    assert job.attempts == 2
+    assert job.stems.count() == 4
+
+
+def test_a_job_whose_worker_died_twice_is_failed_with_a_message(alice_client, make_clip) -> None:
+    upload(alice_client, make_clip(2.0, seed=26))
+    job = Separation.objects.get()
+    DBTaskResult.objects.all().delete()
+    Separation.objects.filter(id=job.id).update(
+        status=Status.RUNNING, attempts=2, heartbeat=timezone.now() - timedelta(minutes=10)
+    )
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "worker stopped while separating this track" in job.error
+    page = alice_client.get(reverse("separation-detail", args=[job.id])).content.decode()
+    assert "worker stopped while separating" in page and 'id="retry-button"' in page
+
+
+def test_a_running_job_with_a_fresh_heartbeat_is_left_alone(alice_client, make_clip) -> None:
+    upload(alice_client, make_clip(2.0, seed=27))
+    job = Separation.objects.get()
+    Separation.objects.filter(id=job.id).update(
+        status=Status.RUNNING, attempts=1, heartbeat=timezone.now()
+    )
+    assert services.recover_stale() == (0, 0)
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+
+
+def test_an_undecodable_original_fails_with_a_readable_reason(alice_client, make_clip, media_dir):
+    upload(alice_client, make_clip(2.0, seed=28))
+    track = Track.objects.get()
+    (media_dir / track.original.name).write_bytes(b"\x00garbage" * 1000)  # rotted on disk
+    run_worker()
+    job = Separation.objects.get()
+    assert job.status == Status.FAILED
+    assert "not a recognised audio file" in job.error
+    assert "Traceback" not in job.error and "/" not in job.error.split(":")[0]
+    status = alice_client.get(reverse("separation-status", args=[job.id])).json()
+    assert status["error"] == job.error
+
+
+def test_a_task_for_a_deleted_job_is_harmless(alice) -> None:
+    tasks.separate_track.enqueue("00000000-0000-0000-0000-000000000000")
+    run_worker()
+    assert DBTaskResult.objects.get().return_value == "no such job"
+
+
+def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
+    alice_client, make_clip, monkeypatch
+) -> None:
+    upload(alice_client, make_clip(12.0, seed=29))
+    job = Separation.objects.get()
+    real_report = services.report
+
+    def report_then_stop(job_id, progress, stage, eta):  # noqa: ANN001
+        real_report(job_id, progress, stage, eta)
+        if stage == "separating":
+            tasks.shutdown_requested.set()  # what SIGTERM does in the worker command
+
+    monkeypatch.setattr(services, "report", report_then_stop)
+    try:
+        call = tasks.separate_track.call(str(job.id))
+    finally:
+        tasks.shutdown_requested.clear()
+    assert call == "requeued (worker stopping)"
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED and job.attempts == 0
+    assert DBTaskResult.objects.filter(status="READY").count() == 2  # first delivery + requeue
+
+
+def test_peaks_follow_the_audio() -> None:
+    from demixer.separation.render import peaks
+
+    quiet = np.zeros((2, 44100), dtype=np.float32)
+    loud = np.zeros((2, 44100), dtype=np.float32)
+    loud[:, 22050:] = 0.5
+    out = peaks({"a": quiet, "b": loud}, points=10)
+    assert out["a"] == [0.0] * 10
+    assert out["b"][:5] == [0.0] * 5 and out["b"][5:] == [1.0] * 5
