@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         default="44100",
         help="output rate in Hz, or 'source' for the input file's own rate",
     )
+    sep.add_argument(
+        "--quality",
+        choices=("default", "fast"),
+        default="default",
+        help="fast: int8 MatMul weights, ~15%% faster, slightly lower quality",
+    )
     sep.add_argument("--overlap", type=float, default=0.25)
     sep.add_argument("--shifts", type=int, default=0, help="random time-shift averaging passes")
     sep.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = auto)")
@@ -82,6 +88,7 @@ def _separate(args: argparse.Namespace) -> int:
     from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
 
     options = SeparationOptions(
+        quality=args.quality,
         overlap=args.overlap,
         shifts=args.shifts,
         two_stems=args.two_stems,
@@ -151,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return _separate(args)
         if args.command == "fetch-models":
             path = registry.fetch(directory=args.dir)
-            print(f"weights ready: {path}")
+            fast = registry.ensure_quantized(directory=args.dir)
+            print(f"weights ready: {path}\nfast-mode weights ready: {fast}")
             return 0
         if args.command in ("serve", "worker"):
             from demixer.config import serve  # the web side is only imported when asked for

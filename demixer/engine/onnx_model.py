@@ -16,7 +16,7 @@ import onnxruntime as ort
 
 from demixer.engine import dsp
 from demixer.engine.errors import ModelNotAvailable
-from demixer.engine.registry import ModelSpec, get_spec, weights_path
+from demixer.engine.registry import ModelSpec, get_spec, model_path
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class SessionConfig:
     """How to build the session. ``threads=0`` lets onnxruntime pick (one per physical core)."""
 
     model: str = "htdemucs"
+    quality: str = "default"  # "default" (fp32) or "fast" (int8 MatMul weights)
     device: str = "cpu"  # "cpu" or "cuda"
     threads: int = 0
     low_memory: bool = False
@@ -64,9 +65,9 @@ class SegmentModel:
     def __init__(self, config: SessionConfig | None = None, path: Path | None = None) -> None:
         self.config = config or SessionConfig()
         self.spec: ModelSpec = get_spec(self.config.model)
-        model_path = path or weights_path(self.config.model)
+        weights = path or model_path(self.config.model, self.config.quality)
         self.session = ort.InferenceSession(
-            str(model_path),
+            str(weights),
             sess_options=_session_options(self.config),
             providers=_providers(self.config.device),
         )

@@ -21,7 +21,7 @@ from demixer.engine import audio, buffers
 from demixer.engine.chunking import OverlapAdd, Segment, plan_passes, plan_segments, read_padded
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
-from demixer.engine.registry import get_spec
+from demixer.engine.registry import QUALITIES, get_spec
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class SeparationOptions:
     """Everything that changes the stems (and so belongs in a cache key), plus how to run."""
 
     model: str = "htdemucs"
+    quality: str = "default"
     overlap: float = 0.25
     shifts: int = 0
     seed: int = 0
@@ -39,11 +40,17 @@ class SeparationOptions:
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(
-            model=self.model, device=self.device, threads=self.threads, low_memory=self.low_memory
+            model=self.model,
+            quality=self.quality,
+            device=self.device,
+            threads=self.threads,
+            low_memory=self.low_memory,
         )
 
     def validate(self) -> None:
         sources = get_spec(self.model).sources
+        if self.quality not in QUALITIES:
+            raise EngineError(f"quality must be one of {', '.join(QUALITIES)}")
         if not 0.0 <= self.overlap < 1.0:
             raise EngineError("overlap must be between 0 and 1 (e.g. 0.25)")
         if self.shifts < 0 or self.shifts > 20:
