@@ -20,6 +20,7 @@ GRACE_SECONDS = 30
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "demixer.config.settings")
+    env.setdefault("PYTHONUNBUFFERED", "1")  # the children's logs appear as they happen
     return env
 
 

@@ -130,7 +130,9 @@ def test_same_file_with_other_options_is_a_new_job_on_the_same_track(alice_clien
     assert sorted(Separation.objects.values_list("two_stems", flat=True)) == ["", "vocals"]
 
 
-def test_a_finished_result_is_reused_at_once(alice, alice_client, make_done_separation, engine_stems, media_dir):
+def test_a_finished_result_is_reused_at_once(
+    alice, alice_client, make_done_separation, engine_stems, media_dir
+):
     done = make_done_separation(alice)
     original = engine_stems[0]
     files_before = media_files(media_dir)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 from django.test import Client
@@ -104,7 +103,7 @@ def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -
     seen: list[float] = []
     real_report = services.report
 
-    def report_then_cancel(job_id, progress, stage, eta):  # noqa: ANN001
+    def report_then_cancel(job_id, progress, stage, eta):
         real_report(job_id, progress, stage, eta)
         seen.append(progress)
         if stage == "separating" and len(seen) == 2:  # the first progress report
@@ -191,7 +190,7 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
     job = Separation.objects.get()
     real_report = services.report
 
-    def report_then_stop(job_id, progress, stage, eta):  # noqa: ANN001
+    def report_then_stop(job_id, progress, stage, eta):
         real_report(job_id, progress, stage, eta)
         if stage == "separating":
             tasks.shutdown_requested.set()  # what SIGTERM does in the worker command
@@ -205,14 +204,3 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
     job.refresh_from_db()
     assert job.status == Status.QUEUED and job.attempts == 0
     assert DBTaskResult.objects.filter(status="READY").count() == 2  # first delivery + requeue
-
-
-def test_peaks_follow_the_audio() -> None:
-    from demixer.separation.render import peaks
-
-    quiet = np.zeros((2, 44100), dtype=np.float32)
-    loud = np.zeros((2, 44100), dtype=np.float32)
-    loud[:, 22050:] = 0.5
-    out = peaks({"a": quiet, "b": loud}, points=10)
-    assert out["a"] == [0.0] * 10
-    assert out["b"][:5] == [0.0] * 5 and out["b"][5:] == [1.0] * 5
