@@ -6,7 +6,9 @@ slower than the steady state, so callers create it once (see :func:`shared_model
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +52,61 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
     options.intra_op_num_threads = config.threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
+    options.log_severity_level = 3  # errors only: saving an optimized graph warns by design
     # onnxruntime's memory-reuse planner keeps every intermediate of this graph alive in one
     # arena (~4.8 GB peak); without it, buffers are freed as they die (~1.2 GB) at the same speed.
     options.enable_mem_reuse = False
     if config.low_memory:
         options.enable_cpu_mem_arena = False
     return options
+
+
+def _cpu_signature() -> str:
+    """What the optimized graph may depend on: the CPU model and its feature flags."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    wanted = [line for line in info.splitlines() if line.startswith(("model name", "flags"))]
+    return platform.machine() + "|".join(sorted(set(wanted)))
+
+
+def optimized_graph_path(weights: Path) -> Path:
+    """Where the session's optimized graph for these weights, this onnxruntime and this CPU is
+    kept: onnxruntime's CPU optimizations may be specific to the processor (NCHWc layouts)."""
+    key = hashlib.sha256(
+        f"{weights.name}|{weights.stat().st_size}|{ort.__version__}|{_cpu_signature()}".encode()
+    ).hexdigest()[:16]
+    return weights.parent / "optimized" / f"{weights.stem}.{key}.onnx"
+
+
+def _create_session(weights: Path, config: SessionConfig) -> ort.InferenceSession:
+    """A session, reusing a saved optimized graph when there is one (0.4 s instead of 1–1.7 s).
+
+    The first session on a machine optimizes the original graph and saves the result atomically.
+    """
+    options = _session_options(config)
+    providers = _providers(config.device)
+    if config.device != "cpu":
+        return ort.InferenceSession(str(weights), sess_options=options, providers=providers)
+    cached = optimized_graph_path(weights)
+    if cached.is_file():
+        fast_options = _session_options(config)
+        fast_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            return ort.InferenceSession(str(cached), sess_options=fast_options, providers=providers)
+        except Exception:
+            cached.unlink(missing_ok=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+    options.optimized_model_filepath = str(partial)
+    try:
+        session = ort.InferenceSession(str(weights), sess_options=options, providers=providers)
+        if partial.is_file():
+            os.replace(partial, cached)
+    finally:
+        partial.unlink(missing_ok=True)
+    return session
 
 
 class SegmentModel:
@@ -66,11 +116,7 @@ class SegmentModel:
         self.config = config or SessionConfig()
         self.spec: ModelSpec = get_spec(self.config.model)
         weights = path or model_path(self.config.model, self.config.quality)
-        self.session = ort.InferenceSession(
-            str(weights),
-            sess_options=_session_options(self.config),
-            providers=_providers(self.config.device),
-        )
+        self.session = _create_session(weights, self.config)
         inputs = self.session.get_inputs()
         self.wave_input, self.spec_input = inputs[0].name, inputs[1].name
         self.output_names = [o.name for o in self.session.get_outputs()]
