@@ -48,7 +48,7 @@ run: setup models
 	$(DEMIXER) serve
 
 worker: setup models
-	$(PY) manage.py db_worker
+	$(DEMIXER) worker
 
 bench: setup models
 	$(PY) bench/engine_speed.py $(BENCH_ARGS)
