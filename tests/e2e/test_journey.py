@@ -233,6 +233,9 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     assert page.evaluate("demixerPlayer.playing()") is False
     assert page.evaluate("demixerPlayer.sources()") == []
     shot(page, screenshot_dir, "06-result-player")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, screenshot_dir, "06-result-player-phone")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     # ---- downloads: the zip ---------------------------------------------------------------
     with page.expect_download() as info:

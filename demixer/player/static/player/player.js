@@ -183,10 +183,10 @@
     var style = getComputedStyle(stem.row);
     function v(name, fallback) { return style.getPropertyValue(name).trim() || fallback; }
     stem.colors = {
-      wave: v("--wave", "#4a5670"),
-      played: v("--wave-played", "#7dd3fc"),
-      silent: v("--wave-silent", "#2b3140"),
-      head: v("--playhead", "#f8fafc"),
+      wave: v("--pl-wave", "#4a5670"),
+      played: v("--pl-wave-played", "#7dd3fc"),
+      silent: v("--pl-wave-silent", "#2b3140"),
+      head: v("--pl-playhead", "#f8fafc"),
     };
   }
 
@@ -238,7 +238,7 @@
     var pos = position();
     if (!dragging) seekEl.value = String(pos);
     var shown = dragging ? parseFloat(seekEl.value) : pos;
-    seekEl.style.setProperty("--progress", (duration > 0 ? (shown / duration) * 100 : 0) + "%");
+    seekEl.style.setProperty("--pl-progress", (duration > 0 ? (shown / duration) * 100 : 0) + "%");
     currentEl.textContent = fmt(pos);
     seekEl.setAttribute("aria-valuetext", fmt(pos) + " of " + fmt(duration));
     stems.forEach(function (stem) {
