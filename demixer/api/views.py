@@ -43,6 +43,7 @@ def _describe(job: Separation) -> dict[str, object]:
             "duration": job.track.duration,
         },
         two_stems=job.two_stems or None,
+        quality=job.quality,
         created=job.created.isoformat(),
     )
     if job.status == Status.DONE:

@@ -13,8 +13,8 @@ class StemInline(admin.TabularInline):
 
 @admin.register(Separation)
 class SeparationAdmin(admin.ModelAdmin):
-    list_display = ("track", "two_stems", "status", "progress", "attempts", "created")
-    list_filter = ("status", "two_stems")
+    list_display = ("track", "two_stems", "quality", "status", "progress", "attempts", "created")
+    list_filter = ("status", "two_stems", "quality")
     search_fields = ("track__title", "track__owner__username")
     readonly_fields = ("heartbeat", "started", "finished", "worker_id", "attempts")
     inlines = (StemInline,)

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from demixer.separation import files
-from demixer.separation.models import ACTIVE, Separation, Status, Stem
+from demixer.separation.models import ACTIVE, Quality, Separation, Status, Stem
 from demixer.tracks.models import Track
 
 logger = logging.getLogger(__name__)
@@ -29,19 +29,20 @@ def _enqueue(separation_id: str) -> None:
     transaction.on_commit(partial(separate_track.enqueue, separation_id))
 
 
-def start(track: Track, two_stems: str = "") -> tuple[Separation, bool]:
+def start(
+    track: Track, two_stems: str = "", quality: str = Quality.DEFAULT
+) -> tuple[Separation, bool]:
     """The job for ``track`` with these options: an existing one that is done or on its way
     (``reused`` True), or a new queued one, enqueued once the transaction commits."""
+    options = {"two_stems": two_stems, "quality": quality}
     existing = (
-        Separation.objects.filter(
-            track=track, two_stems=two_stems, status__in=[Status.DONE, *ACTIVE]
-        )
+        Separation.objects.filter(track=track, status__in=[Status.DONE, *ACTIVE], **options)
         .order_by("-created")
         .first()
     )
     if existing is not None:
         return existing, True
-    job = Separation.objects.create(track=track, two_stems=two_stems)
+    job = Separation.objects.create(track=track, **options)
     _enqueue(str(job.id))
     return job, False
 

@@ -24,7 +24,7 @@ from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.separate import Progress, separate_file
 from demixer.separation import files, render, services
-from demixer.separation.models import Separation
+from demixer.separation.models import Quality, Separation
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,24 @@ HEARTBEAT_INTERVAL = 10.0
 DECODE_SHARE, SEPARATE_SHARE = 0.03, 0.90
 
 
-def worker_model() -> SegmentModel:
-    """This process's onnxruntime session (created once, shared by every job)."""
+def worker_model(quality: str = Quality.DEFAULT) -> SegmentModel:
+    """This process's onnxruntime session for ``quality`` (created once, shared by every job)."""
     return shared_model(
-        SessionConfig(device=settings.SEPARATION_DEVICE, threads=settings.SEPARATION_THREADS)
+        SessionConfig(
+            quality=quality,
+            device=settings.SEPARATION_DEVICE,
+            threads=settings.SEPARATION_THREADS,
+        )
     )
+
+
+def warm_up_models() -> float:
+    """Create and warm the session of every quality, so no user's job pays for a session's
+    creation or its slow first runs; returns the seconds it took."""
+    started = time.monotonic()
+    for quality in Quality.values:
+        worker_model(quality).warm_up(runs=2)
+    return time.monotonic() - started
 
 
 def worker_name() -> str:
@@ -116,7 +129,7 @@ def _run(job: Separation) -> str:
             result = separate_file(
                 path,
                 job.engine_options(),
-                model=worker_model(),
+                model=worker_model(job.quality),
                 progress=reporter.progress,
                 cancel=reporter.cancelled,
                 max_seconds=settings.MAX_MINUTES * 60,

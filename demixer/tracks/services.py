@@ -6,20 +6,23 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from demixer.separation import services as separations
-from demixer.separation.models import Separation
+from demixer.separation.models import Quality, Separation
 from demixer.tracks.forms import CheckedUpload
 from demixer.tracks.models import Track
 
 
 def add_upload(
-    owner: AbstractBaseUser, checked: CheckedUpload, two_stems: str = ""
+    owner: AbstractBaseUser,
+    checked: CheckedUpload,
+    two_stems: str = "",
+    quality: str = Quality.DEFAULT,
 ) -> tuple[Separation, bool]:
     """The separation for this upload; ``reused`` when the same content with the same options
     was already separated (or is on its way) for this user, in which case nothing is stored."""
     track = Track.objects.filter(owner=owner, sha256=checked.sha256).first()
     if track is None:
         track = _store(owner, checked)
-    return separations.start(track, two_stems)
+    return separations.start(track, two_stems, quality)
 
 
 def _store(owner: AbstractBaseUser, checked: CheckedUpload) -> Track:

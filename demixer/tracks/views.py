@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from demixer.separation import services as separations
-from demixer.separation.models import Separation
+from demixer.separation.models import Quality, Separation
 from demixer.tracks import services
 from demixer.tracks.forms import RenameForm, UploadForm
 from demixer.tracks.models import Track
@@ -22,7 +22,9 @@ def new_separation(request: HttpRequest) -> HttpResponse:
         form = UploadForm(request.POST, request.FILES, refused=refused_uploads(request))
         if form.is_valid():
             results = [
-                services.add_upload(request.user, checked, form.two_stems)
+                services.add_upload(
+                    request.user, checked, form.two_stems, form.cleaned_data["quality"]
+                )
                 for checked in form.checked
             ]
             for job, reused in results:
@@ -76,8 +78,9 @@ def delete(request: HttpRequest, track_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def separate_again(request: HttpRequest, track_id: str) -> HttpResponse:
-    """Start a job for a stored track (a retry after failure, or the other mode)."""
+    """Start a job for a stored track (a retry after failure, or other options)."""
     track = get_object_or_404(Track, id=track_id, owner=request.user)
     two_stems = "vocals" if request.POST.get("mode") == "2" else ""
-    job, _ = separations.start(track, two_stems)
+    quality = Quality.FAST if request.POST.get("quality") == Quality.FAST else Quality.DEFAULT
+    job, _ = separations.start(track, two_stems, quality)
     return redirect("separation-detail", job.id)

@@ -1,8 +1,8 @@
 """``manage.py separation_worker``: one separation worker process.
 
-Recovers jobs a dead worker left running, warms the shared model (so no user's job pays for
-it), then runs django-tasks-db's worker loop on the ``separation`` queue. SIGINT/SIGTERM stop it
-at the next chunk of the running job, which goes back to the queue.
+Recovers jobs a dead worker left running, creates and warms a session for each quality (so no
+user's job pays for it), then runs django-tasks-db's worker loop on the ``separation`` queue.
+SIGINT/SIGTERM stop it at the next chunk of the running job, which goes back to the queue.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ RECOVERY_INTERVAL = 30.0
 
 
 class Command(BaseCommand):
-    help = "Run one separation worker (recover stale jobs, warm the model, process the queue)."
+    help = "Run one separation worker (recover stale jobs, warm the models, process the queue)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--batch", action="store_true", help="process the queue, then exit")
@@ -44,8 +44,10 @@ class Command(BaseCommand):
         if requeued or failed:
             self.stdout.write(f"recovered stale jobs: {requeued} requeued, {failed} failed")
         if options["warm_up"]:
-            self.stdout.write("warming up the model…")
-            tasks.worker_model().warm_up()
+            self.stdout.write("warming up the models…")
+            seconds = tasks.warm_up_models()
+            logger.info("models created and warmed up in %.1f s", seconds)
+            self.stdout.write(f"models warmed up in {seconds:.1f} s")
         worker = Worker(
             queue_names=options["queue_name"].split(","),
             interval=options["interval"],
