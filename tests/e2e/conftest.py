@@ -9,6 +9,7 @@ WSGI server, whitenoise, worker and model a person would. Screenshots and the se
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,7 +36,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-START_TIMEOUT_S = 90  # migrations + granian + onnxruntime session on a slow machine
+START_TIMEOUT_S = 180  # granian + the worker creating and warming its sessions, on 2 cores
+WORKER_READY = re.compile(r"worker ready", re.I)  # separation_worker's line once it polls
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
 # with a running loop unless told otherwise. These tests never touch the ORM directly, but
@@ -78,21 +80,28 @@ def _app_env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], app: LiveApp) -> None:
+    """Until the web answers and the worker says it is ready: the worker warms its models up at
+    start, and a test racing that warm-up for the two CPUs would only measure the contention."""
     deadline = time.monotonic() + START_TIMEOUT_S
+    web_up = False
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"demixer serve exited with {process.returncode}:\n{app.log_tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own server)
-                if resp.status < 500:
-                    return
-        except urllib.error.HTTPError as err:
-            if err.code < 500:
-                return
-        except OSError:
-            pass
+        if web_up and WORKER_READY.search(app.log_tail(200)):
+            return
+        web_up = web_up or _answers(url)
         time.sleep(0.3)
-    pytest.fail(f"demixer serve did not answer on {url}:\n{app.log_tail()}")
+    pytest.fail(f"demixer serve was not ready on {url}:\n{app.log_tail()}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (our own server)
+            return resp.status < 500
+    except urllib.error.HTTPError as err:
+        return err.code < 500
+    except OSError:
+        return False
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -153,17 +162,28 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed  # for the page fixture's failure screenshot
+    return report
+
+
 @pytest.fixture
-def page(browser, live_app: LiveApp) -> Iterator[object]:
-    """A fresh browser context (no cookies) whose console errors are collected."""
+def page(browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context (no cookies) whose page errors are collected; a failing test
+    leaves a screenshot of where it stopped in test-artifacts/."""
     context = browser.new_context(
         base_url=live_app.url, viewport={"width": 1280, "height": 860}, accept_downloads=True
     )
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(30_000)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda err: page.errors.append(str(err)))
     yield page
+    if getattr(request.node, "call_failed", False):
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
 
 

@@ -21,6 +21,7 @@ import pytest
 import soundfile as sf
 
 from demixer.testing import signals
+from demixer.testing.files import write_audio
 
 pytestmark = pytest.mark.e2e
 
@@ -125,8 +126,9 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     new_separation_url = page.url
 
     # ---- log out, log in ----------------------------------------------------------------------
-    page.get_by_role("button", name=re.compile("log out", re.I)).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("log out", re.I)).click()
+    assert page.get_by_role("link", name=re.compile("log in", re.I)).first.is_visible()
     page.goto(new_separation_url)  # logged out: sent to the login page
     page.wait_for_selector("input[name='password']")
     assert "login" in page.url
@@ -227,11 +229,18 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     assert abs(sources[0]["offset"] - CLIP_SECONDS / 4) < 0.3, sources
     page.wait_for_function("demixerPlayer.position() > %f" % (CLIP_SECONDS / 4 + 0.2))
 
-    # space pauses (focus on the page, not on a button)
+    # space pauses (focus on the page, not on a button) ...
     page.click("h1")
     page.keyboard.press("Space")
     assert page.evaluate("demixerPlayer.playing()") is False
     assert page.evaluate("demixerPlayer.sources()") == []
+    # ... and presses a button reached with the keyboard instead of playing
+    page.focus(".stem[data-stem='vocals'] [data-action='mute']")
+    page.keyboard.press("Space")
+    assert page.evaluate("demixerPlayer.playing()") is False
+    assert gains(page)["vocals"] == 0
+    page.keyboard.press("Space")
+    assert gains(page)["vocals"] == 1
     shot(page, screenshot_dir, "06-result-player")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, screenshot_dir, "06-result-player-phone")
@@ -274,4 +283,45 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     page.goto("/library/")
     page.wait_for_selector(f"text={clip.stem}")
     shot(page, screenshot_dir, "07-library")
+    assert page.errors == []
+
+
+def test_two_stems_from_an_mp3(page, live_app, tmp_path, screenshot_dir):
+    """Vocals / instrumental from an MP3 upload: the player adapts to two rows, and a stem's own
+    download link gives the stem at the clip's length."""
+    stems = signals.song(CLIP_SECONDS, seed=2)
+    clip = write_audio(tmp_path / "karaoke-take.mp3", signals.mix(stems), RATE, "mp3")
+    page.goto("/accounts/signup/")
+    page.fill("input[name='username']", "grace")
+    page.fill("input[name='email']", "grace@example.com")
+    page.fill("input[name='password1']", USER["password"])
+    page.fill("input[name='password2']", USER["password"])
+    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    page.set_input_files("input[type='file']", str(clip))
+    page.get_by_label(re.compile("2 stems", re.I)).check()
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+
+    page.wait_for_selector("#player", timeout=180_000)
+    page.wait_for_function("document.getElementById('player').dataset.state !== 'loading'")
+    assert page.get_attribute("#player", "data-state") == "ready"
+    labels = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.label)")
+    assert labels == ["Vocals", "Instrumental"]
+    names = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
+
+    page.keyboard.press("Space")  # nothing focused: space plays
+    page.wait_for_function("demixerPlayer.playing() && demixerPlayer.position() > 0.2")
+    press(page, "vocals", "solo")
+    assert gains(page) == {"vocals": 1, names[1]: 0}
+    press(page, "vocals", "solo")
+    press(page, "vocals", "mute")
+    assert gains(page) == {"vocals": 0, names[1]: 1}
+    sources = page.evaluate("demixerPlayer.sources()")
+    assert len(sources) == 2 and len({(s["startTime"], s["offset"]) for s in sources}) == 1
+    shot(page, screenshot_dir, "08-result-two-stems")
+
+    with page.expect_download() as info:
+        page.click(".stem[data-stem='vocals'] .stem-downloads a:text-is('FLAC')")
+    vocals, rate = decode(Path(info.value.path()).read_bytes())
+    assert rate == RATE
+    assert abs(vocals.shape[0] - CLIP_SECONDS * RATE) <= RATE * 0.01
     assert page.errors == []
