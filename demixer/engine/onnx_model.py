@@ -29,7 +29,6 @@ class SessionConfig:
     quality: str = "default"  # "default" (fp32) or "fast" (int8 MatMul weights)
     device: str = "cpu"  # "cpu" or "cuda"
     threads: int = 0
-    low_memory: bool = False
 
 
 def _providers(device: str) -> list[str]:
@@ -56,8 +55,6 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
     # onnxruntime's memory-reuse planner keeps every intermediate of this graph alive in one
     # arena (~4.8 GB peak); without it, buffers are freed as they die (~1.2 GB) at the same speed.
     options.enable_mem_reuse = False
-    if config.low_memory:
-        options.enable_cpu_mem_arena = False
     return options
 
 

@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from demixer.engine import audio
+from demixer.engine.separate import separate_array
 from demixer.testing import signals
 from demixer.testing.files import write_audio
 
@@ -141,6 +142,27 @@ def test_cuda_without_provider_is_a_clear_message(clip: Path, tmp_path: Path) ->
     result = run_cli("separate", str(clip), "-o", str(tmp_path), "--device", "cuda")
     assert result.returncode == 2
     assert "onnxruntime-gpu" in result.stderr
+
+
+def test_low_memory_gives_the_same_stems(clip: Path, tmp_path: Path, model) -> None:
+    """--low-memory keeps the separated audio on disk: same stems, same files."""
+    result = run_cli(
+        "separate",
+        str(clip),
+        "-o",
+        str(tmp_path),
+        "--low-memory",
+        "-q",
+        "--bit-depth",
+        "32",
+        "--clip-mode",
+        "none",
+    )
+    assert result.returncode == 0, result.stderr
+    expected = separate_array(audio.decode(clip).samples, model=model)
+    for index, name in enumerate(("drums", "bass", "other", "vocals")):
+        got, _ = sf.read(tmp_path / "My Song" / f"{name}.wav", dtype="float32")
+        np.testing.assert_allclose(got.T, expected[index], atol=1e-4)
 
 
 def test_silence_file_round_trip(tmp_path: Path) -> None:
