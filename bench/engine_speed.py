@@ -10,6 +10,7 @@ Contenders:
 
 - ``demixer``: the real command line, ``.venv/bin/demixer separate CLIP -o TMP -q`` (16-bit WAV
   stems). The CLI is what a user runs and what the npm CLI does, so the comparison is CLI vs CLI.
+- ``demixer-fast``: the same with ``--quality fast`` (int8 MatMul weights).
 - ``demixer-lowmem``: the same with ``--low-memory``.
 - ``demixer-steady``: a child (this file, ``--child steady``) that creates the session, warms
   it (two runs), decodes the clip, and then times ``separate_array`` alone: the steady-state
@@ -78,7 +79,7 @@ SEGMENT = int(7.8 * RATE)
 SEED = 1
 PEAK = 0.5
 HTDEMUCS_PARAMS = 41_984_456
-ALL = ("demixer", "demixer-steady", "demixer-lowmem", "npm", "torch")
+ALL = ("demixer", "demixer-fast", "demixer-steady", "demixer-lowmem", "npm", "torch")
 MARK = "BENCH-RESULT "
 
 
@@ -154,6 +155,11 @@ def run_child(name: str, cmd: list[str], env: dict[str, str] | None = None) -> C
 def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namespace) -> list[str]:
     if name == "demixer":
         return [str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir), "-q"]
+    if name == "demixer-fast":
+        return [
+            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
+            *["-q", "--quality", "fast"],
+        ]
     if name == "demixer-lowmem":
         return [
             *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
