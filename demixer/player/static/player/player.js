@@ -317,14 +317,15 @@
       if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey) return;
       var t = ev.target;
       var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+      var type = tag === "input" ? (t.type || "text").toLowerCase() : "";
+      var pressable = ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) !== -1;
       var typing = t && (t.isContentEditable || tag === "textarea" || tag === "select" ||
-        (tag === "input" && ["range", "checkbox", "radio", "button", "submit"]
-          .indexOf((t.type || "").toLowerCase()) === -1));
+        (tag === "input" && type !== "range" && !pressable));
       if (typing) return;
       if (ev.key === " " || ev.code === "Space") {
         // A control reached with the keyboard keeps its own space behaviour (press it); one
         // last clicked with the mouse does not, or space after clicking Mute would unmute.
-        var control = tag === "button" || tag === "a" || tag === "summary";
+        var control = pressable || tag === "button" || tag === "a" || tag === "summary";
         if (control && !pointerFocus) return;
         ev.preventDefault();
         if (ready) toggle();
