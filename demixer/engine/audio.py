@@ -353,16 +353,39 @@ def _encode_mp3(
     bitrate_kbps: int,
     tags: dict[str, str],
 ) -> None:
+    encode_with_ffmpeg(
+        blocks, channels, path, rate, "mp3", "libmp3lame", tags, bit_rate=bitrate_kbps * 1000
+    )
+
+
+def encode_with_ffmpeg(
+    blocks: Iterable[np.ndarray],
+    channels: int,
+    path: Path,
+    rate: int,
+    container_format: str,
+    codec: str,
+    tags: dict[str, str] | None = None,
+    bit_rate: int | None = None,
+    options: dict[str, str] | None = None,
+) -> None:
+    """Encode float32 (C, n) blocks with one of FFmpeg's encoders into ``container_format``."""
     layout = "stereo" if channels == 2 else "mono"
-    with av.open(str(path), mode="w", format="mp3") as container:
-        for key, value in tags.items():
+    with av.open(str(path), mode="w", format=container_format) as container:
+        for key, value in (tags or {}).items():
             container.metadata[key] = value
-        stream = container.add_stream("libmp3lame", rate=rate, layout=layout)
-        stream.bit_rate = bitrate_kbps * 1000
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        if options:
+            stream.codec_context.options = options
         stream.time_base = Fraction(1, rate)
+        planar = stream.codec_context.format.is_planar
+        sample_format = "fltp" if planar else "flt"
         pts = 0
         for block in blocks:
-            frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=layout)
+            data = block if planar else np.ascontiguousarray(block.T).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(data, format=sample_format, layout=layout)
             frame.sample_rate = rate
             frame.pts = pts
             pts += block.shape[-1]

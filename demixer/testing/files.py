@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import soundfile as sf
+
+from demixer.engine import audio
 
 # name -> (file suffix, how it is written)
 INPUT_FORMATS: dict[str, str] = {
@@ -30,12 +31,12 @@ _SOUNDFILE = {
     "flac": ("FLAC", "PCM_16"),
     "aiff": ("AIFF", "PCM_16"),
 }
-_PYAV = {  # container, codec, sample format, forced rate
-    "mp3": ("mp3", "libmp3lame", "fltp", None),
-    "ogg": ("ogg", "libvorbis", "fltp", None),
-    "opus": ("ogg", "libopus", "flt", 48000),
-    "m4a": ("mp4", "aac", "fltp", None),
-    "webm": ("webm", "libopus", "flt", 48000),
+_PYAV = {  # container, codec, the rate the codec insists on
+    "mp3": ("mp3", "libmp3lame", None),
+    "ogg": ("ogg", "libvorbis", None),
+    "opus": ("ogg", "libopus", 48000),
+    "m4a": ("mp4", "aac", None),
+    "webm": ("webm", "libopus", 48000),
 }
 
 
@@ -52,33 +53,15 @@ def write_audio(
                 setattr(out, key, value)
             out.write(samples.T)
         return path
-    container_fmt, codec, sample_fmt, forced_rate = _PYAV[kind]
+    container_fmt, codec, forced_rate = _PYAV[kind]
     if forced_rate and forced_rate != rate:
-        import soxr
-
-        samples = soxr.resample(samples.T, rate, forced_rate).T.astype(np.float32)
+        samples = audio.resample(samples, rate, forced_rate)
         rate = forced_rate
-    layout = "stereo" if samples.shape[0] == 2 else "mono"
-    with av.open(str(path), "w", format=container_fmt) as container:
-        for key, value in (tags or {}).items():
-            container.metadata[key] = value
-        if codec == "libvorbis" and codec not in av.codecs_available:
-            codec = "vorbis"
-        stream = container.add_stream(codec, rate=rate, layout=layout)
-        if codec == "vorbis":
-            stream.codec_context.options = {"strict": "experimental"}
-        stream.time_base = Fraction(1, rate)
-        block = 4096
-        pts = 0
-        for start in range(0, samples.shape[-1], block):
-            part = np.ascontiguousarray(samples[:, start : start + block], dtype=np.float32)
-            data = part if sample_fmt == "fltp" else part.T.reshape(1, -1).copy()
-            frame = av.AudioFrame.from_ndarray(data, format=sample_fmt, layout=layout)
-            frame.sample_rate = rate
-            frame.pts = pts
-            pts += part.shape[-1]
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    options = None
+    if codec == "libvorbis" and codec not in av.codecs_available:
+        codec, options = "vorbis", {"strict": "experimental"}
+    blocks = (samples[:, i : i + 4096] for i in range(0, samples.shape[-1], 4096))
+    audio.encode_with_ffmpeg(
+        blocks, samples.shape[0], path, rate, container_fmt, codec, tags, options=options
+    )
     return path
