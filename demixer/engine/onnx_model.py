@@ -6,9 +6,7 @@ slower than the steady state, so callers create it once (see :func:`shared_model
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,59 +49,11 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
     options.intra_op_num_threads = config.threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3  # errors only: saving an optimized graph warns by design
+    options.log_severity_level = 3
     # onnxruntime's memory-reuse planner keeps every intermediate of this graph alive in one
     # arena (~4.8 GB peak); without it, buffers are freed as they die (~1.2 GB) at the same speed.
     options.enable_mem_reuse = False
     return options
-
-
-def _cpu_signature() -> str:
-    """What the optimized graph may depend on: the CPU model and its feature flags."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.machine()
-    wanted = [line for line in info.splitlines() if line.startswith(("model name", "flags"))]
-    return platform.machine() + "|".join(sorted(set(wanted)))
-
-
-def optimized_graph_path(weights: Path) -> Path:
-    """Where the session's optimized graph for these weights, this onnxruntime and this CPU is
-    kept: onnxruntime's CPU optimizations may be specific to the processor (NCHWc layouts)."""
-    key = hashlib.sha256(
-        f"{weights.name}|{weights.stat().st_size}|{ort.__version__}|{_cpu_signature()}".encode()
-    ).hexdigest()[:16]
-    return weights.parent / "optimized" / f"{weights.stem}.{key}.onnx"
-
-
-def _create_session(weights: Path, config: SessionConfig) -> ort.InferenceSession:
-    """A session, reusing a saved optimized graph when there is one (0.4 s instead of 1–1.7 s).
-
-    The first session on a machine optimizes the original graph and saves the result atomically.
-    """
-    options = _session_options(config)
-    providers = _providers(config.device)
-    if config.device != "cpu":
-        return ort.InferenceSession(str(weights), sess_options=options, providers=providers)
-    cached = optimized_graph_path(weights)
-    if cached.is_file():
-        fast_options = _session_options(config)
-        fast_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        try:
-            return ort.InferenceSession(str(cached), sess_options=fast_options, providers=providers)
-        except Exception:
-            cached.unlink(missing_ok=True)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-    options.optimized_model_filepath = str(partial)
-    try:
-        session = ort.InferenceSession(str(weights), sess_options=options, providers=providers)
-        if partial.is_file():
-            os.replace(partial, cached)
-    finally:
-        partial.unlink(missing_ok=True)
-    return session
 
 
 class SegmentModel:
@@ -113,10 +63,19 @@ class SegmentModel:
         self.config = config or SessionConfig()
         self.spec: ModelSpec = get_spec(self.config.model)
         weights = path or model_path(self.config.model, self.config.quality)
-        self.session = _create_session(weights, self.config)
+        # A saved pre-optimized graph would cut session creation from ~1 s to 0.3 s, but sessions
+        # loaded from one hold ~430 MB more from their second run on (measured): not worth it.
+        self.session = ort.InferenceSession(
+            str(weights),
+            sess_options=_session_options(self.config),
+            providers=_providers(self.config.device),
+        )
         inputs = self.session.get_inputs()
         self.wave_input, self.spec_input = inputs[0].name, inputs[1].name
         self.output_names = [o.name for o in self.session.get_outputs()]
+        shapes = [tuple(o.shape) for o in self.session.get_outputs()]
+        self._outputs = [tuple(np.empty(shape, dtype=np.float32) for shape in shapes) for _ in "ab"]
+        self._turn = 0
         self.run_options = ort.RunOptions()
         if self.config.device == "cpu":
             # hand arena chunks back after each run so idle workers do not sit on memory
@@ -139,10 +98,23 @@ class SegmentModel:
         return {self.wave_input: wave[None], self.spec_input: spectrum[None]}
 
     def infer(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The graph itself: spectral branch (S, 4, F, T) and time branch (S, 2, segment)."""
+        """The graph itself: spectral branch (S, 4, F, T) and time branch (S, 2, segment).
+
+        The outputs are written into two sets of buffers of ours, used in turn, so a result
+        stays valid until the call after next (enough for the pipeline in ``separate``).
+        Outputs left in onnxruntime's arena while the next run goes on pin it, and that run
+        grows the process by ~440 MB (measured).
+        """
         with self._lock:
-            spectral, temporal = self.session.run(self.output_names, feeds, self.run_options)
-        return spectral[0], temporal[0]
+            buffers = self._outputs[self._turn]
+            self._turn ^= 1
+            binding = self.session.io_binding()
+            for name, array in feeds.items():
+                binding.bind_cpu_input(name, array)
+            for name, array in zip(self.output_names, buffers, strict=True):
+                binding.bind_output(name, "cpu", 0, np.float32, array.shape, array.ctypes.data)
+            self.session.run_with_iobinding(binding, self.run_options)
+        return buffers[0][0], buffers[1][0]
 
     def finish(self, spectral: np.ndarray, temporal: np.ndarray) -> np.ndarray:
         """Host post-processing: iSTFT of the spectral branch plus the time branch."""

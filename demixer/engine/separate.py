@@ -103,7 +103,8 @@ def separate_array(
 ) -> np.ndarray:
     """Separate float32 (2, N) at 44.1 kHz into float32 (S, 2, N), sources in model order.
 
-    ``out`` may be given (e.g. a memory-mapped array) to receive the result. Raises
+    ``out`` may be given (a zero-filled array, e.g. :func:`buffers.disk_array`; filling a disk
+    array here would pull all of it into memory) to receive the result. Raises
     :class:`Cancelled` between segments when ``cancel()`` turns true.
     """
     options = options or SeparationOptions()
@@ -116,8 +117,6 @@ def separate_array(
     sources = len(model.sources)
     if out is None:
         out = np.zeros((sources, mix.shape[0], length), dtype=np.float32)
-    else:
-        out[...] = 0.0
     if length == 0:
         return out
     segment = model.segment
