@@ -262,19 +262,32 @@ a @ b
 best = min(
     (lambda t: (a @ b, time.perf_counter() - t)[1])(time.perf_counter()) for _ in range(6)
 )
-print({MARK!r} + json.dumps(dict(gflops=2 * n**3 / best / 1e9)), flush=True)
+try:
+    from threadpoolctl import threadpool_info
+    kernel = ",".join(str(i.get("architecture")) for i in threadpool_info())
+except ImportError:
+    kernel = "?"
+print({MARK!r} + json.dumps(dict(gflops=2 * n**3 / best / 1e9, kernel=kernel)), flush=True)
 """
 
 
 # ---------------------------------------------------------------------------- the limit
 
 
-def matmul_gflops(threads: int) -> float:
-    env = dict(os.environ)
+def matmul_gflops(threads: int) -> tuple[float, str]:
+    """numpy's float32 matmul rate and the OpenBLAS kernel it used.
+
+    Some machines here set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (old OpenBLAS builds misbehave on
+    their CPUs); they pin a slower kernel, so the child runs without them to see the CPU's real
+    rate (on an AVX-512 EPYC: 236 GFLOP/s as Haswell, 456 as SkylakeX).
+    """
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     run = run_child("matmul", [sys.executable, "-c", MATMUL_CHILD], env=env)
-    return float(run.result.get("gflops", float("nan")))
+    return float(run.result.get("gflops", float("nan"))), str(run.result.get("kernel", "?"))
 
 
 _COUNTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
@@ -450,9 +463,12 @@ def main() -> None:
         totals = run_child("flops", [sys.executable, __file__, "--child", "flops"]).result
         gflop = sum(totals.values())
         parts = ", ".join(f"{k} {v:.1f}" for k, v in totals.items())
-        gflops = matmul_gflops(args.threads)
+        gflops, kernel = matmul_gflops(args.threads)
         print(f"model: {gflop:.1f} GFLOP per 7.8 s segment ({parts})")
-        print(f"numpy float32 matmul: {gflops:.0f} GFLOP/s at {args.threads} threads")
+        print(
+            f"numpy float32 matmul: {gflops:.0f} GFLOP/s at {args.threads} threads "
+            f"(OpenBLAS kernel {kernel})"
+        )
         limit = (gflop, gflops)
     for s in seconds:
         bench_clip(s, names, args, limit)

@@ -13,30 +13,11 @@ run on a 2-core machine: run it on purpose, not in a loop. It prints, never asse
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import wave
 from pathlib import Path
 
 from engine_speed import CACHE, RATE, ROOT, VENV_BIN, clip_path, run_child
-
-# Fallback for the low-memory run while `SegmentModel` asks for arena shrinkage on a session
-# built without an arena (onnxruntime refuses: "Did not find an arena based allocator registered
-# for device-id combination in the memory arena shrink list: cpu:0"): the same CLI with plain
-# run options. Used only when the plain CLI fails, and labelled so.
-PATCHED_CLI = """
-import sys
-import onnxruntime as ort
-from demixer.engine import onnx_model
-from demixer.engine.cli import main
-init = onnx_model.SegmentModel.__init__
-def patched(self, *a, **k):
-    init(self, *a, **k)
-    if self.config.low_memory:
-        self.run_options = ort.RunOptions()
-onnx_model.SegmentModel.__init__ = patched
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def long_clip(minutes: float) -> Path:
@@ -71,12 +52,6 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-long-") as outdir:
             cmd = [str(VENV_BIN / "demixer"), "separate", str(clip), "-o", outdir, "-q", *flags]
             run = run_child(mode, cmd)
-        if run.returncode != 0 and "arena shrink list" in run.log:
-            print(f"  {mode:10s} FAILED at once: arena shrinkage asked of an arena-less session")
-            mode = f"{mode} (patched: no shrinkage run option)"
-            with tempfile.TemporaryDirectory(prefix="bench-long-") as outdir:
-                argv = ["separate", str(clip), "-o", outdir, "-q", *flags]
-                run = run_child(mode, [sys.executable, "-c", PATCHED_CLI, *argv])
         status = "ok" if run.returncode == 0 else f"FAILED (exit {run.returncode})"
         print(
             f"  {mode}: wall {run.wall:7.1f} s  RTF {run.wall / audio_s:.3f}  "

@@ -149,3 +149,11 @@ def test_session_cookie_is_httponly_and_samesite(alice, client: Client) -> None:
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
+
+
+@pytest.mark.parametrize("name", ["login", "password_reset", "signup"])
+def test_account_pages_carry_the_product_name_not_the_host(client: Client, name: str) -> None:
+    """Django's auth views put the request's host in ``site_name``; the brand must not use it."""
+    page = client.get(reverse(name)).content.decode()
+    assert f"· {settings.SITE_NAME}</title>" in page
+    assert "testserver" not in page  # before the fix the header and footer named the host
