@@ -81,9 +81,32 @@ def _sample_rate(value: str) -> int | str | None:
     return rate
 
 
-def _separate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+class _ProgressBar:
+    """A tqdm bar that appears with the first progress report, so not for undecodable files."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.bar = None
+
+    def __call__(self, progress) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=100,
+                desc=self.name,
+                unit="%",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+            )
+        self.bar.n = round(100 * progress.fraction)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _separate(args: argparse.Namespace) -> int:
     from demixer.engine.onnx_model import SegmentModel
     from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
 
@@ -113,40 +136,22 @@ def _separate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.files:
         started = time.monotonic()
-        bar = (
-            None
-            if args.quiet
-            else tqdm(
-                total=100,
-                desc=path.name,
-                unit="%",
-                leave=True,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
-            )
-        )
-
-        def progress(p, bar=bar) -> None:
-            if bar is not None:
-                bar.n = round(100 * p.fraction)
-                bar.refresh()
-
+        bar = None if args.quiet else _ProgressBar(path.name)
         try:
-            result = separate_file(path, options, model=model, progress=progress)
+            result = separate_file(path, options, model=model, progress=bar)
             paths = write_stems(result, args.out / path.stem, output)
         except EngineError as exc:
-            if bar is not None:
-                bar.close()
             print(f"demixer: {exc}", file=sys.stderr)
             failures += 1
             continue
-        if bar is not None:
-            bar.close()
-        took = time.monotonic() - started
+        finally:
+            if bar is not None:
+                bar.close()
         if not args.quiet:
             names = ", ".join(p.name for p in paths.values())
             print(
-                f"{path.name}: {result.source.duration:.1f} s in {took:.1f} s -> "
-                f"{args.out / path.stem}/ ({names})"
+                f"{path.name}: {result.source.duration:.1f} s in "
+                f"{time.monotonic() - started:.1f} s -> {args.out / path.stem}/ ({names})"
             )
     return EXIT_BAD_INPUT if failures else 0
 
