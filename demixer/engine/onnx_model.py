@@ -6,7 +6,6 @@ slower than the steady state, so callers create it once (see :func:`shared_model
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +79,9 @@ class SegmentModel:
         if self.config.device == "cpu":
             # hand arena chunks back after each run so idle workers do not sit on memory
             self.run_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        self.fft_workers = max(1, self.config.threads or (os.cpu_count() or 1))
+        # host FFTs run beside onnxruntime's own threads (see separate.py); more than one FFT
+        # thread only preempts them, and a preempted thread stalls each parallel operator
+        self.fft_workers = 1
         self._lock = threading.Lock()
 
     @property
