@@ -147,16 +147,23 @@ def _run(job: Separation) -> str:
             return "requeued (worker stopping)"
         return "cancelled"
     except EngineError as exc:
-        services.fail(job_id, str(exc))
+        _fail(job, str(exc))
         return "failed"
     except Exception:
         logger.exception("separation %s failed", job_id)
-        services.fail(
-            job_id,
+        _fail(
+            job,
             "Something went wrong while separating this track. The error has been logged; "
             "please try again later.",
         )
         return "failed (unexpected error)"
+
+
+def _fail(job: Separation, message: str) -> None:
+    """Mark the job failed and remove the stems it had written so far (a failure while
+    writing them would otherwise leave files that no row points to)."""
+    services.fail(str(job.id), message)
+    services.delete_separation_files(job)
 
 
 def _store_stems(

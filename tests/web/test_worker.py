@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from demixer.separation import services, tasks
+from demixer.separation import render, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
 from tests.web.conftest import media_files, run_worker
@@ -204,3 +204,25 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
     job.refresh_from_db()
     assert job.status == Status.QUEUED and job.attempts == 0
     assert DBTaskResult.objects.filter(status="READY").count() == 2  # first delivery + requeue
+
+
+def test_a_failure_while_writing_stems_leaves_no_files(
+    alice_client, make_clip, media_dir, monkeypatch
+) -> None:
+    upload(alice_client, make_clip(2.0, seed=30))
+    job = Separation.objects.get()
+    real_preview = render.write_preview
+    written: list[str] = []
+
+    def preview_then_disk_full(wav, path, rate):
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(path.name)
+        return real_preview(wav, path, rate)
+
+    monkeypatch.setattr(render, "write_preview", preview_then_disk_full)
+    assert tasks.separate_track.call(str(job.id)) == "failed (unexpected error)"
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and "Something went wrong" in job.error
+    assert written == ["drums.mp3"]  # the first stem was stored before the failure
+    assert media_files(media_dir / "separations") == []
