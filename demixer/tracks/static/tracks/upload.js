@@ -1,4 +1,4 @@
-// New separation page: drag-and-drop onto the picker, list the chosen files, busy state.
+// New separation page: drag-and-drop onto the picker, list the chosen files, upload progress.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
@@ -37,9 +37,73 @@
     }
   });
   input.addEventListener("change", showFiles);
-  form.addEventListener("submit", function () {
+  var progress = document.getElementById("upload-progress");
+  var status = document.getElementById("upload-status");
+  var clientErrors = document.getElementById("upload-client-errors");
+
+
+  function refuse(lines) {
+    clientErrors.textContent = "";
+    lines.forEach(function (line) {
+      var p = document.createElement("p");
+      p.textContent = line;
+      clientErrors.appendChild(p);
+    });
+    clientErrors.hidden = false;
+  }
+
+  // The server checks everything again; this only spares a long upload that would be refused.
+  function tooLarge() {
+    var maxBytes = parseFloat(form.dataset.maxMb) * 1048576;
+    return Array.prototype.filter.call(input.files, function (file) {
+      return maxBytes && file.size > maxBytes;
+    }).map(function (file) {
+      return file.name + ": larger than the limit of " + form.dataset.maxMb + " MB";
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    clientErrors.hidden = true;
+    var refused = tooLarge();
+    if (refused.length) {
+      event.preventDefault();
+      refuse(refused);
+      return;
+    }
     busy.hidden = false;
-    // after the browser has taken the form data, so the click still submits
-    setTimeout(function () { submit.disabled = true; }, 0);
+    if (!window.FormData || !window.XMLHttpRequest) {
+      // after the browser has taken the form data, so the click still submits
+      setTimeout(function () { submit.disabled = true; }, 0);
+      return;
+    }
+    // Send it ourselves to show upload progress; the server answers as for a plain post:
+    // a redirect to the job (or library), or this page again with the errors.
+    event.preventDefault();
+    var target = form.action || window.location.href;
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", target);
+    xhr.upload.addEventListener("progress", function (e) {
+      if (!e.lengthComputable) return;
+      progress.value = e.loaded / e.total;
+      status.textContent = e.loaded < e.total
+        ? "Uploading… " + Math.floor(100 * e.loaded / e.total) + " % of " + megabytes(e.total)
+        : "Checking your files…";
+    });
+    xhr.addEventListener("load", function () {
+      if (xhr.responseURL && xhr.responseURL.split("#")[0] !== target.split("#")[0]) {
+        window.location.assign(xhr.responseURL);
+        return;
+      }
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
+    });
+    xhr.addEventListener("error", function () {
+      busy.hidden = true;
+      submit.disabled = false;
+      refuse(["The upload was interrupted (connection lost). Please try again."]);
+    });
+    submit.disabled = true;
+    xhr.send(new FormData(form));
   });
 })();

@@ -1,0 +1,59 @@
+"""The upload form in a real browser: refused files come back as messages on the page (the form
+is sent by script, for its progress bar), and over-size files are refused before uploading."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct-horse-staple-42"
+
+
+def sign_up(page, name: str) -> None:
+    page.goto("/accounts/signup/")
+    page.fill("input[name='username']", name)
+    page.fill("input[name='email']", f"{name}@example.com")
+    page.fill("input[name='password1']", PASSWORD)
+    page.fill("input[name='password2']", PASSWORD)
+    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    page.wait_for_selector("#upload-form")
+
+
+def test_a_non_audio_file_is_refused_with_a_message(page, live_app, tmp_path: Path) -> None:
+    sign_up(page, "hedy")
+    fake = tmp_path / "holiday.mp3"
+    fake.write_text("these are my holiday notes, not a song\n" * 50)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.resource_type) if r.method == "POST" else None)
+    page.set_input_files("input[type='file']", str(fake))
+    page.locator("#upload-submit").click()
+    error = page.wait_for_selector("#upload-errors")
+    assert posts == ["xhr"]  # sent by the script that shows upload progress
+    assert re.search(r"holiday\.mp3: not a recognised audio file", error.text_content())
+    assert page.url.endswith("/separations/new/")  # still the form, not a new document
+    # the page the script wrote in is a working page: the form can be used again
+    page.set_input_files("input[type='file']", str(fake))
+    assert page.locator("#file-list li").count() == 1
+    page.goto("/library/")
+    assert "holiday" not in page.content()  # nothing was kept
+    assert page.errors == []
+
+
+def test_an_oversize_file_is_refused_before_it_is_sent(page, live_app, tmp_path: Path) -> None:
+    sign_up(page, "lise")
+    big = tmp_path / "long-mix.wav"
+    big.write_bytes(b"\0" * 200_000)
+    # the server's limit is 200 MB; lower the page's copy of it instead of sending 200 MB
+    page.eval_on_selector("#upload-form", "f => { f.dataset.maxMb = '0.1'; }")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.method))
+    page.set_input_files("input[type='file']", str(big))
+    page.locator("#upload-submit").click()
+    message = page.wait_for_selector("#upload-client-errors:not([hidden])")
+    assert "long-mix.wav: larger than the limit of 0.1 MB" in message.text_content()
+    assert "POST" not in requests
+    assert page.errors == []
