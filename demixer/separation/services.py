@@ -13,7 +13,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from demixer.separation import files
@@ -86,9 +86,23 @@ def report(job_id: str, progress: float, stage: str, eta: float | None) -> None:
     )
 
 
-def still_wanted(job_id: str) -> bool:
-    """False once the owner cancelled (or deleted) the job: the worker stops at the next chunk."""
-    return Separation.objects.filter(id=job_id, status=Status.RUNNING).exists()
+def _claimed_by(job_id: str, worker_id: str) -> QuerySet[Separation]:
+    return Separation.objects.filter(id=job_id, status=Status.RUNNING, worker_id=worker_id[:64])
+
+
+def still_wanted(job_id: str, worker_id: str) -> bool:
+    """False once the owner cancelled (or deleted) the job, or once another worker took it over
+    (this one was taken for dead and the job requeued): the worker stops at the next chunk."""
+    return _claimed_by(job_id, worker_id).exists()
+
+
+def taken_over(job_id: str, worker_id: str) -> bool:
+    """Another worker finished or is running this job: its stem files have our paths."""
+    return (
+        Separation.objects.filter(id=job_id)
+        .filter(Q(status=Status.DONE) | Q(status=Status.RUNNING) & ~Q(worker_id=worker_id[:64]))
+        .exists()
+    )
 
 
 @dataclass
@@ -99,11 +113,11 @@ class StemFiles:
     peaks: list[float]
 
 
-def complete(job_id: str, stems: list[StemFiles]) -> bool:
-    """Record the stems and mark the job done; False (and the files removed) if it was
-    cancelled or deleted meanwhile."""
+def complete(job_id: str, worker_id: str, stems: list[StemFiles]) -> bool:
+    """Record the stems and mark the job done; False (and the files removed, unless another
+    worker's stems are at those paths) if it was cancelled, deleted or taken over meanwhile."""
     with transaction.atomic():
-        done = Separation.objects.filter(id=job_id, status=Status.RUNNING).update(
+        done = _claimed_by(job_id, worker_id).update(
             status=Status.DONE,
             progress=1.0,
             stage="done",
@@ -122,21 +136,24 @@ def complete(job_id: str, stems: list[StemFiles]) -> bool:
                 )
                 for i, s in enumerate(stems)
             )
-    if done != 1:
+    if done != 1 and not taken_over(job_id, worker_id):
         for s in stems:
             files.default_storage.delete(s.master)
             files.default_storage.delete(s.preview)
     return done == 1
 
 
-def fail(job_id: str, message: str) -> None:
-    Separation.objects.filter(id=job_id, status__in=ACTIVE).update(
-        status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
+def fail(job_id: str, worker_id: str, message: str) -> bool:
+    return (
+        _claimed_by(job_id, worker_id).update(
+            status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
+        )
+        == 1
     )
 
 
-def requeue(job_id: str, *, count_attempt: bool = False) -> bool:
-    """Put a running job back in the queue (the worker is shutting down)."""
+def requeue(job_id: str, worker_id: str, *, count_attempt: bool = False) -> bool:
+    """Put a job this worker runs back in the queue (the worker is shutting down)."""
     changes: dict[str, object] = {
         "status": Status.QUEUED,
         "progress": 0.0,
@@ -148,7 +165,7 @@ def requeue(job_id: str, *, count_attempt: bool = False) -> bool:
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
     with transaction.atomic():
-        moved = Separation.objects.filter(id=job_id, status=Status.RUNNING).update(**changes)
+        moved = _claimed_by(job_id, worker_id).update(**changes)
         if moved == 1:
             _enqueue(job_id)
     return moved == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import tempfile
 import threading
@@ -86,8 +87,9 @@ class _Heartbeat(threading.Thread):
 class _Reporter:
     """The engine's progress and cancel callbacks, writing to and reading the row."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, worker_id: str) -> None:
         self.job_id = job_id
+        self.worker_id = worker_id
         self.last_write = 0.0
 
     def stage(self, progress: float, stage: str, eta: float | None = None) -> None:
@@ -101,13 +103,15 @@ class _Reporter:
         self.stage(DECODE_SHARE + SEPARATE_SHARE * p.fraction, "separating", p.eta)
 
     def cancelled(self) -> bool:
-        return shutdown_requested.is_set() or not services.still_wanted(self.job_id)
+        return shutdown_requested.is_set() or not services.still_wanted(self.job_id, self.worker_id)
 
 
 @task(queue_name="separation")
 def separate_track(separation_id: str) -> str:
     """Run one separation job; returns what happened (for the queue's own record)."""
-    job = services.claim(separation_id, worker_name())
+    # one id per claim: if this job is requeued as stale while we still run it, the worker
+    # that claims it next is told apart from us
+    job = services.claim(separation_id, f"{worker_name()[:55]}:{secrets.token_hex(4)}")
     if job is None:
         exists = Separation.objects.filter(id=separation_id).exists()
         return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
@@ -122,7 +126,7 @@ def separate_track(separation_id: str) -> str:
 
 def _run(job: Separation) -> str:
     job_id = str(job.id)
-    reporter = _Reporter(job_id)
+    reporter = _Reporter(job_id, job.worker_id)
     try:
         reporter.stage(0.0, "decoding")
         with files.local_copy(job.track.original.name) as path:
@@ -138,11 +142,11 @@ def _run(job: Separation) -> str:
             raise Cancelled("separation cancelled")
         reporter.stage(DECODE_SHARE + SEPARATE_SHARE, "writing stems")
         stems = _store_stems(job, result.stems, result.rate, result.source.tags)
-        if services.complete(job_id, stems):
+        if services.complete(job_id, job.worker_id, stems):
             return "done"
         return "cancelled while writing"
     except Cancelled:
-        if shutdown_requested.is_set() and services.requeue(job_id):
+        if shutdown_requested.is_set() and services.requeue(job_id, job.worker_id):
             logger.info("job %s put back in the queue: the worker is stopping", job_id)
             return "requeued (worker stopping)"
         return "cancelled"
@@ -162,8 +166,10 @@ def _run(job: Separation) -> str:
 def _fail(job: Separation, message: str) -> None:
     """Mark the job failed and remove the stems it had written so far (a failure while
     writing them would otherwise leave files that no row points to)."""
-    services.fail(str(job.id), message)
-    services.delete_separation_files(job)
+    job_id = str(job.id)
+    services.fail(job_id, job.worker_id, message)
+    if not services.taken_over(job_id, job.worker_id):
+        services.delete_separation_files(job)
 
 
 def _store_stems(

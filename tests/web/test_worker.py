@@ -226,3 +226,38 @@ def test_a_failure_while_writing_stems_leaves_no_files(
     assert job.status == Status.FAILED and "Something went wrong" in job.error
     assert written == ["drums.mp3"]  # the first stem was stored before the failure
     assert media_files(media_dir / "separations") == []
+
+
+def test_a_worker_taken_for_dead_stops_and_leaves_the_new_workers_result_alone(
+    alice_client, make_clip, media_dir, monkeypatch
+) -> None:
+    """A worker that stalled past the stale limit (its job was requeued and run by another
+    worker) wakes up: it must stop, and must neither fail, requeue nor delete the other's work."""
+    upload(alice_client, make_clip(2.0, seed=31))
+    job = Separation.objects.get()
+    stalled = services.claim(str(job.id), "stalled:1")
+    assert stalled is not None
+    later = timezone.now() + timedelta(minutes=10)
+    assert services.recover_stale(now=later) == (1, 0)
+    run_worker()  # another worker claims the requeued job and finishes it
+    job.refresh_from_db()
+    assert job.status == Status.DONE and job.worker_id != "stalled:1"
+    stems = [media_dir / s.master.name for s in job.stems.all()]
+    assert len(stems) == 4 and all(p.exists() for p in stems)
+
+    # the stalled worker comes back: the job is no longer its own
+    assert not services.still_wanted(str(job.id), "stalled:1")
+    assert not services.requeue(str(job.id), "stalled:1")
+    assert not services.fail(str(job.id), "stalled:1", "boom")
+    mine = [
+        services.StemFiles(s.name, s.master.name, s.preview.name, s.peaks) for s in job.stems.all()
+    ]
+    assert not services.complete(str(job.id), "stalled:1", mine)
+    assert tasks._run(stalled) == "cancelled"  # stops at its first check
+    # taken over just after its last check, it fails while writing: the files are not its own
+    monkeypatch.setattr(services, "still_wanted", lambda *args: True)
+    monkeypatch.setattr(render, "write_master", lambda *args: (_ for _ in ()).throw(OSError()))
+    assert tasks._run(stalled) == "failed (unexpected error)"
+    job.refresh_from_db()
+    assert job.status == Status.DONE and job.error == "" and job.stems.count() == 4
+    assert all(p.exists() for p in stems)
