@@ -7,6 +7,23 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 
+def find_user(login: str) -> Any:
+    """The account a log-in names: by email if it has an @, else by username; any case."""
+    User = get_user_model()
+    field = "email__iexact" if "@" in login else "username__iexact"
+    # emails are unique case-insensitively at sign-up; .first() keeps old data from crashing
+    return User._default_manager.filter(**{field: login}).order_by("pk").first()
+
+
+def lockout_username(request: HttpRequest | None, credentials: dict | None = None) -> str:
+    """What django-axes counts failures against (``AXES_USERNAME_CALLABLE``): the account, not
+    the text typed, so "Alice", "ALICE" and alice's email share one limit."""
+    data = credentials if credentials is not None else getattr(request, "POST", {})
+    login = str(data.get("username") or "").strip()
+    user = find_user(login) if login else None
+    return (user.get_username() if user is not None else login).lower()
+
+
 class UsernameOrEmailBackend(ModelBackend):
     """Log in with either the username or the email address, both case-insensitive."""
 
@@ -19,12 +36,9 @@ class UsernameOrEmailBackend(ModelBackend):
     ) -> Any:
         if not username or password is None:
             return None
-        User = get_user_model()
-        field = "email__iexact" if "@" in username else "username__iexact"
-        # emails are unique case-insensitively at sign-up; .first() keeps old data from crashing
-        user = User._default_manager.filter(**{field: username}).order_by("pk").first()
+        user = find_user(username)
         if user is None:
-            User().set_password(password)  # same cost as a real check: no user enumeration
+            get_user_model()().set_password(password)  # same cost as a real check: no enumeration
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -171,6 +171,8 @@ LOGOUT_REDIRECT_URL = "landing"
 AXES_FAILURE_LIMIT = envint("DEMIXER_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("DEMIXER_LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# the backend accepts any case and the email too: count them all against the one account
+AXES_USERNAME_CALLABLE = "demixer.accounts.backends.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

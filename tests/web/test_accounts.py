@@ -129,6 +129,17 @@ def test_five_failed_logins_lock_the_account_for_a_while(alice, client: Client) 
     assert "_auth_user_id" not in client.session
 
 
+def test_lockout_counts_every_spelling_of_the_account(alice, client: Client) -> None:
+    """The log-in accepts any case and the email: changing the case must not buy more tries."""
+    spellings = ["alice", "Alice", "ALICE", "aLice", "Alice@Example.com"]
+    for login in spellings[: settings.AXES_FAILURE_LIMIT]:
+        client.post(reverse("login"), {"username": login, "password": "wrong"})
+    for login in spellings:
+        response = client.post(reverse("login"), {"username": login, "password": PASSWORD})
+        assert response.status_code == 429, login
+    assert "_auth_user_id" not in client.session
+
+
 def test_lockout_is_per_username(alice, bob, client: Client) -> None:
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": "alice", "password": "wrong"})
