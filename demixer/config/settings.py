@@ -188,8 +188,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if HTTPS:
+    # behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = envint("DEMIXER_HSTS_SECONDS", 0)
+    SECURE_SSL_REDIRECT = envbool("DEMIXER_HTTPS_REDIRECT", True)
+    # a day by default, so a mistaken switch is not pinned into browsers for long
+    SECURE_HSTS_SECONDS = envint("DEMIXER_HSTS_SECONDS", 86400)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("DEMIXER_TIME_ZONE", "UTC")

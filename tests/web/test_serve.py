@@ -112,5 +112,10 @@ def test_safe_defaults_and_https_switches(tmp_path: Path) -> None:
     assert settings_in_child(env, "s.MAX_UPLOAD_MB, s.MAX_MINUTES") == "200 20"
     https = {**env, "DEMIXER_HTTPS": "1"}
     assert settings_in_child(https, "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE") == "True True"
+    # the README promises HSTS and the redirect to HTTPS
+    assert settings_in_child(https, "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0") == (
+        "True True"
+    )
+    assert settings_in_child(env, "getattr(s, 'SECURE_SSL_REDIRECT', False)") == "False"
     pg = {**env, "DATABASE_URL": "postgres://u@db.internal:5432/demixer"}
     assert settings_in_child(pg, "s.DATABASES['default']['ENGINE']").endswith("postgresql")
