@@ -43,11 +43,32 @@ def local_copy(name: str, storage: Storage = default_storage) -> Iterator[Path]:
 
 
 def save(name: str, path: Path, storage: Storage = default_storage) -> str:
-    """Store ``path`` under exactly ``name`` (replacing what was there); returns the name."""
-    if storage.exists(name):
-        storage.delete(name)
-    with path.open("rb") as fh:
-        return storage.save(name, File(fh, name=Path(name).name))
+    """Store ``path`` under exactly ``name`` (replacing what was there); returns the name.
+
+    On local storage the file is written beside its final name and renamed into place, so a
+    concurrent request (a double click on a download being built) never sees half a file.
+    Object stores make an upload visible only once it is complete.
+    """
+    try:
+        target = Path(storage.path(name))
+    except NotImplementedError:
+        if storage.exists(name):
+            storage.delete(name)
+        with path.open("rb") as fh:
+            return storage.save(name, File(fh, name=Path(name).name))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", delete=False
+    ) as tmp:
+        partial = Path(tmp.name)
+        with path.open("rb") as fh:
+            shutil.copyfileobj(fh, tmp, CHUNK * 16)
+    try:
+        partial.chmod(0o644)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return name
 
 
 def delete_tree(prefix: str, storage: Storage = default_storage) -> None:

@@ -212,3 +212,27 @@ def test_peaks_follow_the_audio() -> None:
     out = peaks({"a": quiet, "b": loud}, points=10)
     assert out["a"] == [0.0] * 10
     assert out["b"][:5] == [0.0] * 5 and out["b"][5:] == [1.0] * 5
+
+
+def test_stored_files_appear_whole_under_their_name(media_dir, tmp_path, monkeypatch) -> None:
+    """A derived file is written beside its name and renamed into place: a request arriving
+    while it is being built finds no file (and builds its own) rather than half of one."""
+    from demixer.separation import files
+
+    source = tmp_path / "built.wav"
+    source.write_bytes(b"RIFF" + b"\1" * 300_000)
+    seen_during_copy: list[bool] = []
+    real_copy = files.shutil.copyfileobj
+
+    def copy_and_look(src, dst, length=0):
+        real_copy(src, dst, length)
+        seen_during_copy.append((media_dir / "cache" / "built.wav").exists())
+
+    monkeypatch.setattr(files.shutil, "copyfileobj", copy_and_look)
+    assert files.save("cache/built.wav", source) == "cache/built.wav"
+    assert seen_during_copy == [False]  # the final name did not exist while bytes were copied
+    assert (media_dir / "cache" / "built.wav").read_bytes() == source.read_bytes()
+    assert [p.name for p in (media_dir / "cache").iterdir()] == ["built.wav"]  # no leftovers
+    source.write_bytes(b"RIFF" + b"\2" * 10)
+    files.save("cache/built.wav", source)  # replacing works too
+    assert (media_dir / "cache" / "built.wav").read_bytes() == source.read_bytes()

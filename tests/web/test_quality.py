@@ -43,6 +43,7 @@ def test_an_unknown_quality_is_refused(alice_client, clips) -> None:
     response = upload(alice_client, clips["flac"], quality="turbo")
     assert response.status_code == 200
     assert "quality" in response.context["form"].errors  # only a forged form can send one
+    assert "Quality: Select a valid choice" in response.content.decode()  # shown, not swallowed
     assert not Track.objects.exists() and not Separation.objects.exists()
 
 
