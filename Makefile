@@ -31,6 +31,7 @@ browser:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy demixer/engine demixer/testing
 	$(PY) manage.py makemigrations --check --dry-run
 
 test: setup models browser lint

@@ -375,12 +375,14 @@ def encode_with_ffmpeg(
         for key, value in (tags or {}).items():
             container.metadata[key] = value
         stream = container.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, av.audio.AudioStream)
         if bit_rate:
             stream.bit_rate = bit_rate
         if options:
             stream.codec_context.options = options
         stream.time_base = Fraction(1, rate)
-        planar = stream.codec_context.format.is_planar
+        sample = stream.codec_context.format
+        planar = sample is not None and sample.is_planar
         sample_format = "fltp" if planar else "flt"
         pts = 0
         for block in blocks:

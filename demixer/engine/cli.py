@@ -9,10 +9,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from demixer.engine import registry
 from demixer.engine.audio import FORMATS
 from demixer.engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from demixer.engine.separate import Progress
 
 EXIT_BAD_INPUT = 2
 
@@ -86,9 +90,9 @@ class _ProgressBar:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.bar = None
+        self.bar: Any = None
 
-    def __call__(self, progress) -> None:
+    def __call__(self, progress: Progress) -> None:
         if self.bar is None:
             from tqdm import tqdm
 

@@ -110,7 +110,7 @@ def song(seconds: float, seed: int = 0, bpm: float = 120.0) -> dict[str, np.ndar
 
 def mix(stems: dict[str, np.ndarray], peak: float = 0.8) -> np.ndarray:
     """Sum of the stems scaled to ``peak``; the stems are scaled in place to match."""
-    total = sum(stems.values())
+    total = np.sum(list(stems.values()), axis=0)
     scale = peak / max(float(np.abs(total).max()), 1e-9)
     for name in stems:
         stems[name] *= scale
