@@ -124,6 +124,53 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         )
 
 
+def _decode_checked(
+    path: str | os.PathLike[str], max_seconds: float | None, keep: bool
+) -> tuple[AudioInfo, list[np.ndarray]]:
+    """Decode every frame of the first audio stream, checking it is whole, decodable audio of
+    at most ``max_seconds``; with ``keep``, also return it as float32 (1 or 2, n) blocks."""
+    name = Path(path).name
+    limit = None if max_seconds is None else max_seconds + 1
+    with _open(path) as container:
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        rate, channels, codec = ctx.sample_rate or 0, ctx.channels or 0, ctx.name
+        declared = _declared_duration(container, stream)
+        if max_seconds is not None and limit is not None and declared > limit:
+            raise AudioDecodeError(
+                f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
+            )
+        tags = _tags(container, stream)
+        # mono stays mono here and is duplicated by the caller (FFmpeg's upmix would lower it by
+        # 3 dB); more channels go through FFmpeg's standard downmix (centre and surrounds kept)
+        layout = "mono" if channels == 1 else "stereo"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate or None)
+        blocks: list[np.ndarray] = []
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                rate = rate or frame.sample_rate
+                count += frame.samples
+                if keep:
+                    blocks.extend(out.to_ndarray() for out in resampler.resample(frame))
+                if max_seconds is not None and limit is not None and rate and count > limit * rate:
+                    raise AudioDecodeError(
+                        f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
+                    )
+            if keep:
+                blocks.extend(out.to_ndarray() for out in resampler.resample(None))
+        except av.FFmpegError as exc:
+            raise AudioDecodeError(f"{name}: the audio data is corrupt or truncated") from exc
+    if count == 0 or not rate:
+        raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
+    got = count / rate
+    if declared > 2.0 and got < 0.9 * declared:
+        raise AudioDecodeError(
+            f"{name}: the file is truncated ({got:.1f} s of {declared:.1f} s could be decoded)"
+        )
+    return AudioInfo(duration=got, rate=rate, channels=channels, codec=codec, tags=tags), blocks
+
+
 def decode(
     path: str | os.PathLike[str],
     rate: int | None = TARGET_RATE,
@@ -136,59 +183,16 @@ def decode(
     Raises :class:`AudioDecodeError` for anything that is not whole, decodable audio, including
     files longer than ``max_seconds``.
     """
-    name = Path(path).name
-    with _open(path) as container:
-        stream = container.streams.audio[0]
-        ctx = stream.codec_context
-        source_rate = ctx.sample_rate or 0
-        source_channels = ctx.channels or 0
-        codec = ctx.name
-        declared = _declared_duration(container, stream)
-        if max_seconds is not None and declared > max_seconds + 1:
-            raise AudioDecodeError(
-                f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
-            )
-        tags = _tags(container, stream)
-        # mono is decoded as mono and duplicated below (FFmpeg's upmix would lower it by 3 dB);
-        # more channels go through FFmpeg's standard downmix matrix (centre and surrounds kept)
-        layout = "mono" if source_channels == 1 else "stereo"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=source_rate or None)
-        blocks: list[np.ndarray] = []
-        decoded = 0
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    block = out.to_ndarray()
-                    blocks.append(block)
-                    decoded += block.shape[-1]
-                if (
-                    max_seconds is not None
-                    and source_rate
-                    and decoded > (max_seconds + 1) * source_rate
-                ):
-                    raise AudioDecodeError(
-                        f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
-                    )
-            for out in resampler.resample(None):
-                blocks.append(out.to_ndarray())
-        except av.FFmpegError as exc:
-            raise AudioDecodeError(f"{name}: the audio data is corrupt or truncated") from exc
-    if not blocks or sum(b.shape[-1] for b in blocks) == 0 or not source_rate:
-        raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
+    info, blocks = _decode_checked(path, max_seconds, keep=True)
     samples = np.concatenate(blocks, axis=-1).astype(np.float32, copy=False)
     del blocks
     if samples.shape[0] == 1:
         samples = np.repeat(samples, 2, axis=0)
-    got = samples.shape[-1] / source_rate
-    if declared > 2.0 and got < 0.9 * declared:
-        raise AudioDecodeError(
-            f"{name}: the file is truncated ({got:.1f} s of {declared:.1f} s could be decoded)"
-        )
     if not np.isfinite(samples).all():
-        raise AudioDecodeError(f"{name}: the decoded audio contains invalid values")
-    out_rate = rate or source_rate
-    samples = resample(samples, source_rate, out_rate)
-    return DecodedAudio(samples, out_rate, source_rate, source_channels, codec, tags)
+        raise AudioDecodeError(f"{Path(path).name}: the decoded audio contains invalid values")
+    out_rate = rate or info.rate
+    samples = resample(samples, info.rate, out_rate)
+    return DecodedAudio(samples, out_rate, info.rate, info.channels, info.codec, info.tags)
 
 
 def validate(path: str | os.PathLike[str], max_seconds: float | None = None) -> AudioInfo:
@@ -197,36 +201,7 @@ def validate(path: str | os.PathLike[str], max_seconds: float | None = None) -> 
     Costs little memory whatever the length (frames are counted, then dropped). Returns the
     measured duration; raises :class:`AudioDecodeError` with a user-facing message.
     """
-    name = Path(path).name
-    with _open(path) as container:
-        stream = container.streams.audio[0]
-        ctx = stream.codec_context
-        rate, channels, codec = ctx.sample_rate or 0, ctx.channels or 0, ctx.name
-        declared = _declared_duration(container, stream)
-        if max_seconds is not None and declared > max_seconds + 1:
-            raise AudioDecodeError(
-                f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
-            )
-        tags = _tags(container, stream)
-        samples = 0
-        try:
-            for frame in container.decode(stream):
-                samples += frame.samples
-                rate = rate or frame.sample_rate
-                if max_seconds is not None and rate and samples > (max_seconds + 1) * rate:
-                    raise AudioDecodeError(
-                        f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
-                    )
-        except av.FFmpegError as exc:
-            raise AudioDecodeError(f"{name}: the audio data is corrupt or truncated") from exc
-    if samples == 0 or not rate:
-        raise AudioDecodeError(f"{name}: no audio could be decoded (corrupt or not audio)")
-    got = samples / rate
-    if declared > 2.0 and got < 0.9 * declared:
-        raise AudioDecodeError(
-            f"{name}: the file is truncated ({got:.1f} s of {declared:.1f} s could be decoded)"
-        )
-    return AudioInfo(duration=got, rate=rate, channels=channels, codec=codec, tags=tags)
+    return _decode_checked(path, max_seconds, keep=False)[0]
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
