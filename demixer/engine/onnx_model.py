@@ -82,7 +82,9 @@ class SegmentModel:
         # host FFTs run beside onnxruntime's own threads (see separate.py); more than one FFT
         # thread only preempts them, and a preempted thread stalls each parallel operator
         self.fft_workers = 1
-        self._lock = threading.Lock()
+        # infer's results live in shared buffers until the call after next: whoever runs a whole
+        # separation (or a single segment) holds this so another thread cannot interleave
+        self.exclusive = threading.RLock()
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -106,7 +108,7 @@ class SegmentModel:
         Outputs left in onnxruntime's arena while the next run goes on pin it, and that run
         grows the process by ~440 MB (measured).
         """
-        with self._lock:
+        with self.exclusive:
             buffers = self._outputs[self._turn]
             self._turn ^= 1
             binding = self.session.io_binding()
@@ -124,7 +126,8 @@ class SegmentModel:
         return waves
 
     def __call__(self, wave: np.ndarray) -> np.ndarray:
-        return self.finish(*self.infer(self.prepare(wave)))
+        with self.exclusive:
+            return self.finish(*self.infer(self.prepare(wave)))
 
     def warm_up(self, runs: int = 2) -> None:
         """Run the graph on silence so the first real job runs at steady-state speed."""

@@ -144,7 +144,7 @@ def separate_array(
             buffers.release(out, segments[index].out_start if index else 0, done_before[index])
 
     report(0)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demixer-host") as host:
+    with model.exclusive, ThreadPoolExecutor(1, thread_name_prefix="demixer-host") as host:
         feeds = prepare(segments[0])
         previous: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         for index in range(len(segments)):
