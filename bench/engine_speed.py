@@ -191,9 +191,9 @@ def available(name: str) -> str | None:
 def steady_child(clip: str) -> None:
     """Child: session, warm-up, decode, then separate_array alone; per-stage timings."""
     from demixer.engine import audio
-    from demixer.engine.chunking import plan_passes, plan_segments, read_padded
+    from demixer.engine.chunking import read_padded
     from demixer.engine.onnx_model import SegmentModel, SessionConfig
-    from demixer.engine.separate import SeparationOptions, separate_array
+    from demixer.engine.separate import SeparationOptions, plan, separate_array
 
     t0 = time.perf_counter()
     model = SegmentModel(SessionConfig())
@@ -206,7 +206,7 @@ def steady_child(clip: str) -> None:
     separate_array(mix, options, model=model)
     t4 = time.perf_counter()
     stages: dict[str, list[float]] = {"prepare": [], "infer": [], "finish": []}
-    segments = plan_segments(plan_passes(mix.shape[-1], RATE, 0)[0], model.segment, 0.25)
+    segments = plan(mix.shape[-1], options)[1]
     for seg in segments[:3]:
         a = time.perf_counter()
         feeds = model.prepare(read_padded(mix, seg.start, model.segment))

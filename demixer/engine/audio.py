@@ -264,7 +264,7 @@ def _blocks(wav: np.ndarray, clip: ClipMode, from_rate: int, to_rate: int) -> It
         block = np.asarray(wav[..., start : start + BLOCK], dtype=np.float32) * gain
         buffers.release(wav, start, start + block.shape[-1])
         if clip == "clamp":
-            np.clip(block, -0.99, 0.99, out=block)
+            block = prevent_clip(block, "clamp")
         if stream is not None:
             last = start + BLOCK >= length
             block = stream.resample_chunk(np.ascontiguousarray(block.T), last=last).T

@@ -50,8 +50,8 @@ def frames_count(length: int) -> int:
     return math.ceil(length / HOP)
 
 
-def spec(x: np.ndarray, workers: int = 1) -> np.ndarray:
-    """``HTDemucs._spec``: waveform (..., L) float32 -> complex64 (..., 2048, ceil(L/1024)).
+def _stft(x: np.ndarray, workers: int) -> np.ndarray:
+    """The reference's STFT of (..., L) float32: complex64 (..., T, 2049), frames first.
 
     ``torch.stft(center=True)`` would add another 2048 samples of reflection on each side and the
     reference then drops the first two and last two frames; those frames are exactly the ones
@@ -63,8 +63,12 @@ def spec(x: np.ndarray, workers: int = 1) -> np.ndarray:
     frames = np.lib.stride_tricks.sliding_window_view(padded, NFFT, axis=-1)[..., ::HOP, :]
     assert frames.shape[-2] == le
     windowed = frames * (hann_window() / np.float32(math.sqrt(NFFT)))
-    z = scipy.fft.rfft(windowed, axis=-1, workers=workers)  # (..., T, F + 1) complex64
-    return np.swapaxes(z[..., :-1], -1, -2)
+    return scipy.fft.rfft(windowed, axis=-1, workers=workers)
+
+
+def spec(x: np.ndarray, workers: int = 1) -> np.ndarray:
+    """``HTDemucs._spec``: waveform (..., L) float32 -> complex64 (..., 2048, ceil(L/1024))."""
+    return np.swapaxes(_stft(x, workers)[..., :-1], -1, -2)
 
 
 def spec_channels(x: np.ndarray, workers: int = 1) -> np.ndarray:
@@ -73,14 +77,9 @@ def spec_channels(x: np.ndarray, workers: int = 1) -> np.ndarray:
     Channels are ordered re0, im0, re1, im1, as ``view_as_real(z).permute(0, 1, 4, 2, 3)``.
     Built straight from the FFT output with one copy.
     """
-    length = x.shape[-1]
-    le = frames_count(length)
-    padded = pad1d_reflect(x.astype(np.float32, copy=False), _PAD, _PAD + le * HOP - length)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, NFFT, axis=-1)[..., ::HOP, :]
-    windowed = frames * (hann_window() / np.float32(math.sqrt(NFFT)))
-    z = scipy.fft.rfft(windowed, axis=-1, workers=workers)  # (C, T, F + 1)
+    z = _stft(x, workers)  # (C, T, F + 1)
     ri = z.view(np.float32).reshape(*z.shape, 2)[..., :-1, :]  # (C, T, F, 2)
-    channels = x.shape[0]
+    channels, le = x.shape[0], z.shape[-2]
     out = np.empty((channels, 2, NFFT // 2, le), dtype=np.float32)
     out[...] = ri.transpose(0, 3, 2, 1)
     return out.reshape(channels * 2, NFFT // 2, le)

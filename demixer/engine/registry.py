@@ -82,24 +82,31 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
-    """True when the weights are present and checked.
+def _checked(path: Path, sha256: str | None = None) -> bool:
+    """True when ``path`` has the expected hash (or, without one, the hash it was made with).
 
-    Hashing 174 MB costs ~0.3 s, so a verified file leaves a stamp (its size, mtime and hash);
-    the stamp only counts while the file still has that size and mtime.
+    Hashing 174 MB costs ~0.3 s, so a checked file leaves a stamp beside it (hash, size, mtime)
+    that counts only while the file keeps that size and mtime.
     """
-    path = (directory or models_dir()) / spec.filename
     if not path.is_file():
         return False
     stat = path.stat()
-    expected = f"{spec.sha256} {stat.st_size} {stat.st_mtime_ns}"
     stamp = _stamp(path)
-    if stamp.is_file() and stamp.read_text().strip() == expected:
+    recorded = stamp.read_text().split() if stamp.is_file() else []
+    if not recorded and sha256 is None:
+        return False  # nothing to check against
+    expected = sha256 or recorded[0]
+    if recorded == [expected, str(stat.st_size), str(stat.st_mtime_ns)]:
         return True
-    if sha256_of(path) != spec.sha256:
+    if sha256_of(path) != expected:
         return False
-    stamp.write_text(expected + "\n")
+    stamp.write_text(f"{expected} {stat.st_size} {stat.st_mtime_ns}\n")
     return True
+
+
+def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
+    """True when the weights are present and have the pinned SHA-256."""
+    return _checked((directory or models_dir()) / spec.filename, spec.sha256)
 
 
 def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
@@ -126,18 +133,6 @@ def quantized_path(spec: ModelSpec, directory: Path | None = None) -> Path:
     return (directory or models_dir()) / f"{spec.name}.int8.onnx"
 
 
-def _stamp_ok(path: Path) -> bool:
-    """The file still has the size, mtime and hash recorded when it was made."""
-    stamp = _stamp(path)
-    if not path.is_file() or not stamp.is_file():
-        return False
-    recorded = stamp.read_text().split()
-    stat = path.stat()
-    if len(recorded) != 3 or recorded[1:] != [str(stat.st_size), str(stat.st_mtime_ns)]:
-        return sha256_of(path) == recorded[0] if recorded else False
-    return True
-
-
 def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> Path:
     """The fast model: the verified fp32 weights with MatMul weights quantized to int8.
 
@@ -149,7 +144,7 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     spec = get_spec(name)
     directory = directory or models_dir()
     target = quantized_path(spec, directory)
-    if _stamp_ok(target):
+    if _checked(target):
         return target
     source = weights_path(name, directory)
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -170,8 +165,7 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     finally:
         quiet.setLevel(level)
         partial.unlink(missing_ok=True)
-    stat = target.stat()
-    _stamp(target).write_text(f"{sha256_of(target)} {stat.st_size} {stat.st_mtime_ns}\n")
+    _checked(target, sha256_of(target))  # record its checksum
     return target
 
 

@@ -12,13 +12,20 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from demixer.engine import audio, buffers
-from demixer.engine.chunking import OverlapAdd, Segment, plan_passes, plan_segments, read_padded
+from demixer.engine.chunking import (
+    OverlapAdd,
+    Pass,
+    Segment,
+    plan_passes,
+    plan_segments,
+    read_padded,
+)
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.registry import QUALITIES, get_spec
@@ -86,10 +93,16 @@ ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 
 
-def count_segments(length: int, options: SeparationOptions) -> int:
+def plan(length: int, options: SeparationOptions) -> tuple[list[Pass], list[Segment]]:
+    """The passes over a track of ``length`` samples and every model run they take, in order."""
     spec = get_spec(options.model)
     passes = plan_passes(length, spec.samplerate, options.shifts, options.seed)
-    return sum(len(plan_segments(p, spec.segment_samples, options.overlap)) for p in passes)
+    segments = [s for p in passes for s in plan_segments(p, spec.segment_samples, options.overlap)]
+    return passes, segments
+
+
+def count_segments(length: int, options: SeparationOptions) -> int:
+    return len(plan(length, options)[1])
 
 
 def separate_array(
@@ -120,10 +133,7 @@ def separate_array(
     if length == 0:
         return out
     segment = model.segment
-    passes = plan_passes(length, model.spec.samplerate, options.shifts, options.seed)
-    segments: list[Segment] = [
-        s for p in passes for s in plan_segments(p, segment, options.overlap)
-    ]
+    passes, segments = plan(length, options)
     ola = OverlapAdd(out, passes, segment, options.overlap)
     started = time.monotonic()
 
@@ -175,7 +185,6 @@ class Separated:
     stems: dict[str, np.ndarray]
     rate: int
     source: audio.DecodedAudio
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def select_stems(
@@ -204,9 +213,7 @@ def separate_file(
     """Decode ``path`` (any format PyAV reads), separate it, and return the stems at 44.1 kHz."""
     options = options or SeparationOptions()
     options.validate()
-    t0 = time.monotonic()
     decoded = audio.decode(path, max_seconds=max_seconds)
-    t1 = time.monotonic()
     model = model or shared_model(options.session_config())
     out = None
     if options.low_memory:
@@ -215,11 +222,8 @@ def separate_file(
     estimates = separate_array(
         decoded.samples, options, model=model, progress=progress, cancel=cancel, out=out
     )
-    t2 = time.monotonic()
     stems = select_stems(estimates, model.sources, options.two_stems)
-    return Separated(
-        stems, model.spec.samplerate, decoded, {"decode": t1 - t0, "separate": t2 - t1}
-    )
+    return Separated(stems, model.spec.samplerate, decoded)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ is the sum of the chosen stems. One model run.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import math
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from demixer.engine import audio
 from demixer.testing import signals
 from demixer.testing.files import write_audio
 
@@ -68,18 +69,12 @@ def shot(page, folder: Path, name: str) -> None:
 
 
 def decode(data: bytes) -> tuple[np.ndarray, int]:
-    """Any lossless or MP3 file -> float32 (N, C), rate."""
-    try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        return samples, rate
-    except sf.LibsndfileError:
-        import av
-
-        with av.open(io.BytesIO(data)) as container:
-            frames = [f.to_ndarray() for f in container.decode(audio=0)]
-            rate = container.streams.audio[0].rate
-        pcm = np.concatenate(frames, axis=-1)
-        return pcm.T.astype(np.float32), rate
+    """Any downloaded audio file -> float32 (N, C) at its own rate, decoded by the engine."""
+    with tempfile.NamedTemporaryFile() as fh:
+        fh.write(data)
+        fh.flush()
+        decoded = audio.decode(fh.name, rate=None)
+    return decoded.samples.T, decoded.rate
 
 
 def bins(values: np.ndarray, count: int = 40) -> np.ndarray:
