@@ -167,8 +167,12 @@ def main(argv: list[str] | None = None) -> int:
             return _separate(args)
         if args.command == "fetch-models":
             path = registry.fetch(directory=args.dir)
+            default = registry.ensure_fused(directory=args.dir)
             fast = registry.ensure_quantized(directory=args.dir)
-            print(f"weights ready: {path}\nfast-mode weights ready: {fast}")
+            print(
+                f"weights ready: {path}\ndefault-mode graph ready: {default}\n"
+                f"fast-mode graph ready: {fast}"
+            )
             return 0
         if args.command in ("serve", "worker"):
             from demixer.config import serve  # the web side is only imported when asked for

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,12 +130,58 @@ def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
 QUALITIES = ("default", "fast")
 
 
+# derived files carry the rewrite's version in their name: a changed rewrite makes new files
+# instead of trusting ones an older version stamped
+DERIVED_VERSION = "v1"
+
+
+def fused_path(spec: ModelSpec, directory: Path | None = None) -> Path:
+    return (directory or models_dir()) / f"{spec.name}.fused-{DERIVED_VERSION}.onnx"
+
+
 def quantized_path(spec: ModelSpec, directory: Path | None = None) -> Path:
-    return (directory or models_dir()) / f"{spec.name}.int8.onnx"
+    return (directory or models_dir()) / f"{spec.name}.fused-{DERIVED_VERSION}-int8.onnx"
+
+
+def _derive(target: Path, make: Callable[[Path], None]) -> Path:
+    """Write ``target`` with ``make(partial)``, move it into place atomically, stamp its hash."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        make(partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    _checked(target, sha256_of(target))  # record its checksum
+    return target
+
+
+def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
+    """The default model: the verified fp32 weights, attention fused (same arithmetic).
+
+    See :mod:`demixer.engine.fusion`. The rewrite is deterministic; the file is made once
+    beside the verified weights and its checksum kept in a stamp checked before each use.
+    """
+    spec = get_spec(name)
+    directory = directory or models_dir()
+    target = fused_path(spec, directory)
+    if _checked(target):
+        return target
+    source = weights_path(name, directory)
+
+    def make(partial: Path) -> None:
+        import onnx
+
+        from demixer.engine.fusion import fuse_attention
+
+        graph = onnx.load(str(source))
+        fuse_attention(graph)
+        onnx.save(graph, str(partial))
+
+    return _derive(target, make)
 
 
 def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> Path:
-    """The fast model: the verified fp32 weights with MatMul weights quantized to int8.
+    """The fast model: the fused fp32 graph with its MatMul weights quantized to int8.
 
     Only MatMul (the transformer's and the linear layers') weights are quantized: quantizing the
     convolutions too costs ~30 dB of output SNR. ``quantize_dynamic`` is deterministic, so the
@@ -144,35 +191,45 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     spec = get_spec(name)
     directory = directory or models_dir()
     target = quantized_path(spec, directory)
+    _forget_legacy(spec, directory)
     if _checked(target):
         return target
-    source = weights_path(name, directory)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    source = ensure_fused(name, directory)
 
-    partial = target.with_name(target.name + ".part")
-    quiet = logging.getLogger()  # the quantizer logs an unrelated pre-processing hint
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(
-            source,
-            partial,
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-            per_channel=False,
-        )
-        os.replace(partial, target)
-    finally:
-        quiet.setLevel(level)
-        partial.unlink(missing_ok=True)
-    _checked(target, sha256_of(target))  # record its checksum
-    return target
+    def make(partial: Path) -> None:
+        from onnx import TensorProto
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quiet = logging.getLogger()  # the quantizer logs an unrelated pre-processing hint
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            quantize_dynamic(
+                source,
+                partial,
+                op_types_to_quantize=["MatMul"],
+                weight_type=QuantType.QInt8,
+                per_channel=False,
+                # shape inference cannot type the fused attention's (contrib) outputs
+                extra_options={"DefaultTensorType": TensorProto.FLOAT},
+            )
+        finally:
+            quiet.setLevel(level)
+
+    return _derive(target, make)
+
+
+def _forget_legacy(spec: ModelSpec, directory: Path) -> None:
+    """Remove the int8 file earlier versions derived from the unfused graph (174 MB)."""
+    legacy = directory / f"{spec.name}.int8.onnx"
+    for path in (legacy, _stamp(legacy)):
+        path.unlink(missing_ok=True)
 
 
 def model_path(name: str = "htdemucs", quality: str = "default") -> Path:
-    """The weights file for ``quality``: the verified fp32 file, or its int8 derivative."""
+    """The graph to run for ``quality``: both are derived from the verified fp32 weights."""
     if quality == "default":
-        return weights_path(name)
+        return ensure_fused(name)
     if quality == "fast":
         return ensure_quantized(name)
     raise ModelNotAvailable(f"unknown quality {quality!r}; use {' or '.join(QUALITIES)}")
