@@ -146,12 +146,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TASKS = {
-    "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "separation"],
-    }
+# Job queue. "db" (default): jobs wait in the database (django-tasks-db); any number of workers
+# on one PostgreSQL claim them with SKIP LOCKED. "rq": jobs are delivered through Redis (RQ) to
+# workers on any number of hosts. Either way the Separation rows stay the source of truth.
+QUEUE = os.getenv("DEMIXER_QUEUE", "db")
+TASK_QUEUES = ["default", "separation"]
+REDIS_URL = os.getenv("DEMIXER_REDIS_URL", "redis://127.0.0.1:6379/0")
+# RQ stops a job after its default 180 s; separations have their own heartbeat and recovery,
+# so RQ's limit only has to be longer than the longest allowed track takes
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": envint("DEMIXER_RQ_JOB_TIMEOUT", 3 * 3600)}
+    for name in TASK_QUEUES
 }
+if QUEUE == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
+elif QUEUE == "rq":
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+else:
+    raise ImproperlyConfigured(f"DEMIXER_QUEUE must be db or rq, not {QUEUE!r}")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -1,7 +1,9 @@
 """``manage.py separation_worker``: one separation worker process.
 
 Recovers jobs a dead worker left running, creates and warms a session for each quality (so no
-user's job pays for it), then runs django-tasks-db's worker loop on the ``separation`` queue.
+user's job pays for it), then takes jobs from the ``separation`` queue: django-tasks-db's worker
+loop, or with ``DEMIXER_QUEUE=rq`` an RQ worker that runs jobs in this process (RQ's default
+worker forks a child per job, which would throw the warm session away each time).
 SIGINT/SIGTERM stop it at the next chunk of the running job, which goes back to the queue.
 """
 
@@ -19,7 +21,7 @@ from django.db import connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from demixer.separation import services, tasks
+from demixer.separation import rq_worker, services, tasks
 
 logger = logging.getLogger("demixer.worker")
 
@@ -35,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0, help="idle poll, seconds")
         parser.add_argument("--queue-name", default="separation")
         parser.add_argument("--worker-id", default=None)
+        parser.add_argument("--max-jobs", type=int, default=None, help="stop after N jobs")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not logger.handlers and not logging.getLogger("demixer").handlers:
@@ -48,27 +51,38 @@ class Command(BaseCommand):
             seconds = tasks.warm_up_models()
             logger.info("models created and warmed up in %.1f s", seconds)
             self.stdout.write(f"models warmed up in {seconds:.1f} s")
+        worker_id = options["worker_id"] or f"{tasks.worker_name()}:{get_random_string(8)}"
+        queue_names = options["queue_name"].split(",")
+        if rq_worker.configured():
+            self._run_rq(queue_names, worker_id, options)
+            return
         worker = Worker(
-            queue_names=options["queue_name"].split(","),
+            queue_names=queue_names,
             interval=options["interval"],
             batch=options["batch"],
             backend_name="default",
             startup_delay=False,
-            max_tasks=None,
-            worker_id=options["worker_id"] or f"{tasks.worker_name()}:{get_random_string(8)}",
+            max_tasks=options["max_jobs"],
+            worker_id=worker_id,
             excluded_queue_names=[],
         )
         if options["batch"]:
             worker.run()
             return
         self._install_signals(worker)
-        recovery = _RecoveryLoop()
-        recovery.start()
-        self.stdout.write("separation worker ready")
-        try:
+        with _RecoveryLoop():
+            self.stdout.write("separation worker ready")
             worker.run()
-        finally:
-            recovery.stop()
+
+    def _run_rq(self, queue_names: list[str], worker_id: str, options: dict[str, Any]) -> None:
+        """Take jobs from Redis; ``--batch`` is RQ's burst mode (stop when the queue is empty)."""
+        worker = rq_worker.separation_worker(queue_names, worker_id)
+        if options["batch"]:
+            worker.work(burst=True, max_jobs=options["max_jobs"], logging_level="WARNING")
+            return
+        with _RecoveryLoop():
+            self.stdout.write(f"separation worker ready (Redis queue {', '.join(queue_names)})")
+            worker.work(max_jobs=options["max_jobs"], logging_level="WARNING")
 
     def _install_signals(self, worker: Worker) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -99,3 +113,10 @@ class _RecoveryLoop(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
+
+    def __enter__(self) -> _RecoveryLoop:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
