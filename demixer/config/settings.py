@@ -67,11 +67,18 @@ def _secret_key() -> str:
     path = DATA_DIR / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
+        tmp = path.with_name(f".secret_key.{os.getpid()}.part")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(50))
-        os.replace(tmp, path)
+        try:
+            # a link fails where the name exists: when processes start together on a fresh
+            # data folder, the first key written is the one every process reads
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -224,6 +231,24 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Uploads and stems live under MEDIA_ROOT (a shared mount serves several hosts), or, with
+# DEMIXER_S3_BUCKET, in an S3-compatible object store (django-storages). Files are only ever
+# served through the app's own access-checked views, never by bucket URLs.
+if S3_BUCKET := os.getenv("DEMIXER_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "location": os.getenv("DEMIXER_S3_PREFIX", ""),
+            "endpoint_url": os.getenv("DEMIXER_S3_ENDPOINT_URL") or None,
+            "region_name": os.getenv("DEMIXER_S3_REGION") or None,
+            # unset: boto3's own chain (AWS_* variables, instance roles, ~/.aws)
+            "access_key": os.getenv("DEMIXER_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.getenv("DEMIXER_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "file_overwrite": True,
+        },
+    }
 
 # Uploads always stream to a temporary file on disk (never the whole file in memory) and stop
 # as soon as one file passes the size limit.
@@ -244,6 +269,8 @@ SEPARATION_STALE_SECONDS = envint("DEMIXER_STALE_SECONDS", 90)
 SEPARATION_MAX_ATTEMPTS = envint("DEMIXER_MAX_ATTEMPTS", 2)
 SEPARATION_THREADS = envint("DEMIXER_THREADS", 0)
 SEPARATION_DEVICE = os.getenv("DEMIXER_DEVICE", "cpu")
+# tracks longer than this are separated into a temporary file rather than memory
+SEPARATION_LOW_MEMORY_MINUTES = envfloat("DEMIXER_LOW_MEMORY_MINUTES", 6)
 
 # Email: printed to the console by default, written to files or sent over SMTP when asked.
 DEFAULT_FROM_EMAIL = os.getenv("DEMIXER_FROM_EMAIL", "demixer@localhost")

@@ -8,6 +8,7 @@ the row; the traceback goes to the log only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -129,10 +130,15 @@ def _run(job: Separation) -> str:
     reporter = _Reporter(job_id, job.worker_id)
     try:
         reporter.stage(0.0, "decoding")
+        options = job.engine_options()
+        if job.track.duration > settings.SEPARATION_LOW_MEMORY_MINUTES * 60:
+            # the separated audio of a long track lives in a temporary file instead of memory
+            # (10 minutes: 1.4 GB instead of 2.1 GB at the peak, a few % slower)
+            options = dataclasses.replace(options, low_memory=True)
         with files.local_copy(job.track.original.name) as path:
             result = separate_file(
                 path,
-                job.engine_options(),
+                options,
                 model=worker_model(job.quality),
                 progress=reporter.progress,
                 cancel=reporter.cancelled,

@@ -126,6 +126,15 @@ def test_unsatisfiable_range_is_416(alice_client, done, media_dir) -> None:
     assert response["Content-Range"] == f"bytes */{size}"
 
 
+def test_an_invalid_range_is_ignored(alice_client, done, media_dir) -> None:
+    """``bytes=20-10`` is not a range (RFC 9110 14.1.1): the whole file, as if none was sent."""
+    whole = (media_dir / done.stems.get(name="drums").preview.name).read_bytes()
+    url = reverse("stem-preview", args=[done.id, "drums"])
+    response = alice_client.get(url, headers={"Range": "bytes=20-10"})
+    assert response.status_code == 200
+    assert body(response) == whole
+
+
 def test_downloads_also_honour_range(alice_client, done, media_dir) -> None:
     whole = (media_dir / done.stems.get(name="other").master.name).read_bytes()
     url = reverse("stem-download", args=[done.id, "other", "flac"])

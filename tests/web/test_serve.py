@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
@@ -103,6 +105,40 @@ def test_without_a_secret_key_one_is_generated_once_and_kept(tmp_path: Path) -> 
     assert len(first) > 40
     assert settings_in_child(env, "s.SECRET_KEY") == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_processes_starting_together_on_a_fresh_folder_share_one_key(tmp_path: Path) -> None:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("DEMIXER_") and k != "DATABASE_URL"
+    }
+    code = "from demixer.config import settings as s; print(s.SECRET_KEY)"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**clean, "DEMIXER_DATA_DIR": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    keys = {child.communicate(timeout=60)[0].strip() for child in children}
+    assert len(keys) == 1 and len(keys.pop()) > 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no leftovers
+
+
+def test_the_queue_is_the_database_unless_redis_is_asked_for(tmp_path: Path) -> None:
+    env = {"DEMIXER_DATA_DIR": str(tmp_path)}
+    backend = "s.TASKS['default']['BACKEND']"
+    assert settings_in_child(env, backend) == "django_tasks_db.DatabaseBackend"
+    rq = {**env, "DEMIXER_QUEUE": "rq", "DEMIXER_REDIS_URL": "redis://cache.internal:6379/2"}
+    assert settings_in_child(rq, backend) == "django_tasks_rq.RQBackend"
+    assert settings_in_child(rq, "s.RQ_QUEUES['separation']['URL']") == (
+        "redis://cache.internal:6379/2"
+    )
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        settings_in_child({**env, "DEMIXER_QUEUE": "celery"}, backend)
+    assert "DEMIXER_QUEUE must be db or rq" in refused.value.stderr
 
 
 def test_safe_defaults_and_https_switches(tmp_path: Path) -> None:

@@ -82,6 +82,25 @@ def test_two_stem_mode_gives_vocals_and_no_vocals(alice_client, make_clip, media
     assert [s["label"] for s in result.context["stems"]] == ["Vocals", "Instrumental"]
 
 
+def test_a_long_track_is_separated_into_a_file_not_memory(
+    alice_client, make_clip, media_dir, settings, monkeypatch
+) -> None:
+    settings.SEPARATION_LOW_MEMORY_MINUTES = 1 / 60  # "long" = over one second, for the test
+    seen = []
+    real = tasks.separate_file
+
+    def spy(path, options, **kwargs):
+        seen.append(options.low_memory)
+        return real(path, options, **kwargs)
+
+    monkeypatch.setattr(tasks, "separate_file", spy)
+    upload(alice_client, make_clip(2.0, seed=27))
+    run_worker()
+    job = Separation.objects.get()
+    assert job.status == Status.DONE, job.error
+    assert seen == [True] and job.stems.count() == 4
+
+
 def test_cancel_a_queued_job(alice_client, make_clip, media_dir) -> None:
     upload(alice_client, make_clip(2.0, seed=23))
     job = Separation.objects.get()
