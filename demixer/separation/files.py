@@ -105,10 +105,10 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
         return max(0, size - length), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1
-    if last < first:
-        return None  # an invalid range: RFC 9110 says to ignore the header
     if first >= size:
         return False
+    if last < first:
+        return None  # an invalid range (bytes=20-10): RFC 9110 says to ignore the header
     return first, min(last, size - 1)
 
 

@@ -116,7 +116,7 @@ def test_processes_starting_together_on_a_fresh_folder_share_one_key(tmp_path: P
         subprocess.Popen(
             [sys.executable, "-c", code],
             cwd=ROOT,
-            env={**clean, "DEMIXER_DATA_DIR": str(tmp_path)},
+            env={**clean, "DEMIXER_DATA_DIR": str(tmp_path / "fresh")},
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -124,7 +124,7 @@ def test_processes_starting_together_on_a_fresh_folder_share_one_key(tmp_path: P
     ]
     keys = {child.communicate(timeout=60)[0].strip() for child in children}
     assert len(keys) == 1 and len(keys.pop()) > 40
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]  # no leftovers
+    assert sorted(p.name for p in (tmp_path / "fresh").iterdir()) == ["secret_key"]
 
 
 def test_the_queue_is_the_database_unless_redis_is_asked_for(tmp_path: Path) -> None:
