@@ -140,7 +140,7 @@ def fused_path(spec: ModelSpec, directory: Path | None = None) -> Path:
 
 
 def quantized_path(spec: ModelSpec, directory: Path | None = None) -> Path:
-    return (directory or models_dir()) / f"{spec.name}.fused-{DERIVED_VERSION}-int8.onnx"
+    return (directory or models_dir()) / f"{spec.name}.fused-{DERIVED_VERSION}-int8pc.onnx"
 
 
 def _derive(target: Path, make: Callable[[Path], None]) -> Path:
@@ -184,7 +184,10 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     """The fast model: the fused fp32 graph with its MatMul weights quantized to int8.
 
     Only MatMul (the transformer's and the linear layers') weights are quantized: quantizing the
-    convolutions too costs ~30 dB of output SNR. ``quantize_dynamic`` is deterministic, so the
+    convolutions too costs ~30 dB of output SNR. Each output channel gets its own scale: with one
+    scale per tensor, songs with a strong vocal lost 0.37-0.44 dB mean SDR (vocals -0.9 dB)
+    against the default mode; per channel, 0.02-0.07 dB at the same speed (measured on 20 s of
+    ``signals.song`` seeds 2 and 4). ``quantize_dynamic`` is deterministic, so the
     file is made once beside the fp32 weights (atomically) and its checksum kept in a stamp that
     is checked before each use.
     """
@@ -209,7 +212,7 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
                 partial,
                 op_types_to_quantize=["MatMul"],
                 weight_type=QuantType.QInt8,
-                per_channel=False,
+                per_channel=True,
                 # shape inference cannot type the fused attention's (contrib) outputs
                 extra_options={"DefaultTensorType": TensorProto.FLOAT},
             )
@@ -220,10 +223,11 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
 
 
 def _forget_legacy(spec: ModelSpec, directory: Path) -> None:
-    """Remove the int8 file earlier versions derived from the unfused graph (174 MB)."""
-    legacy = directory / f"{spec.name}.int8.onnx"
-    for path in (legacy, _stamp(legacy)):
-        path.unlink(missing_ok=True)
+    """Remove the int8 files earlier versions derived (per-tensor scales, ~85 MB each)."""
+    for name in (f"{spec.name}.int8.onnx", f"{spec.name}.fused-v1-int8.onnx"):
+        legacy = directory / name
+        for path in (legacy, _stamp(legacy)):
+            path.unlink(missing_ok=True)
 
 
 def model_path(name: str = "htdemucs", quality: str = "default") -> Path:

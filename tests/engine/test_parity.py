@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demixer.engine.onnx_model import SegmentModel, SessionConfig
+from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 from tests.conftest import DATA
@@ -38,14 +38,20 @@ def test_matches_npm_reference_stems(ours: np.ndarray, index: int, name: str) ->
     assert signals.sdr(reference, ours[index]) >= 40.0
 
 
-def test_fast_mode_stays_close_to_default(model: SegmentModel, song_6s) -> None:
-    """int8 MatMul weights: measured 30–45 dB per stem against fp32 on this clip and at most
-    0.05 dB change of true-stem SDR; 25 dB and 0.5 dB leave room for other CPUs' kernels."""
-    stems, mix = song_6s
+@pytest.mark.parametrize("seed", [7, 2])  # seed 2 has a strong vocal, where int8 hurts most
+def test_fast_mode_stays_close_to_default(model: SegmentModel, seed: int) -> None:
+    """int8 MatMul weights, one scale per output channel. Measured on these 6 s clips: 31-50 dB
+    per stem against fp32, true-stem SDR changes within -0.08..+0.22 dB per stem and -0.01 /
+    +0.07 dB mean. Per-tensor scales lost 0.9 dB on vocals here: the mean bound (the issue's
+    0.2 dB) catches that; 25 dB and 0.5 dB per stem leave room for other CPUs' kernels."""
+    stems = signals.song(6.0, seed=seed)
+    mix = signals.mix(stems)
     default = separate_array(mix, SeparationOptions(), model=model)
-    fast_model = SegmentModel(SessionConfig(quality="fast"))
+    fast_model = shared_model(SessionConfig(quality="fast"))
     fast = separate_array(mix, SeparationOptions(quality="fast"), model=fast_model)
+    changes = []
     for i, name in enumerate(signals.STEMS):
         assert signals.sdr(default[i], fast[i]) > 25, name
-        change = signals.sdr(stems[name], fast[i]) - signals.sdr(stems[name], default[i])
-        assert abs(change) < 0.5, name
+        changes.append(signals.sdr(stems[name], fast[i]) - signals.sdr(stems[name], default[i]))
+        assert abs(changes[-1]) < 0.5, name
+    assert abs(float(np.mean(changes))) <= 0.2
