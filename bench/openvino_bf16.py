@@ -1,0 +1,115 @@
+"""A lever measured and not adopted: htdemucs in bfloat16 through onnxruntime's OpenVINO provider.
+
+CPUs with AVX512_BF16 or AMX (this project's AMD EPYC hosts have AVX512_BF16) multiply in
+bfloat16 at about twice the float32 rate. onnxruntime's own CPU provider has no bfloat16 kernels
+on x86, but the ``onnxruntime-openvino`` wheel (a build of onnxruntime with OpenVINO inside)
+does, with ``INFERENCE_PRECISION_HINT=bf16``. This script separates the same generated songs as
+``bench/quality.py`` plus the two vocal-heavy ones (seeds 2 and 4) with:
+
+- ``default``: the project's default mode (fused fp32 graph, CPU provider);
+- ``fast``: the project's fast mode (int8 MatMul weights, CPU provider);
+- ``ov-bf16``: the verified fp32 weights on the OpenVINO provider in bfloat16;
+- ``ov-fp32``: the same in float32 (OpenVINO's own kernels, no bfloat16);
+
+and prints SDR against the true stems and the steady-state real-time factor of each. It prints,
+never asserts. ``onnxruntime-openvino`` replaces the ``onnxruntime`` module, so it runs in a
+bench-only environment (Python >= 3.12), never the project's::
+
+    python3.12 -m venv var/peers/ov-venv
+    var/peers/ov-venv/bin/pip install onnxruntime-openvino==1.24.1 numpy scipy onnx av \\
+        soundfile soxr tqdm
+    var/peers/ov-venv/bin/pip install --no-deps -e .
+    var/peers/ov-venv/bin/python bench/openvino_bf16.py
+
+Why it is not the fast mode (yet): see the README's speed section (figures of 2026-11-29).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+from demixer.engine.onnx_model import SegmentModel, SessionConfig
+from demixer.engine.registry import model_path
+from demixer.engine.separate import SeparationOptions, separate_array
+from demixer.testing import signals
+
+
+class OpenVinoModel(SegmentModel):
+    """The project's SegmentModel (same host DSP, same buffers) on the OpenVINO provider."""
+
+    def __init__(self, precision: str, threads: int) -> None:
+        super().__init__(SessionConfig())
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        provider = {
+            "device_type": "CPU",
+            "num_of_threads": str(threads),
+            "load_config": json.dumps({"CPU": {"INFERENCE_PRECISION_HINT": precision}}),
+        }
+        self.session = ort.InferenceSession(
+            str(model_path("htdemucs")),  # the verified export: OpenVINO fuses attention itself
+            options,
+            providers=[("OpenVINOExecutionProvider", provider)],
+        )
+        if "OpenVINOExecutionProvider" not in self.session.get_providers():
+            raise SystemExit("the OpenVINO provider did not load (see the docstring's setup)")
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.run_options = ort.RunOptions()
+
+
+def songs(count: int, seconds: float) -> list[tuple[str, dict[str, np.ndarray], np.ndarray]]:
+    out = []
+    for i in range(count):
+        stems = signals.song(seconds, seed=100 + i, bpm=95 + 10 * i)
+        out.append((f"song {100 + i}", stems, signals.mix(stems)))
+    for seed in (2, 4):  # htdemucs hears clear vocals in these seeds
+        stems = signals.song(20.0, seed=seed)
+        out.append((f"vocals {seed}", stems, signals.mix(stems)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--songs", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--modes", default="default,fast,ov-bf16,ov-fp32")
+    args = parser.parse_args()
+    material = songs(args.songs, args.seconds)
+    audio_seconds = sum(mix.shape[-1] for _, _, mix in material) / signals.RATE
+    print(f"onnxruntime {ort.__version__}; {len(material)} songs, {audio_seconds:.0f} s of audio")
+    print(f"{'mode':10s} " + " ".join(f"{n:>14s}" for n, _, _ in material) + "   mean    RTF")
+    base: np.ndarray | None = None
+    for mode in args.modes.split(","):
+        if mode.startswith("ov-"):
+            model: SegmentModel = OpenVinoModel(mode[3:], args.threads)
+            quality = "default"
+        else:
+            model = SegmentModel(SessionConfig(quality=mode, threads=args.threads))
+            quality = mode
+        model.warm_up(2)
+        options = SeparationOptions(quality=quality)
+        per_song, elapsed = [], 0.0
+        for _, stems, mix in material:
+            started = time.perf_counter()
+            estimates = separate_array(mix, options, model=model)
+            elapsed += time.perf_counter() - started
+            per_song.append(
+                np.mean([signals.sdr(stems[n], estimates[i]) for i, n in enumerate(signals.STEMS)])
+            )
+        sdrs = np.array(per_song)
+        base = sdrs if base is None else base
+        cells = " ".join(
+            f"{v:.2f} ({v - b:+.2f})".rjust(14) for v, b in zip(sdrs, base, strict=True)
+        )
+        print(f"{mode:10s} {cells} {sdrs.mean():6.2f} {elapsed / audio_seconds:6.3f}", flush=True)
+    print("cells: mean SDR over the four stems (dB), then the change from the first mode")
+
+
+if __name__ == "__main__":
+    main()
