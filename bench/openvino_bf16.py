@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 import onnxruntime as ort
+from quality import songs
 
 from demixer.engine.onnx_model import SegmentModel, SessionConfig
 from demixer.engine.registry import model_path
@@ -60,17 +61,6 @@ class OpenVinoModel(SegmentModel):
             raise SystemExit("the OpenVINO provider did not load (see the docstring's setup)")
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.run_options = ort.RunOptions()
-
-
-def songs(count: int, seconds: float) -> list[tuple[str, dict[str, np.ndarray], np.ndarray]]:
-    out = []
-    for i in range(count):
-        stems = signals.song(seconds, seed=100 + i, bpm=95 + 10 * i)
-        out.append((f"song {100 + i}", stems, signals.mix(stems)))
-    for seed in (2, 4):  # htdemucs hears clear vocals in these seeds
-        stems = signals.song(20.0, seed=seed)
-        out.append((f"vocals {seed}", stems, signals.mix(stems)))
-    return out
 
 
 def main() -> None:
