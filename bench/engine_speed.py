@@ -31,7 +31,7 @@ Contenders:
   environment, outside the project's dependencies::
 
       python3.11 -m venv var/peers/torch-venv
-      var/peers/torch-venv/bin/pip install torch==2.13.0 demucs==4.1.0
+      var/peers/torch-venv/bin/pip install torch==2.13.0 demucs==4.1.0 numpy
 
   Its wall time includes importing torch and building the model, but no file decoding or
   writing (the child reads the WAV with the standard library).

@@ -5,7 +5,7 @@ seeded random inputs of a few lengths, so the test suite can hold our numpy port
 reference without PyTorch installed. Needs the bench-only venv:
 
     python3.11 -m venv var/peers/torch-venv
-    var/peers/torch-venv/bin/pip install torch==2.13.0 demucs==4.1.0
+    var/peers/torch-venv/bin/pip install torch==2.13.0 demucs==4.1.0 numpy
     var/peers/torch-venv/bin/python bench/make_dsp_golden.py
 """
 
