@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from quality import songs
+from quality import separate_songs, songs
 
+from demixer.engine import registry
 from demixer.engine.onnx_model import SegmentModel, SessionConfig
-from demixer.engine.registry import model_path
-from demixer.engine.separate import SeparationOptions, separate_array
+from demixer.engine.separate import SeparationOptions
 from demixer.testing import signals
 
 
@@ -44,23 +44,25 @@ class OpenVinoModel(SegmentModel):
     """The project's SegmentModel (same host DSP, same buffers) on the OpenVINO provider."""
 
     def __init__(self, precision: str, threads: int) -> None:
-        super().__init__(SessionConfig())
+        self.precision, self.threads = precision, threads
+        # the verified export, not the default mode's fused graph: OpenVINO has no kernel for
+        # com.microsoft.MultiHeadAttention (those nodes would fall back to the CPU provider in
+        # float32) and fuses attention itself
+        super().__init__(SessionConfig(), path=registry.weights_path())
+        if "OpenVINOExecutionProvider" not in self.session.get_providers():
+            raise SystemExit("the OpenVINO provider did not load (see the docstring's setup)")
+
+    def _new_session(self, weights: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         provider = {
             "device_type": "CPU",
-            "num_of_threads": str(threads),
-            "load_config": json.dumps({"CPU": {"INFERENCE_PRECISION_HINT": precision}}),
+            "num_of_threads": str(self.threads),
+            "load_config": json.dumps({"CPU": {"INFERENCE_PRECISION_HINT": self.precision}}),
         }
-        self.session = ort.InferenceSession(
-            str(model_path("htdemucs")),  # the verified export: OpenVINO fuses attention itself
-            options,
-            providers=[("OpenVINOExecutionProvider", provider)],
+        return ort.InferenceSession(
+            str(weights), options, providers=[("OpenVINOExecutionProvider", provider)]
         )
-        if "OpenVINOExecutionProvider" not in self.session.get_providers():
-            raise SystemExit("the OpenVINO provider did not load (see the docstring's setup)")
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        self.run_options = ort.RunOptions()
 
 
 def main() -> None:
@@ -83,16 +85,8 @@ def main() -> None:
             model = SegmentModel(SessionConfig(quality=mode, threads=args.threads))
             quality = mode
         model.warm_up(2)
-        options = SeparationOptions(quality=quality)
-        per_song, elapsed = [], 0.0
-        for _, stems, mix in material:
-            started = time.perf_counter()
-            estimates = separate_array(mix, options, model=model)
-            elapsed += time.perf_counter() - started
-            per_song.append(
-                np.mean([signals.sdr(stems[n], estimates[i]) for i, n in enumerate(signals.STEMS)])
-            )
-        sdrs = np.array(per_song)
+        table, elapsed = separate_songs(model, SeparationOptions(quality=quality), material)
+        sdrs = table.mean(axis=1)
         base = sdrs if base is None else base
         cells = " ".join(
             f"{v:.2f} ({v - b:+.2f})".rjust(14) for v, b in zip(sdrs, base, strict=True)

@@ -37,6 +37,21 @@ def songs(count: int, seconds: float) -> list[tuple[str, dict[str, np.ndarray], 
     return out
 
 
+def separate_songs(
+    model: SegmentModel,
+    options: SeparationOptions,
+    material: list[tuple[str, dict[str, np.ndarray], np.ndarray]],
+) -> tuple[np.ndarray, float]:
+    """SDR (songs x stems) of each song separated with ``model``, and the seconds it took."""
+    sdrs, elapsed = [], 0.0
+    for _, stems, mix in material:
+        started = time.perf_counter()
+        estimates = separate_array(mix, options, model=model)
+        elapsed += time.perf_counter() - started
+        sdrs.append([signals.sdr(stems[n], estimates[i]) for i, n in enumerate(signals.STEMS)])
+    return np.array(sdrs), elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--songs", type=int, default=4)
@@ -49,13 +64,7 @@ def main() -> None:
         model = SegmentModel(SessionConfig(quality=quality))
         model.warm_up(2)
         options = SeparationOptions(quality=quality, overlap=overlap)
-        sdrs, elapsed = [], 0.0
-        for _, stems, mix in material:
-            started = time.perf_counter()
-            estimates = separate_array(mix, options, model=model)
-            elapsed += time.perf_counter() - started
-            sdrs.append([signals.sdr(stems[n], estimates[i]) for i, n in enumerate(signals.STEMS)])
-        table = np.array(sdrs)
+        table, elapsed = separate_songs(model, options, material)
         generated, vocal = table[: args.songs], table[args.songs :]
         rows.append(
             (

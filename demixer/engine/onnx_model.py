@@ -62,13 +62,7 @@ class SegmentModel:
         self.config = config or SessionConfig()
         self.spec: ModelSpec = get_spec(self.config.model)
         weights = path or model_path(self.config.model, self.config.quality)
-        # A saved pre-optimized graph would cut session creation from ~1 s to 0.3 s, but sessions
-        # loaded from one hold ~430 MB more from their second run on (measured): not worth it.
-        self.session = ort.InferenceSession(
-            str(weights),
-            sess_options=_session_options(self.config),
-            providers=_providers(self.config.device),
-        )
+        self.session = self._new_session(weights)
         inputs = self.session.get_inputs()
         self.wave_input, self.spec_input = inputs[0].name, inputs[1].name
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -85,6 +79,15 @@ class SegmentModel:
         # infer's results live in shared buffers until the call after next: whoever runs a whole
         # separation (or a single segment) holds this so another thread cannot interleave
         self.exclusive = threading.RLock()
+
+    def _new_session(self, weights: Path) -> ort.InferenceSession:
+        # A saved pre-optimized graph would cut session creation from ~1 s to 0.3 s, but sessions
+        # loaded from one hold ~430 MB more from their second run on (measured): not worth it.
+        return ort.InferenceSession(
+            str(weights),
+            sess_options=_session_options(self.config),
+            providers=_providers(self.config.device),
+        )
 
     @property
     def sources(self) -> tuple[str, ...]:
