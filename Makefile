@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMIXER := $(VENV)/bin/demixer
 export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 
-.PHONY: help setup models browser run worker test test-fast test-e2e lint bench clean
+.PHONY: help setup models browser emulator run worker test test-fast test-e2e lint bench clean
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -26,7 +26,11 @@ models: setup
 	$(DEMIXER) fetch-models
 
 browser:
-	@scripts/ensure-chromium.sh
+	@scripts/ensure-deb.sh /usr/bin/chromium chromium "the browser tests"
+
+# qemu-user emulates a CPU without VNNI, where the int8 kernels of the fast mode differ
+emulator:
+	@[ "$$(uname -m)" != x86_64 ] || scripts/ensure-deb.sh /usr/bin/qemu-x86_64 qemu-user "the int8 kernel tests"
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -34,10 +38,10 @@ lint: setup
 	$(VENV)/bin/mypy demixer/engine demixer/testing
 	$(PY) manage.py makemigrations --check --dry-run
 
-test: setup models browser lint
+test: setup models browser emulator lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-fast: setup models lint
+test-fast: setup models emulator lint
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
 
 test-e2e: setup models browser

@@ -457,7 +457,12 @@ def main() -> None:
     unknown = set(names) - set(ALL)
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
-    print(f"machine: {os.cpu_count()} CPUs; contenders: {', '.join(names)}")
+    from demixer.engine import cpu
+
+    print(
+        f"machine: {os.cpu_count()} CPUs, {cpu.cpu_class()} (int8 kernels: "
+        f"{'exact u8u8' if cpu.exact_int8() else 'u8s8'}); contenders: {', '.join(names)}"
+    )
     limit = None
     if not args.no_limit and MODEL.exists():
         totals = run_child("flops", [sys.executable, __file__, "--child", "flops"]).result

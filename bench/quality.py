@@ -2,10 +2,13 @@
 
 Builds ``--songs`` songs of ``--seconds`` each with ``demixer.testing.signals`` (every stem
 known), plus two vocal-heavy songs of 20 s (seeds 2 and 4: htdemucs hears clear vocals in them),
-separates each mix with the default mode, fast mode (int8 MatMul weights) and fast mode
-with a smaller overlap, and prints the mean SDR per stem and overall, the difference from the
-default mode, the same for the vocal-heavy songs alone, and each mode's steady-state real-time
-factor. Prints, never asserts.
+separates each mix with the default mode, the fast mode (int8 MatMul weights) on each of
+onnxruntime's x86 int8 kernel choices (u8 x s8, which saturates on CPUs without VNNI, and the
+exact u8 x u8 that demixer picks there; see demixer/engine/cpu.py) and the fast mode with a
+smaller overlap, and prints the mean SDR per stem and overall, the difference from the default
+mode, the same for the vocal-heavy songs alone, and each mode's steady-state real-time factor.
+Then the SNR of each fast variant's stems against the default mode's on 6 s clips (seeds 7 and
+2), the figures the fast-mode check uses. Prints the CPU class first; never asserts.
 
     .venv/bin/python bench/quality.py --songs 4 --seconds 30
 """
@@ -13,15 +16,46 @@ factor. Prints, never asserts.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 
+from demixer.engine import cpu
 from demixer.engine.onnx_model import SegmentModel, SessionConfig
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 
-MODES = (("default", 0.25), ("fast", 0.25), ("fast", 0.1))
+# (quality, overlap, DEMIXER_EXACT_INT8: "" = this host's choice, "0" u8 x s8, "1" u8 x u8)
+MODES = (
+    ("default", 0.25, ""),
+    ("fast", 0.25, "0"),
+    ("fast", 0.25, "1"),
+    ("fast", 0.1, ""),
+)
+CHECK_SEEDS = (7, 2)
+
+
+def build(quality: str, kernels: str) -> SegmentModel:
+    """A warm session; ``kernels`` forces the int8 kernel choice while it is built."""
+    previous = os.environ.get("DEMIXER_EXACT_INT8")
+    os.environ["DEMIXER_EXACT_INT8"] = kernels
+    try:
+        model = SegmentModel(SessionConfig(quality=quality))
+    finally:
+        if previous is None:
+            del os.environ["DEMIXER_EXACT_INT8"]
+        else:
+            os.environ["DEMIXER_EXACT_INT8"] = previous
+    model.warm_up(2)
+    return model
+
+
+def label(quality: str, overlap: float, kernels: str) -> str:
+    name = {"0": " u8s8", "1": " u8u8"}.get(kernels, "") if quality == "fast" else ""
+    return f"{quality}{name} overlap {overlap}"
+
+
 VOCAL_SEEDS = (2, 4)
 
 
@@ -59,22 +93,32 @@ def main() -> None:
     args = parser.parse_args()
     material = songs(args.songs, args.seconds)
     audio_seconds = sum(mix.shape[-1] for _, _, mix in material) / signals.RATE
-    rows = []
-    for quality, overlap in MODES:
-        model = SegmentModel(SessionConfig(quality=quality))
-        model.warm_up(2)
+    rows, check_clips = [], {}
+    clips = {seed: signals.mix(signals.song(6.0, seed=seed)) for seed in CHECK_SEEDS}
+    for quality, overlap, kernels in MODES:
+        model = build(quality, kernels)
         options = SeparationOptions(quality=quality, overlap=overlap)
         table, elapsed = separate_songs(model, options, material)
         generated, vocal = table[: args.songs], table[args.songs :]
+        name = label(quality, overlap, kernels)
         rows.append(
             (
-                f"{quality} overlap {overlap}",
+                name,
                 generated.mean(axis=0),
                 generated.mean(),
                 vocal.mean(axis=1),
                 elapsed / audio_seconds,
             )
         )
+        if overlap == 0.25:
+            check_clips[name] = {
+                seed: separate_array(mix, options, model=model) for seed, mix in clips.items()
+            }
+        del model
+    print(
+        f"CPU class: {cpu.cpu_class()}; this host's int8 kernels: "
+        f"{'exact u8u8' if cpu.exact_int8() else 'u8s8'}; {os.cpu_count()} CPUs"
+    )
     print(
         f"{args.songs} generated songs x {args.seconds:g} s and vocal-heavy songs (seeds "
         f"{', '.join(map(str, VOCAL_SEEDS))}) x 20 s; SDR in dB against the true stems"
@@ -92,6 +136,16 @@ def main() -> None:
             + " ".join(f"{v:7.2f}" for v in per_stem)
             + f" {mean:7.2f} {mean - base:+10.2f} {changes:>24s} {rtf:6.3f}"
         )
+    print("\nfast stems against the default mode's, SNR in dB (6 s clips; the check needs 25)")
+    default = check_clips.pop(rows[0][0])
+    for name, results in check_clips.items():
+        cells = []
+        for seed in CHECK_SEEDS:
+            snr = [
+                signals.sdr(default[seed][i], results[seed][i]) for i in range(len(signals.STEMS))
+            ]
+            cells.append(f"seed {seed}: " + " / ".join(f"{v:.1f}" for v in snr))
+        print(f"  {name:22s} {'   '.join(cells)}   (drums / bass / other / vocals)")
 
 
 if __name__ == "__main__":

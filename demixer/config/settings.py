@@ -254,6 +254,10 @@ if S3_BUCKET := os.getenv("DEMIXER_S3_BUCKET"):
 # as soon as one file passes the size limit.
 MAX_UPLOAD_MB = envint("DEMIXER_MAX_UPLOAD_MB", 200)
 MAX_MINUTES = envfloat("DEMIXER_MAX_MINUTES", 20)
+# Checked on the header before decoding, then on every frame: the CPU time of decoding grows
+# with both (memory does not), and a tiny file can declare hours at 384 kHz in 7.1.
+MAX_SAMPLE_RATE = envint("DEMIXER_MAX_SAMPLE_RATE", 192_000)
+MAX_CHANNELS = envint("DEMIXER_MAX_CHANNELS", 8)
 MAX_FILES_PER_UPLOAD = envint("DEMIXER_MAX_FILES_PER_UPLOAD", 10)
 FILE_UPLOAD_HANDLERS = [
     "demixer.tracks.uploads.SizeLimitedUploadHandler",

@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -111,7 +112,8 @@ class _ProgressBar:
 
 
 def _separate(args: argparse.Namespace) -> int:
-    from demixer.engine.onnx_model import SegmentModel
+    from demixer.engine import fast_check
+    from demixer.engine.onnx_model import shared_model
     from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
 
     options = SeparationOptions(
@@ -136,7 +138,11 @@ def _separate(args: argparse.Namespace) -> int:
     missing = [f for f in args.files if not f.is_file()]
     if missing:
         raise EngineError(f"{missing[0]}: file not found")
-    model = SegmentModel(options.session_config())  # one session for every file
+    config, verdict = fast_check.usable_config(options.session_config())
+    if verdict is not None and not verdict.usable:
+        print(f"demixer: {verdict.describe()}", file=sys.stderr)
+        options = dataclasses.replace(options, quality=config.quality)
+    model = shared_model(config)  # one session for every file
     failures = 0
     for path in args.files:
         started = time.monotonic()

@@ -9,6 +9,11 @@ class AudioDecodeError(EngineError):
     """The input is missing, empty, not audio, or corrupt/truncated."""
 
 
+class AudioTooLargeError(AudioDecodeError):
+    """The input passes a limit (sample rate, channels, duration): refused before it can use
+    much memory or time, and never worth retrying."""
+
+
 class AudioEncodeError(EngineError):
     """A stem could not be written in the requested format."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from demixer.engine import dsp
+from demixer.engine import cpu, dsp
 from demixer.engine.errors import ModelNotAvailable
 from demixer.engine.registry import ModelSpec, get_spec, model_path
 
@@ -52,6 +52,10 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
     # onnxruntime's memory-reuse planner keeps every intermediate of this graph alive in one
     # arena (~4.8 GB peak); without it, buffers are freed as they die (~1.2 GB) at the same speed.
     options.enable_mem_reuse = False
+    if cpu.exact_int8():
+        # x86-64 without VNNI: onnxruntime turns the s8 weights into u8 (exactly) and runs its
+        # u8 x u8 kernels, whose products do not saturate (see demixer.engine.cpu)
+        options.add_session_config_entry("session.x64quantprecision", "1")
     return options
 
 

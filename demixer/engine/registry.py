@@ -105,6 +105,17 @@ def _checked(path: Path, sha256: str | None = None) -> bool:
     return True
 
 
+def recorded_checksum(path: Path) -> str | None:
+    """The SHA-256 a derived file was stamped with, while it still has that size and mtime."""
+    if not path.is_file() or not _stamp(path).is_file():
+        return None
+    stat = path.stat()
+    recorded = _stamp(path).read_text().split()
+    if len(recorded) == 3 and recorded[1:] == [str(stat.st_size), str(stat.st_mtime_ns)]:
+        return recorded[0]
+    return None
+
+
 def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
     """True when the weights are present and have the pinned SHA-256."""
     return _checked((directory or models_dir()) / spec.filename, spec.sha256)

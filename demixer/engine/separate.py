@@ -209,11 +209,19 @@ def separate_file(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     max_seconds: float | None = None,
+    max_rate: int | None = None,
+    max_channels: int | None = None,
 ) -> Separated:
-    """Decode ``path`` (any format PyAV reads), separate it, and return the stems at 44.1 kHz."""
+    """Decode ``path`` (any format PyAV reads), separate it, and return the stems at 44.1 kHz.
+
+    Past a limit (``None``: none) the input is refused with ``AudioTooLargeError`` before it
+    is decoded, or as soon as its decoded length passes ``max_seconds`` (see ``audio.decode``).
+    """
     options = options or SeparationOptions()
     options.validate()
-    decoded = audio.decode(path, max_seconds=max_seconds)
+    decoded = audio.decode(
+        path, max_seconds=max_seconds, max_rate=max_rate, max_channels=max_channels
+    )
     model = model or shared_model(options.session_config())
     out = None
     if options.low_memory:

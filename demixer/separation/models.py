@@ -57,6 +57,9 @@ class Separation(models.Model):
     stage = models.CharField(max_length=40, blank=True)
     eta_seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="shown to the user: one readable sentence")
+    note = models.CharField(
+        max_length=300, blank=True, help_text="shown to the user: how the job ran, where it differs"
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     worker_id = models.CharField(max_length=64, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)

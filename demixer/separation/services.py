@@ -7,6 +7,9 @@ two processes racing on one job cannot both win: the database decides.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,11 +69,18 @@ def claim(job_id: str, worker_id: str) -> Separation | None:
         stage="starting",
         eta_seconds=None,
         error="",
+        note="",
         attempts=F("attempts") + 1,
     )
     if claimed != 1:
         return None  # cancelled, deleted, or another worker claimed it first
     return Separation.objects.select_related("track").get(id=job_id)
+
+
+def run_in_default_mode(job_id: str, worker_id: str, note: str) -> None:
+    """The job asked for the fast mode, which this worker's CPU refused: it runs in default
+    mode, and its row says so (the quality it shows is the one its stems were made with)."""
+    _claimed_by(job_id, worker_id).update(quality=Quality.DEFAULT, note=note[:300])
 
 
 def beat(job_id: str) -> None:
@@ -206,17 +216,51 @@ def recover_stale(now: datetime | None = None) -> tuple[int, int]:
                     _enqueue(str(job.id))
                     requeued += 1
         elif same.update(
-            status=Status.FAILED,
-            error=(
-                "The worker stopped while separating this track, "
-                f"{job.attempts} times; giving up. Try uploading it again."
-            ),
-            finished=now,
-            eta_seconds=None,
+            status=Status.FAILED, error=_gave_up(job.attempts), finished=now, eta_seconds=None
         ):
             failed += 1
     if requeued or failed:
         logger.warning("stale jobs: %d requeued, %d failed", requeued, failed)
+    return requeued, failed
+
+
+def _gave_up(attempts: int) -> str:
+    return (
+        f"The worker stopped while separating this track, {attempts} times; giving up. "
+        "Try uploading it again."
+    )
+
+
+def worker_name(pid: int | None = None) -> str:
+    """``host:pid`` of a worker process (this one by default): the start of its claims' ids."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
+
+
+def claim_id() -> str:
+    """A new claim's worker id: this process's name (cut to fit) and a token of its own."""
+    return f"{worker_name()[:55]}:{secrets.token_hex(4)}"
+
+
+def recover_dead_worker(pid: int) -> tuple[int, int]:
+    """Requeue the job of this host's worker ``pid``, which the supervisor saw die, or fail it
+    past its attempts, as :func:`recover_stale` would once its heartbeat went stale. Its claim
+    is recognised by the id :func:`claim_id` gave it, so no other worker's job can be taken;
+    called before the new worker claims anything, so a reused pid does not matter either.
+    Returns (requeued, failed)."""
+    name = worker_name(pid)
+    if len(name) > 55:  # claim_id cuts the name there: the pid may be cut off
+        return 0, 0
+    requeued = failed = 0
+    jobs = Separation.objects.filter(status=Status.RUNNING, worker_id__startswith=f"{name}:")
+    for job in jobs.only("id", "attempts", "worker_id"):
+        job_id = str(job.id)
+        if job.attempts < settings.SEPARATION_MAX_ATTEMPTS:
+            if requeue(job_id, job.worker_id, count_attempt=True):
+                logger.warning("requeued job %s of dead worker %s", job_id, name)
+                requeued += 1
+        elif fail(job_id, job.worker_id, _gave_up(job.attempts)):
+            logger.warning("failed job %s of dead worker %s: out of attempts", job_id, name)
+            failed += 1
     return requeued, failed
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import secrets
-import socket
 import tempfile
 import threading
 import time
@@ -22,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.tasks import task
 
+from demixer.engine import fast_check
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.separate import Progress, separate_file
@@ -40,28 +38,33 @@ HEARTBEAT_INTERVAL = 10.0
 DECODE_SHARE, SEPARATE_SHARE = 0.03, 0.90
 
 
-def worker_model(quality: str = Quality.DEFAULT) -> SegmentModel:
-    """This process's onnxruntime session for ``quality`` (created once, shared by every job)."""
-    return shared_model(
-        SessionConfig(
-            quality=quality,
-            device=settings.SEPARATION_DEVICE,
-            threads=settings.SEPARATION_THREADS,
-        )
+def _session_config(quality: str) -> SessionConfig:
+    return SessionConfig(
+        quality=quality, device=settings.SEPARATION_DEVICE, threads=settings.SEPARATION_THREADS
     )
+
+
+def worker_model(quality: str = Quality.DEFAULT) -> SegmentModel:
+    """This process's onnxruntime session for ``quality`` (created once, shared by every job).
+
+    The fast mode is checked against the default mode once per host (see
+    :mod:`demixer.engine.fast_check`); where it was refused, this is the default session.
+    """
+    config = _session_config(quality)
+    if quality == Quality.FAST:
+        default = shared_model(_session_config(Quality.DEFAULT))
+        config, _ = fast_check.usable_config(config, default=default)
+    return shared_model(config)
 
 
 def warm_up_models() -> float:
     """Create and warm the session of every quality, so no user's job pays for a session's
-    creation or its slow first runs; returns the seconds it took."""
+    creation or its slow first runs, and check the fast mode on this CPU; returns the seconds
+    it took."""
     started = time.monotonic()
     for quality in Quality.values:
         worker_model(quality).warm_up(runs=2)
     return time.monotonic() - started
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class _Heartbeat(threading.Thread):
@@ -112,7 +115,7 @@ def separate_track(separation_id: str) -> str:
     """Run one separation job; returns what happened (for the queue's own record)."""
     # one id per claim: if this job is requeued as stale while we still run it, the worker
     # that claims it next is told apart from us
-    job = services.claim(separation_id, f"{worker_name()[:55]}:{secrets.token_hex(4)}")
+    job = services.claim(separation_id, services.claim_id())
     if job is None:
         exists = Separation.objects.filter(id=separation_id).exists()
         return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
@@ -131,6 +134,11 @@ def _run(job: Separation) -> str:
     try:
         reporter.stage(0.0, "decoding")
         options = job.engine_options()
+        model = worker_model(job.quality)
+        if model.config.quality != options.quality:
+            verdict = fast_check.cached(options.model, settings.SEPARATION_DEVICE)
+            services.run_in_default_mode(job_id, job.worker_id, _fast_refused_note(verdict))
+            options = dataclasses.replace(options, quality=model.config.quality)
         if job.track.duration > settings.SEPARATION_LOW_MEMORY_MINUTES * 60:
             # the separated audio of a long track lives in a temporary file instead of memory
             # (10 minutes: 1.4 GB instead of 2.1 GB at the peak, a few % slower)
@@ -139,10 +147,12 @@ def _run(job: Separation) -> str:
             result = separate_file(
                 path,
                 options,
-                model=worker_model(job.quality),
+                model=model,
                 progress=reporter.progress,
                 cancel=reporter.cancelled,
                 max_seconds=settings.MAX_MINUTES * 60,
+                max_rate=settings.MAX_SAMPLE_RATE,
+                max_channels=settings.MAX_CHANNELS,
             )
         if reporter.cancelled():
             raise Cancelled("separation cancelled")
@@ -157,6 +167,8 @@ def _run(job: Separation) -> str:
             return "requeued (worker stopping)"
         return "cancelled"
     except EngineError as exc:
+        # raised on purpose with a message for the user (an input past a limit, a corrupt
+        # file, ...): failed once, never requeued, as a retry would end the same way
         _fail(job, str(exc))
         return "failed"
     except Exception:
@@ -167,6 +179,14 @@ def _run(job: Separation) -> str:
             "please try again later.",
         )
         return "failed (unexpected error)"
+
+
+def _fast_refused_note(verdict: fast_check.FastCheck | None) -> str:
+    detail = f" ({verdict.cpu_class})" if verdict is not None else ""
+    return (
+        f"Separated in the best (default) mode: the fast mode is not available on this "
+        f"server's CPU{detail}."
+    )
 
 
 def _fail(job: Separation, message: str) -> None:

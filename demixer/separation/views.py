@@ -57,6 +57,7 @@ def status_payload(job: Separation) -> dict[str, object]:
         "eta_seconds": None if job.eta_seconds is None else round(job.eta_seconds),
         "queue_position": services.queue_position(job),
         "error": job.error,
+        "note": job.note,
         "url": reverse("separation-detail", args=[job.id]),
     }
 

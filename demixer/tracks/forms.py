@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from demixer.engine import audio
+from demixer.engine import audio, fast_check
 from demixer.engine.errors import AudioDecodeError
 from demixer.separation.models import Quality
 from demixer.tracks.models import Track
@@ -66,6 +66,11 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.refused = refused or []
         self.checked: list[CheckedUpload] = []
+        # the worker checks the fast mode against the default mode once per host; where it
+        # was refused, the page no longer offers it (a job asking for it all the same, from an
+        # older page, runs in default mode and says so)
+        verdict = fast_check.cached(device=settings.SEPARATION_DEVICE)
+        self.fast_unavailable = verdict is not None and not verdict.usable
 
     def clean_files(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("files") or []
@@ -74,11 +79,15 @@ class UploadForm(forms.Form):
         ]
         if not files and not errors:
             raise forms.ValidationError("Choose at least one audio file.")
-        max_seconds = settings.MAX_MINUTES * 60
         for upload in files:
             path = local_path(upload)
             try:
-                info = audio.validate(path, max_seconds=max_seconds)
+                info = audio.validate(
+                    path,
+                    max_seconds=settings.MAX_MINUTES * 60,
+                    max_rate=settings.MAX_SAMPLE_RATE,
+                    max_channels=settings.MAX_CHANNELS,
+                )
             except AudioDecodeError as exc:
                 errors.append(_with_name(str(exc), path.name, upload.name or "file"))
                 continue

@@ -151,7 +151,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure-chromium.sh (make browser)")
+        pytest.fail(f"{CHROMIUM} is missing: run make browser")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

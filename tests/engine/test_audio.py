@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import av
@@ -10,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from demixer.engine import audio
-from demixer.engine.errors import AudioDecodeError, AudioEncodeError
+from demixer.engine.errors import AudioDecodeError, AudioEncodeError, AudioTooLargeError
 from demixer.testing.files import INPUT_FORMATS, write_audio
 
 RATE = 44100
@@ -189,3 +190,136 @@ def test_too_long_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AudioDecodeError, match="limit"):
         audio.validate(path, max_seconds=1.0)
     assert audio.validate(path, max_seconds=5.0).duration == pytest.approx(3.0)
+
+
+# --- limits and bounded memory (issue 11) ------------------------------------------------
+
+
+class CountingContainer:
+    """Wraps PyAV's container to count the samples it decodes."""
+
+    def __init__(self, inner: av.container.InputContainer) -> None:
+        self.inner = inner
+        self.samples = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def __enter__(self) -> CountingContainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.close()
+
+    def decode(self, *args: object, **kwargs: object):
+        for frame in self.inner.decode(*args, **kwargs):
+            self.samples += frame.samples
+            yield frame
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[CountingContainer]:
+    """Every container the engine opens from now on, counting what it decodes."""
+    containers: list[CountingContainer] = []
+    real_open = av.open
+
+    def counting_open(*args: object, **kwargs: object) -> CountingContainer:
+        containers.append(CountingContainer(real_open(*args, **kwargs)))
+        return containers[-1]
+
+    monkeypatch.setattr(av, "open", counting_open)
+    return containers
+
+
+def quiet_noise(seconds: float, rate: int, channels: int, seed: int = 0) -> np.ndarray:
+    return (
+        0.1 * np.random.default_rng(seed).standard_normal((channels, int(seconds * rate)))
+    ).astype(np.float32)
+
+
+def test_a_sample_rate_over_the_limit_is_refused_before_decoding(
+    tmp_path: Path, opened: list[CountingContainer]
+) -> None:
+    # the report's upload in small: 384 kHz 7.1 (the report's lasted 19.5 minutes)
+    path = write_audio(tmp_path / "bomb.flac", np.zeros((8, 384_000)), 384_000, "flac")
+    for check in (audio.validate, audio.decode):
+        with pytest.raises(
+            AudioTooLargeError, match=r"^bomb\.flac: sample rate 384 kHz, the limit is 192 kHz$"
+        ):
+            check(path, max_rate=192_000)
+    assert [c.samples for c in opened] == [0, 0]
+    assert audio.validate(path, max_rate=384_000, max_channels=8).duration == pytest.approx(1.0)
+
+
+def test_too_many_channels_are_refused_before_decoding(
+    tmp_path: Path, opened: list[CountingContainer]
+) -> None:
+    path = tmp_path / "octo.wav"
+    sf.write(path, tone(channels=8).T, RATE, subtype="FLOAT")
+    for check in (audio.validate, audio.decode):
+        with pytest.raises(AudioTooLargeError, match=r"^octo\.wav: 8 channels, the limit is 6$"):
+            check(path, max_channels=6)
+    assert [c.samples for c in opened] == [0, 0]
+    assert audio.decode(path, max_channels=8).samples.shape == (2, tone().shape[-1])
+
+
+def _flac_declaring(path: Path, total_samples: int) -> Path:
+    """Rewrite the total length in a FLAC's STREAMINFO (0: unknown), as a crafted file would."""
+    data = bytearray(path.read_bytes())
+    field = int.from_bytes(data[21:26], "big")  # 4 bits of bits-per-sample, 36 of the length
+    data[21:26] = ((field & ~((1 << 36) - 1)) | total_samples).to_bytes(5, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("declared", "says"), [(RATE, 1.0), (0, 0.0)], ids=["lies", "says-nothing"]
+)
+def test_decoding_stops_at_the_duration_limit_whatever_the_header_says(
+    declared: int, says: float, tmp_path: Path, opened: list[CountingContainer]
+) -> None:
+    path = write_audio(tmp_path / "long.flac", quiet_noise(30.0, RATE, 1), RATE, "flac")
+    _flac_declaring(path, declared)
+    assert audio.probe(path).duration == says  # the header's word: no limit is passed on it
+    opened.clear()
+    for check in (audio.validate, audio.decode):
+        with pytest.raises(AudioTooLargeError, match=r"^long\.flac: longer than the limit"):
+            check(path, max_seconds=2.0)
+    # stopped within a frame of the limit (2 s and the 1 s of grace), not after 30 s
+    assert [c.samples / RATE for c in opened] == [pytest.approx(3.0, abs=0.2)] * 2
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels"), [(22050, 1), (48000, 2), (96000, 6), (384000, 8), (RATE, 2)]
+)
+def test_streamed_resampling_equals_one_shot_soxr(rate: int, channels: int, tmp_path: Path) -> None:
+    # soxr's stream is exact: whatever the frame sizes, its output is bit for bit the one-shot
+    # result (measured), so equality is asserted rather than a tolerance
+    x = quiet_noise(2.5, rate, channels, seed=rate) + tone(2.5, rate, channels)
+    path = write_audio(tmp_path / "in.flac", np.clip(x, -1, 1), rate, "flac")
+    at_source = audio.decode(path, rate=None)
+    assert at_source.rate == rate and at_source.samples.shape == (2, x.shape[-1])
+    one_shot = audio.resample(at_source.samples, rate, RATE)
+    streamed = audio.decode(path)
+    assert streamed.rate == RATE and streamed.samples.dtype == np.float32
+    np.testing.assert_array_equal(streamed.samples, one_shot)
+
+
+def test_decoding_memory_does_not_grow_with_the_source_rate_or_channels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chunks of 64 Ki samples (0.5 MB) rather than 32 MiB, so 3 s of input can show the bound
+    monkeypatch.setattr(audio, "CHUNK", 1 << 16, raising=False)
+    seconds, rate = 3.0, 384_000
+    path = write_audio(tmp_path / "hi.flac", quiet_noise(seconds, rate, 8), rate, "flac")
+    one_copy_at_source_rate = 2 * int(seconds * rate) * 4  # stereo float32: 9.2 MB
+    tracemalloc.start()
+    try:
+        decoded = audio.decode(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded.samples.shape == (2, int(seconds * RATE))  # 1.1 MB
+    # streamed: the result, a chunk and a frame's blocks (2.6 MB measured); whole-file
+    # decoding kept every block at the source rate, then joined them (18.5 MB measured)
+    assert peak < one_copy_at_source_rate / 2

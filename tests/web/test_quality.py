@@ -10,8 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
-from demixer.engine import onnx_model
+from demixer.engine import fast_check, onnx_model
 from demixer.separation.models import Quality, Separation, Status
 from demixer.tracks.models import Track
 from tests.web.conftest import run_worker
@@ -129,3 +130,36 @@ def test_the_worker_creates_and_warms_both_sessions_before_taking_jobs(
             settings.SEPARATION_THREADS,
         )
         assert config in onnx_model._shared
+
+
+REFUSED = fast_check.FastCheck(
+    usable=False,
+    snr_db={"drums": 37.9, "bass": 39.3, "other": 4.2, "vocals": 0.0},
+    cpu_class="x86-64 AVX2 without VNNI",
+    checked=0.0,
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_where_this_cpu_refused_the_fast_mode_jobs_run_in_default_mode_and_say_so(
+    alice_client, make_clip, model, monkeypatch
+) -> None:
+    """The verdict is faked (this CPU's fast mode passes its check); the worker, the engine and
+    the database are real."""
+    monkeypatch.setattr(fast_check, "cached", lambda *args, **kwargs: REFUSED)
+    monkeypatch.setattr(fast_check, "verdict", lambda config, **kwargs: REFUSED)
+    page = alice_client.get(reverse("separation-new")).content.decode()
+    assert 'name="quality" value="fast"' not in page
+    assert "Fast mode is not available on this CPU." in page
+    upload(alice_client, make_clip(3.0, seed=32), quality="fast")  # an older page asks for it
+    run_worker()
+    job = Separation.objects.get()
+    assert job.status == Status.DONE, job.error
+    assert job.quality == Quality.DEFAULT
+    assert job.note == (
+        "Separated in the best (default) mode: the fast mode is not available on this "
+        "server's CPU (x86-64 AVX2 without VNNI)."
+    )
+    page = alice_client.get(reverse("separation-detail", args=[job.id])).content.decode()
+    assert escape(job.note) in page
+    assert alice_client.get(reverse("api-separation", args=[job.id])).json()["quality"] == "default"

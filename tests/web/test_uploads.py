@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from demixer.separation.models import Separation, Status
-from demixer.testing.files import INPUT_FORMATS
+from demixer.testing.files import INPUT_FORMATS, write_audio
 from demixer.tracks.models import Track
 from demixer.tracks.uploads import sha256_of
 from tests.web.conftest import media_files
@@ -103,6 +104,21 @@ def test_over_size_file_is_refused(alice_client, make_clip, settings, media_dir)
 def test_over_duration_file_is_refused(alice_client, clips, settings, media_dir) -> None:
     settings.MAX_MINUTES = 0.02  # 1.2 s
     _assert_refused(upload(alice_client, clips["flac"]), "the limit is", media_dir)
+
+
+def test_a_sample_rate_over_the_limit_is_refused(alice_client, tmp_path, media_dir) -> None:
+    # the report's upload in small (it was 19.5 minutes of 384 kHz 7.1 in 0.5 MB), against the
+    # default limits
+    bomb = write_audio(tmp_path / "bomb.flac", np.zeros((8, 384_000)), 384_000, "flac")
+    response = upload(alice_client, bomb)
+    _assert_refused(response, "bomb.flac: sample rate 384 kHz, the limit is 192 kHz", media_dir)
+
+
+def test_too_many_channels_are_refused(alice_client, tmp_path, settings, media_dir) -> None:
+    settings.MAX_CHANNELS = 2
+    surround = write_audio(tmp_path / "surround.wav", np.zeros((6, 44_100)), 44_100, "wav16")
+    response = upload(alice_client, surround)
+    _assert_refused(response, "surround.wav: 6 channels, the limit is 2", media_dir)
 
 
 def test_one_bad_file_refuses_the_whole_upload(alice_client, clips, tmp_path, media_dir) -> None:

@@ -1,9 +1,10 @@
 """``manage.py separation_worker``: one separation worker process.
 
-Recovers jobs a dead worker left running, creates and warms a session for each quality (so no
-user's job pays for it), then takes jobs from the ``separation`` queue: django-tasks-db's worker
-loop, or with ``DEMIXER_QUEUE=rq`` an RQ worker that runs jobs in this process (RQ's default
-worker forks a child per job, which would throw the warm session away each time).
+Recovers jobs a dead worker left running (at once for the one ``demixer serve`` saw die), creates
+and warms a session for each quality (so no user's job pays for it), then takes jobs from the
+``separation`` queue: django-tasks-db's worker loop, or with ``DEMIXER_QUEUE=rq`` an RQ worker
+that runs jobs in this process (RQ's default worker forks a child per job, which would throw the
+warm session away each time).
 SIGINT/SIGTERM stop it at the next chunk of the running job, which goes back to the queue.
 """
 
@@ -38,11 +39,20 @@ class Command(BaseCommand):
         parser.add_argument("--queue-name", default="separation")
         parser.add_argument("--worker-id", default=None)
         parser.add_argument("--max-jobs", type=int, default=None, help="stop after N jobs")
+        parser.add_argument(
+            "--dead-worker",
+            type=int,
+            metavar="PID",
+            help="pid of this host's worker that just died (from `demixer serve`): its job is "
+            "requeued now, not once its heartbeat is stale",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not logger.handlers and not logging.getLogger("demixer").handlers:
             logging.basicConfig(level=logging.INFO)
         tasks.shutdown_requested.clear()
+        if options["dead_worker"]:
+            services.recover_dead_worker(options["dead_worker"])
         requeued, failed = services.recover_stale()
         if requeued or failed:
             self.stdout.write(f"recovered stale jobs: {requeued} requeued, {failed} failed")
@@ -51,7 +61,7 @@ class Command(BaseCommand):
             seconds = tasks.warm_up_models()
             logger.info("models created and warmed up in %.1f s", seconds)
             self.stdout.write(f"models warmed up in {seconds:.1f} s")
-        worker_id = options["worker_id"] or f"{tasks.worker_name()}:{get_random_string(8)}"
+        worker_id = options["worker_id"] or f"{services.worker_name()}:{get_random_string(8)}"
         queue_names = options["queue_name"].split(",")
         if rq_worker.configured():
             self._run_rq(queue_names, worker_id, options)
