@@ -64,6 +64,9 @@ def warm_up_models() -> float:
     started = time.monotonic()
     for quality in Quality.values:
         worker_model(quality).warm_up(runs=2)
+    verdict = fast_check.cached(device=settings.SEPARATION_DEVICE)
+    if verdict is not None:
+        (logger.info if verdict.usable else logger.warning)("%s", verdict.describe())
     return time.monotonic() - started
 
 
