@@ -275,6 +275,8 @@ SEPARATION_THREADS = envint("DEMIXER_THREADS", 0)
 SEPARATION_DEVICE = os.getenv("DEMIXER_DEVICE", "cpu")
 # tracks longer than this are separated into a temporary file rather than memory
 SEPARATION_LOW_MEMORY_MINUTES = envfloat("DEMIXER_LOW_MEMORY_MINUTES", 6)
+# the weights (and the fast mode's verdict per host); the engine is told at start-up
+MODELS_DIR = Path(os.getenv("DEMIXER_MODELS_DIR") or DATA_DIR / "models").resolve()
 
 # Email: printed to the console by default, written to files or sent over SMTP when asked.
 DEFAULT_FROM_EMAIL = os.getenv("DEMIXER_FROM_EMAIL", "demixer@localhost")

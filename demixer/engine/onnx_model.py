@@ -7,7 +7,6 @@ slower than the steady state, so callers create it once (see :func:`shared_model
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +14,8 @@ import onnxruntime as ort
 
 from demixer.engine import cpu, dsp
 from demixer.engine.errors import ModelNotAvailable
+from demixer.engine.options import SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec, model_path
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    """How to build the session. ``threads=0`` lets onnxruntime pick (one per physical core)."""
-
-    model: str = "htdemucs"
-    quality: str = "default"  # "default" (fp32) or "fast" (int8 MatMul weights)
-    device: str = "cpu"  # "cpu" or "cuda"
-    threads: int = 0
 
 
 def _providers(device: str) -> list[str]:

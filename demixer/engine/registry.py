@@ -62,13 +62,23 @@ def get_spec(name: str = "htdemucs") -> ModelSpec:
         raise ModelNotAvailable(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_configured_dir: Path | None = None
+
+
+def configure(directory: str | os.PathLike[str] | None) -> None:
+    """Set the models folder for this process (the web app does, from its settings)."""
+    global _configured_dir
+    _configured_dir = None if directory is None else Path(directory).resolve()
 
 
 def models_dir() -> Path:
-    """``$DEMIXER_MODELS_DIR``, else ``var/models`` in the project checkout."""
-    configured = os.environ.get("DEMIXER_MODELS_DIR")
-    return Path(configured).resolve() if configured else PROJECT_ROOT / "var" / "models"
+    """The folder configured for this process, else ``$DEMIXER_MODELS_DIR``, else ``var/models``
+    under the current directory: never a path relative to the source, so an installed package
+    finds the weights where it is run (the Makefile points every command at the checkout's)."""
+    if _configured_dir is not None:
+        return _configured_dir
+    from_env = os.environ.get("DEMIXER_MODELS_DIR")
+    return Path(from_env or Path.cwd() / "var" / "models").resolve()
 
 
 def sha256_of(path: Path) -> str:

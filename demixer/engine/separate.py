@@ -27,46 +27,9 @@ from demixer.engine.chunking import (
     read_padded,
 )
 from demixer.engine.errors import Cancelled, EngineError
-from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
-from demixer.engine.registry import QUALITIES, get_spec
-
-
-@dataclass(frozen=True)
-class SeparationOptions:
-    """Everything that changes the stems (and so belongs in a cache key), plus how to run."""
-
-    model: str = "htdemucs"
-    quality: str = "default"
-    overlap: float = 0.25
-    shifts: int = 0
-    seed: int = 0
-    two_stems: str | None = None
-    device: str = "cpu"
-    threads: int = 0
-    # the separated audio lives on disk and leaves memory as it is finished; the session is the
-    # same (turning onnxruntime's arena off saved nothing over arena shrinkage and cost time)
-    low_memory: bool = False
-
-    def session_config(self) -> SessionConfig:
-        return SessionConfig(
-            model=self.model,
-            quality=self.quality,
-            device=self.device,
-            threads=self.threads,
-        )
-
-    def validate(self) -> None:
-        sources = get_spec(self.model).sources
-        if self.quality not in QUALITIES:
-            raise EngineError(f"quality must be one of {', '.join(QUALITIES)}")
-        if not 0.0 <= self.overlap < 1.0:
-            raise EngineError("overlap must be between 0 and 1 (e.g. 0.25)")
-        if self.shifts < 0 or self.shifts > 20:
-            raise EngineError("shifts must be between 0 and 20")
-        if self.two_stems is not None and self.two_stems not in sources:
-            raise EngineError(
-                f"--two-stems must be one of {', '.join(sources)} (got {self.two_stems!r})"
-            )
+from demixer.engine.onnx_model import SegmentModel, shared_model
+from demixer.engine.options import SeparationOptions
+from demixer.engine.registry import get_spec
 
 
 @dataclass(frozen=True)

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class SeparationConfig(AppConfig):
     name = "demixer.separation"
     label = "separation"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from demixer.engine import registry  # light: no onnxruntime
+
+        registry.configure(settings.MODELS_DIR)

@@ -4,7 +4,7 @@ import uuid
 
 from django.db import models
 
-from demixer.engine.separate import SeparationOptions
+from demixer.engine.options import SeparationOptions
 from demixer.tracks.models import Track
 
 STEM_LABELS = {

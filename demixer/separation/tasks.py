@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -21,10 +22,13 @@ from django.tasks import task
 
 from demixer.engine import fast_check
 from demixer.engine.errors import Cancelled, EngineError
-from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
-from demixer.engine.separate import Progress, separate_file
+from demixer.engine.options import SessionConfig
 from demixer.separation import files, render, services
 from demixer.separation.models import Quality, Separation
+
+if TYPE_CHECKING:  # the engine proper loads in the worker only, when a job first runs
+    from demixer.engine.onnx_model import SegmentModel
+    from demixer.engine.separate import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ def worker_model(quality: str = Quality.DEFAULT) -> SegmentModel:
     The fast mode is checked against the default mode once per host (see
     :mod:`demixer.engine.fast_check`); where it was refused, this is the default session.
     """
+    from demixer.engine.onnx_model import shared_model
+
     config = _session_config(quality)
     if quality == Quality.FAST:
         default = shared_model(_session_config(Quality.DEFAULT))
@@ -132,6 +138,8 @@ def separate_track(separation_id: str) -> str:
 
 
 def _run(job: Separation) -> str:
+    from demixer.engine.separate import separate_file
+
     job_id = str(job.id)
     reporter = _Reporter(job_id, job.worker_id)
     try:

@@ -1,0 +1,35 @@
+"""The ``demixer`` command: the engine's own commands, and the web app's ``serve`` and ``worker``.
+
+The engine (``demixer.engine.cli``) never imports the web side; this module is the one place
+that knows both, and imports the web side only when one of its commands is asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+
+WEB_COMMANDS = {
+    "serve": "run the web app and one worker, restarting either if it dies (Ctrl-C stops both)",
+    "worker": "run one separation worker, restarted if it dies",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in WEB_COMMANDS:
+        if len(args) > 1:
+            print(
+                f"demixer {args[0]}: takes no arguments (configure it with DEMIXER_* variables)",
+                file=sys.stderr,
+            )
+            return 2
+        from demixer.config import serve
+
+        return serve.main(args[0])
+    from demixer.engine import cli
+
+    return cli.main(args, extra_commands=WEB_COMMANDS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
