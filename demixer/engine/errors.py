@@ -26,5 +26,6 @@ class FetchError(EngineError):
     """Fetching the weights failed (npm missing, registry unreachable, checksum mismatch)."""
 
 
-class Cancelled(EngineError):
-    """The caller asked to stop; raised between segments."""
+class Cancelled(Exception):
+    """The caller asked to stop; raised between segments. Not an :class:`EngineError`: a
+    handler of failures that catches those must never turn a cancel into a failure."""
