@@ -122,6 +122,9 @@ def test_the_worker_creates_and_warms_both_sessions_before_taking_jobs(
         warmed.append((self.config, runs))  # the sessions are real; their runs are not needed
 
     monkeypatch.setattr(onnx_model.SegmentModel, "warm_up", spy)
+    # an empty cache for this process, so only the worker can have made the sessions found
+    # in it below (other tests filled the real one with the same configurations)
+    monkeypatch.setattr(onnx_model, "_shared", {})
     call_command("separation_worker", "--batch", "--interval", "0")
     assert sorted((c.quality, runs) for c, runs in warmed) == [("default", 2), ("fast", 2)]
     for config, _ in warmed:
