@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from demixer.engine import separate as engine_separate
 from demixer.separation import render, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
@@ -87,13 +88,13 @@ def test_a_long_track_is_separated_into_a_file_not_memory(
 ) -> None:
     settings.SEPARATION_LOW_MEMORY_MINUTES = 1 / 60  # "long" = over one second, for the test
     seen = []
-    real = tasks.separate_file
+    real = engine_separate.separate_file
 
     def spy(path, options, **kwargs):
         seen.append(options.low_memory)
         return real(path, options, **kwargs)
 
-    monkeypatch.setattr(tasks, "separate_file", spy)
+    monkeypatch.setattr(engine_separate, "separate_file", spy)  # the task imports it per job
     upload(alice_client, make_clip(2.0, seed=27))
     run_worker()
     job = Separation.objects.get()
