@@ -89,6 +89,7 @@ def test_job_page_and_status_while_queued_and_running(alice, alice_client, make_
         "eta_seconds": 12,
         "queue_position": None,
         "error": "",
+        "note": "",
         "url": reverse("separation-detail", args=[second.id]),
     }
     page = alice_client.get(reverse("separation-detail", args=[second.id])).content.decode()
