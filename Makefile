@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DEMIXER := $(VENV)/bin/demixer
 export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 
-.PHONY: help setup models browser emulator run worker test test-fast test-e2e lint bench clean
+.PHONY: help setup setup-js models browser emulator run worker test test-fast test-e2e lint bench clean
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -22,6 +22,14 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# the pages' JavaScript linter (ESLint), pinned by package-lock.json into node_modules/
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is missing (apt-get install npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup-js: node_modules/.installed
+
 models: setup
 	$(DEMIXER) fetch-models
 
@@ -32,10 +40,11 @@ browser:
 emulator:
 	@[ "$$(uname -m)" != x86_64 ] || scripts/ensure-deb.sh /usr/bin/qemu-x86_64 qemu-user "the int8 kernel tests"
 
-lint: setup
+lint: setup setup-js
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy demixer/engine demixer/testing
+	$(VENV)/bin/mypy demixer
+	node_modules/.bin/eslint --max-warnings=0 .
 	$(PY) manage.py makemigrations --check --dry-run
 
 test: setup models browser emulator lint
@@ -59,4 +68,4 @@ bench: setup models
 	$(PY) bench/engine_speed.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var/test test-artifacts
+	rm -rf $(VENV) node_modules var/test test-artifacts

@@ -1,4 +1,5 @@
-"""The ``demixer`` command: the engine's own commands, and the web app's ``serve`` and ``worker``.
+"""The ``demixer`` command: the engine's own commands, the web app's ``serve`` and ``worker``, and
+``remote`` (the API's client).
 
 The engine (``demixer.engine.cli``) never imports the web side; this module is the one place
 that knows both, and imports the web side only when one of its commands is asked for.
@@ -14,8 +15,15 @@ WEB_COMMANDS = {
 }
 
 
+REMOTE = {"remote": "use a demixer server through its API: `remote separate FILE...`, `list`"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in REMOTE:
+        from demixer import remote  # standard library and tqdm only: no engine, no Django
+
+        return remote.main(args[1:])
     if args and args[0] in WEB_COMMANDS:
         if len(args) > 1:
             print(
@@ -28,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve.main(args[0])
     from demixer.engine import cli
 
-    return cli.main(args, extra_commands=WEB_COMMANDS)
+    return cli.main(args, extra_commands=WEB_COMMANDS | REMOTE)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
 from demixer.accounts.forms import SignUpForm
+from demixer.ops import throttles
+
+logger = logging.getLogger(__name__)
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -19,8 +26,29 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("separation-new")
     form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="demixer.accounts.backends.UsernameOrEmailBackend")
-        return redirect("separation-new")
+    if request.method == "POST":
+        if (retry := throttles.signup_refused(request)) is not None:
+            form.add_error(
+                None,
+                "Too many accounts were created from your network in the last hour; "
+                f"please try again in {throttles.in_minutes(retry)}.",
+            )
+            return render(request, "registration/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            user = form.save()
+            throttles.count_signup(request)
+            login(request, user, backend="demixer.accounts.backends.UsernameOrEmailBackend")
+            return redirect("separation-new")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, throttled per client and per address. A refused request gets the same page as
+    any other ("if an account uses that address, a mail is on its way"), so the throttle tells
+    nobody whether an account exists; it only sends nothing."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if throttles.password_reset_refused(self.request, form.cleaned_data["email"]):
+            logger.warning("password reset refused: too many requests")
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

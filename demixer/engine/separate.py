@@ -1,7 +1,9 @@
 """The public entry point: separate a file or an array into stems.
 
-``separate_array`` is the chunked overlap-add driver around one :class:`SegmentModel`;
-``separate_file`` decodes, separates and returns stems; ``write_stems`` encodes them.
+``separate_array`` is htdemucs' chunked overlap-add driver around one :class:`SegmentModel`;
+``separate_file`` decodes, separates with the session of the model the options name (any
+architecture, see :mod:`demixer.engine.sessions`) and returns stems; ``write_stems`` encodes
+them.
 Host DSP for the neighbouring segments runs in a helper thread while onnxruntime (which releases
 the GIL) runs the current one, so host time mostly hides behind model time.
 """
@@ -30,6 +32,7 @@ from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, shared_model
 from demixer.engine.options import SeparationOptions
 from demixer.engine.registry import get_spec
+from demixer.engine.sessions import Session, as_session, load_model
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,12 @@ class Separated:
 def select_stems(
     estimates: np.ndarray, names: tuple[str, ...], two_stems: str | None
 ) -> dict[str, np.ndarray]:
-    """All stems by name, or ``{stem, no_<stem>}`` where the second is the sum of the others."""
-    if two_stems is None:
+    """All stems by name, or ``{stem, no_<stem>}`` where the second is the sum of the others.
+
+    A model with two sources (Spleeter's vocals / accompaniment) already gives that pair:
+    its own stems are kept, under its own names.
+    """
+    if two_stems is None or len(names) == 2:
         return {name: estimates[i] for i, name in enumerate(names)}
     keep = names.index(two_stems)
     rest = np.zeros_like(estimates[keep])
@@ -168,33 +175,39 @@ def separate_file(
     path: str | os.PathLike[str],
     options: SeparationOptions | None = None,
     *,
-    model: SegmentModel | None = None,
+    model: Session | SegmentModel | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     max_seconds: float | None = None,
     max_rate: int | None = None,
     max_channels: int | None = None,
 ) -> Separated:
-    """Decode ``path`` (any format PyAV reads), separate it, and return the stems at 44.1 kHz.
+    """Decode ``path`` (any format PyAV reads), separate it with the model ``options`` names
+    (``model``: a session of that model the caller already has), return the stems at 44.1 kHz.
 
     Past a limit (``None``: none) the input is refused with ``AudioTooLargeError`` before it
     is decoded, or as soon as its decoded length passes ``max_seconds`` (see ``audio.decode``).
     """
     options = options or SeparationOptions()
     options.validate()
+    session = load_model(options) if model is None else as_session(model)
+    if session.config.model != options.model:
+        # the model a job names is the model that runs
+        raise EngineError(
+            f"the session runs {session.config.model}, the options ask for {options.model}"
+        )
     decoded = audio.decode(
         path, max_seconds=max_seconds, max_rate=max_rate, max_channels=max_channels
     )
-    model = model or shared_model(options.session_config())
     out = None
     if options.low_memory:
-        # the result lives on disk; finished parts leave memory as the overlap-add moves on
-        out = buffers.disk_array((len(model.sources), 2, decoded.samples.shape[-1]))
-    estimates = separate_array(
-        decoded.samples, options, model=model, progress=progress, cancel=cancel, out=out
+        # the result lives on disk; finished parts leave memory as the separation moves on
+        out = buffers.disk_array((len(session.sources), 2, decoded.samples.shape[-1]))
+    estimates = session.separate(
+        decoded.samples, options, progress=progress, cancel=cancel, out=out
     )
-    stems = select_stems(estimates, model.sources, options.two_stems)
-    return Separated(stems, model.spec.samplerate, decoded)
+    stems = select_stems(estimates, session.sources, options.two_stems)
+    return Separated(stems, session.samplerate, decoded)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demixer.engine.errors import FetchError, ModelNotAvailable
-from demixer.engine.registry import _checked, _derive, models_dir, sha256_of
+from demixer.engine.model_files import checked, derive, models_dir, sha256_of
 
 SAMPLE_RATE = 44100
 LICENSE_NOTE = (
@@ -78,7 +78,7 @@ GRAPH_VERSION = "v1"
 def is_fetched(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None) -> bool:
     """True when every checkpoint file is present with its pinned SHA-256."""
     directory = directory or models_dir()
-    return all(_checked(directory / name, sha) for name, (_, sha) in spec.members.items())
+    return all(checked(directory / name, sha) for name, (_, sha) in spec.members.items())
 
 
 def checkpoint_index(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None) -> Path:
@@ -91,7 +91,7 @@ def checkpoint_index(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | N
                 f"Spleeter weights not found at {path}; run "
                 f"`demixer fetch-models --model {spec.name}`"
             )
-        if not _checked(path, sha):
+        if not checked(path, sha):
             raise ModelNotAvailable(
                 f"Spleeter weights at {path} fail their SHA-256 check; delete the file and fetch "
                 "them again"
@@ -204,7 +204,7 @@ def ensure_graph(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None 
     """
     directory = directory or models_dir()
     target = graph_path(spec, directory)
-    if _checked(target):
+    if checked(target):
         return target
     index = checkpoint_index(spec, directory)
 
@@ -216,4 +216,4 @@ def ensure_graph(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None 
 
         onnx.save(build_graph(read_checkpoint(index), spec.channels), str(partial))
 
-    return _derive(target, make)
+    return derive(target, make)

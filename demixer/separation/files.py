@@ -1,4 +1,5 @@
-"""Files on storage: local copies for the engine, saving, deleting, and serving with Range."""
+"""Files on storage: local copies for the engine, saving, deleting, and serving them (Range,
+conditional GET, a streamed zip)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
+from zipfile import ZIP_STORED
 
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
+from django.http.response import HttpResponseBase
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date
+from zipstream import ZipStream
 
 CHUNK = 64 * 1024
 CONTENT_TYPES = {
@@ -24,6 +31,14 @@ CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
     ".zip": "application/zip",
 }
+
+
+def name_of(field: FieldFile) -> str:
+    """The storage name of a file field that must hold a file (a track's original, a stem's
+    master or preview): a row without one is broken, not a file to serve as ""."""
+    if not field.name:
+        raise ValueError(f"{field.instance!r} has no {field.field.name} file")
+    return field.name
 
 
 @contextmanager
@@ -89,7 +104,7 @@ def delete_tree(prefix: str, storage: Storage = default_storage) -> None:
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+def parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """``(first, last)`` inclusive for one satisfiable range; None to send the whole file
     (no header, or one we do not handle such as several ranges); False when unsatisfiable."""
     match = _RANGE.match(header.strip())
@@ -119,15 +134,35 @@ def serve(
     *,
     attachment: bool,
     storage: Storage = default_storage,
-) -> HttpResponse:
-    """Serve a stored file, honouring a single ``Range: bytes=...`` (206) for seeking."""
+) -> HttpResponseBase:
+    """Serve a stored file: 304 when the browser's copy is current (ETag / Last-Modified), a
+    single ``Range: bytes=...`` (206) for seeking, honoured only if ``If-Range`` still matches."""
     size = storage.size(name)
+    modified = storage.get_modified_time(name)
+    validators = HttpResponse()
+    # size + modification time: cheap (one stat), and new whenever the file is replaced
+    validators["ETag"] = f'"{size:x}-{int(modified.timestamp() * 1e6):x}"'
+    validators["Last-Modified"] = http_date(modified.timestamp())
+    validators["Cache-Control"] = "private, max-age=3600"
+    conditional = get_conditional_response(
+        request,
+        etag=validators["ETag"],
+        last_modified=int(modified.timestamp()),
+        response=validators,
+    )
+    if conditional is not None and conditional is not validators:
+        return conditional  # 304 Not Modified, or 412 for a failed If-Match
     content_type = (
         CONTENT_TYPES.get(Path(name).suffix.lower())
         or mimetypes.guess_type(name)[0]
         or "application/octet-stream"
     )
-    wanted = parse_range(request.headers.get("Range", ""), size)
+    if_range = request.headers.get("If-Range")
+    if if_range is None or if_range in (validators["ETag"], validators["Last-Modified"]):
+        wanted = parse_range(request.headers.get("Range", ""), size)
+    else:
+        wanted = None  # the file changed since the client's part: send all of it
+    response: HttpResponseBase
     if wanted is False:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
@@ -141,16 +176,37 @@ def serve(
         )
         response["Content-Length"] = str(last - first + 1)
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    for header in ("ETag", "Last-Modified", "Cache-Control"):
+        response[header] = validators[header]
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    response["Content-Disposition"] = content_disposition_header(attachment, filename)
+    # None only for an inline file without a name: no header then
+    if disposition := content_disposition_header(attachment, filename):
+        response["Content-Disposition"] = disposition
     return response
 
 
-def _read_range(storage: Storage, name: str, first: int, last: int) -> Iterator[bytes]:
+def serve_zip(
+    members: dict[str, str], filename: str, storage: Storage = default_storage
+) -> StreamingHttpResponse:
+    """The stored files ``{name in the zip: storage name}`` as one zip, streamed as it is
+    written: members are read from storage in chunks (no temporary copy, memory flat) and stored
+    uncompressed (FLAC and MP3 do not compress further), so its length is known up front."""
+    archive = ZipStream(compress_type=ZIP_STORED, sized=True)
+    for arcname, name in members.items():
+        archive.add(_read_range(storage, name, 0, None), arcname, size=storage.size(name))
+    response = StreamingHttpResponse(archive, content_type=CONTENT_TYPES[".zip"])
+    response["Content-Length"] = str(len(archive))
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _read_range(storage: Storage, name: str, first: int, last: int | None) -> Iterator[bytes]:
+    """Bytes ``first..last`` (inclusive; None: to the end) in chunks, opened only when read."""
     with storage.open(name, "rb") as fh:
-        fh.seek(first)
-        left = last - first + 1
+        if first:
+            fh.seek(first)
+        left = (storage.size(name) if last is None else last + 1) - first
         while left > 0:
             block = fh.read(min(CHUNK, left))
             if not block:

@@ -4,7 +4,9 @@ import uuid
 
 from django.db import models
 
+from demixer.engine import registry
 from demixer.engine.options import SeparationOptions
+from demixer.separation import modes
 from demixer.tracks.models import Track
 
 STEM_LABELS = {
@@ -15,6 +17,7 @@ STEM_LABELS = {
     "guitar": "Guitar",
     "piano": "Piano",
     "no_vocals": "Instrumental",
+    "accompaniment": "Accompaniment",
 }
 
 
@@ -78,12 +81,33 @@ class Separation(models.Model):
         return self.status in ACTIVE
 
     @property
+    def model_spec(self) -> registry.ModelSpec | None:
+        """The registry's entry for the job's model (None for a model this version lacks)."""
+        return registry.MODELS.get(self.model_name)
+
+    @property
+    def licence_note(self) -> str:
+        spec = self.model_spec
+        return spec.licence if spec is not None else ""
+
+    @property
     def mode_label(self) -> str:
+        spec = self.model_spec
+        if self.model_name != registry.DEFAULT_MODEL:
+            # the default model's jobs read as before ("4 stems"); others name their model
+            title = spec.title if spec is not None else self.model_name
+            count = len(spec.sources) if spec is not None else 0
+            return f"{title}, {count} stems" if count else title
         if self.two_stems:
             label = f"2 stems ({STEM_LABELS.get(self.two_stems, self.two_stems).lower()} / rest)"
         else:
             label = "4 stems"
         return f"{label}, fast" if self.quality == Quality.FAST else label
+
+    @property
+    def mode_value(self) -> str:
+        """The form value that asks for these stems again (see ``modes``)."""
+        return modes.value_of(self.model_name, self.two_stems)
 
     def engine_options(self) -> SeparationOptions:
         return SeparationOptions(
@@ -108,6 +132,8 @@ class Stem(models.Model):
     master = models.FileField(max_length=300, help_text="FLAC, 24-bit, 44.1 kHz")
     preview = models.FileField(max_length=300, help_text="MP3 for the browser player")
     peaks = models.JSONField(default=list, help_text="~800 values in 0..1 for the waveform")
+    # what the storage quota counts (a bucket would need a request per file to tell)
+    size = models.BigIntegerField(default=0, help_text="bytes on storage: master and preview")
 
     class Meta:
         ordering = ("position",)
@@ -121,3 +147,48 @@ class Stem(models.Model):
     @property
     def label(self) -> str:
         return STEM_LABELS.get(self.name, self.name.replace("_", " ").capitalize())
+
+
+class RenderKind(models.TextChoices):
+    STEM = "stem", "Stem"  # one stem converted from its FLAC master
+    ZIP = "zip", "Zip"  # every stem converted (the zip itself is streamed from them)
+    INSTRUMENTAL = "instrumental", "Instrumental"
+    MIX = "mix", "Mix"
+
+
+class Render(models.Model):
+    """A download that needs encoding, rendered by the worker instead of a web request.
+
+    The file lands under the separation's ``cache/`` folder as ``key``, one per (separation,
+    kind, parameters), so the same request later is served at once; the row tracks the work
+    and goes with its separation (the owner is the separation's track's owner).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    separation = models.ForeignKey(Separation, on_delete=models.CASCADE, related_name="renders")
+    kind = models.CharField(max_length=16, choices=RenderKind.choices)
+    fmt = models.CharField(max_length=8)
+    params = models.JSONField(default=dict, blank=True, help_text="stem name, or gains by stem")
+    key = models.CharField(max_length=120, help_text="file name under the separation's cache/")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    error = models.CharField(max_length=300, blank=True, help_text="shown to the user")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker_id = models.CharField(max_length=64, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created",)
+        constraints = (
+            models.UniqueConstraint(fields=["separation", "key"], name="render_unique_key"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.separation_id}/{self.key} ({self.status})"
+
+    def storage_name(self) -> str:
+        return f"{self.separation.storage_dir()}/cache/{self.key}"

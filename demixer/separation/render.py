@@ -5,6 +5,8 @@ Arrays are float32 (2, N) at 44.1 kHz, as the engine returns them. Nothing here 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +14,16 @@ import soundfile as sf
 
 from demixer.engine import audio
 
-MASTER_FORMAT = ("flac", 24)  # lossless, half the size of WAV
+MASTER_FORMAT: tuple[audio.Format, int] = ("flac", 24)  # lossless, half the size of WAV
 PREVIEW_KBPS = 192
 PEAK_POINTS = 800
-DOWNLOAD_FORMATS = ("wav", "flac", "mp3")
+DOWNLOAD_FORMATS: tuple[audio.Format, ...] = ("wav", "flac", "mp3")
 WAV_BIT_DEPTH = 24
 MP3_KBPS = 320
-BLOCK = 1 << 18
+BLOCK = 1 << 18  # samples per block: 2 MB of float32 stereo per stem
+PEAK_SHARE = 0.2  # of a mix's progress: the first pass, which only finds the peak
+
+Progress = Callable[[float], None]  # the fraction done, 0..1
 
 
 def write_master(wav: np.ndarray, path: Path, rate: int, tags: dict[str, str]) -> Path:
@@ -51,40 +56,80 @@ def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, 
     }
 
 
-def convert(master: Path, target: Path, fmt: str) -> Path:
-    """The master in ``fmt`` (wav: 24-bit PCM, mp3: 320 kbps); flac is the master itself."""
-    samples, rate = sf.read(master, dtype="float32", always_2d=True)
-    return _encode(samples.T, target, rate, fmt)
+def convert(master: Path, target: Path, fmt: str, progress: Progress | None = None) -> Path:
+    """The master in ``fmt`` (wav: 24-bit PCM, mp3: 320 kbps), read and encoded block by block.
 
-
-def mix(masters: dict[str, Path], gains: dict[str, float], target: Path, fmt: str) -> Path:
-    """Sum of ``gain * stem`` over the masters, read block by block, written as ``fmt``.
-
-    A stem missing from ``gains`` counts as gain 0. Rescaled only if the sum would clip.
+    A master was written below full scale (rescaled as the reference does), so it converts at
+    gain 1 in one pass, as the whole-array ``encode`` would have.
     """
-    total: np.ndarray | None = None
-    rate = audio.TARGET_RATE
-    for name, path in masters.items():
-        gain = float(gains.get(name, 0.0))
-        with sf.SoundFile(path) as fh:
-            rate = fh.samplerate
-            if total is None:
-                total = np.zeros((fh.channels, fh.frames), dtype=np.float32)
-            if gain == 0.0:
-                continue
-            offset = 0
-            for block in fh.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
-                total[:, offset : offset + block.shape[0]] += gain * block.T
-                offset += block.shape[0]
-    if total is None:
-        total = np.zeros((2, 0), dtype=np.float32)
-    return _encode(total, target, rate, fmt)
+    return _encode(_summed({"stem": master}, {"stem": 1.0}, progress), master, target, fmt)
 
 
-def _encode(wav: np.ndarray, target: Path, rate: int, fmt: str) -> Path:
-    if fmt not in DOWNLOAD_FORMATS:
-        raise ValueError(f"unknown format {fmt!r}")
+def mix(
+    masters: dict[str, Path],
+    gains: dict[str, float],
+    target: Path,
+    fmt: str,
+    progress: Progress | None = None,
+) -> Path:
+    """Sum of ``gain * stem`` over the masters, written as ``fmt``; memory holds one block per
+    stem (a 20-minute mix needs a few MB, not the 400 MB of the whole sum).
+
+    A stem missing from ``gains`` counts as gain 0. Rescaled only if the sum would clip, as the
+    engine's ``clip_gain`` does, which takes a first pass for the peak (FLAC decodes fast;
+    the encoding is most of the time).
+    """
+    peak = 0.0
+    for block in _summed(masters, gains, _share(progress, 0.0, PEAK_SHARE)):
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+    scale = np.float32(1.0 / max(1.01 * peak, 1.0))
+    rest = _share(progress, PEAK_SHARE, 1.0 - PEAK_SHARE)
+    blocks = (block * scale for block in _summed(masters, gains, rest))
+    return _encode(blocks, next(iter(masters.values()), None), target, fmt)
+
+
+def _summed(
+    masters: dict[str, Path], gains: dict[str, float], progress: Progress | None
+) -> Iterator[np.ndarray]:
+    """float32 (C, n) blocks of ``sum(gain * stem)``, every master read in step."""
+    with ExitStack() as stack:
+        handles = {name: stack.enter_context(sf.SoundFile(path)) for name, path in masters.items()}
+        frames = max((fh.frames for fh in handles.values()), default=0)
+        channels = max((fh.channels for fh in handles.values()), default=2)
+        for start in range(0, frames, BLOCK):
+            total = np.zeros((channels, min(BLOCK, frames - start)), dtype=np.float32)
+            for name, fh in handles.items():
+                gain = float(gains.get(name, 0.0))
+                if gain != 0.0:
+                    block = fh.read(total.shape[1], dtype="float32", always_2d=True)
+                    total[:, : block.shape[0]] += np.float32(gain) * block.T
+            if progress is not None:
+                progress((start + total.shape[1]) / frames)
+            yield total
+
+
+def _share(progress: Progress | None, offset: float, share: float) -> Progress | None:
+    """A stage's progress (0..1) as its part of the whole."""
+    if progress is None:
+        return None
+    return lambda done: progress(offset + share * done)
+
+
+def _download_format(fmt: str) -> audio.Format:
+    for known in DOWNLOAD_FORMATS:
+        if fmt == known:
+            return known
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _encode(blocks: Iterable[np.ndarray], master: Path | None, target: Path, name: str) -> Path:
+    fmt = _download_format(name)
+    if master is None:  # no stems at all: an empty file
+        rate, channels = audio.TARGET_RATE, 2
+    else:
+        info = sf.info(master)
+        rate, channels = info.samplerate, info.channels
     depth = WAV_BIT_DEPTH if fmt in ("wav", "flac") else 16
-    return audio.encode(
-        wav, target, rate=rate, fmt=fmt, bit_depth=depth, bitrate_kbps=MP3_KBPS, clip="rescale"
+    return audio.encode_blocks(
+        blocks, target, channels, rate, fmt, bit_depth=depth, bitrate_kbps=MP3_KBPS
     )

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from demixer.separation import files
+from demixer.engine import registry
+from demixer.engine.errors import EngineError
+from demixer.engine.options import DEFAULT_OVERLAP, SeparationOptions
+from demixer.separation import files, queue, quotas, signals
 from demixer.separation.models import ACTIVE, Quality, Separation, Status, Stem
 from demixer.tracks.models import Track
 
@@ -32,29 +35,111 @@ def _enqueue(separation_id: str) -> None:
     transaction.on_commit(partial(separate_track.enqueue, separation_id))
 
 
+class ModelUnavailable(Exception):
+    """The job names a model (or options) this server cannot run; ``str()`` is the message."""
+
+
+def check_model(
+    model: str,
+    two_stems: str = "",
+    quality: str = Quality.DEFAULT,
+    *,
+    overlap: float = DEFAULT_OVERLAP,
+    shifts: int = 0,
+) -> None:
+    """Refuse, before anything is stored, a job whose model is unknown or not installed here,
+    or whose options the model does not take (Spleeter has one quality, no overlap or shifts)."""
+    spec = registry.MODELS.get(model)
+    if spec is None:
+        raise ModelUnavailable(
+            f"Unknown model “{model}”; this server offers {', '.join(registry.MODELS)}."
+        )
+    if not registry.is_installed(model):
+        raise ModelUnavailable(
+            f"{spec.title} is not installed on this server (its operator can add it with "
+            f"`demixer fetch-models --model {model}`)."
+        )
+    options = SeparationOptions(
+        model=model, quality=quality, overlap=overlap, shifts=shifts, two_stems=two_stems or None
+    )
+    try:
+        options.validate()
+    except EngineError as exc:
+        raise ModelUnavailable(f"{spec.title}: {exc}.") from None
+
+
 def start(
-    track: Track, two_stems: str = "", quality: str = Quality.DEFAULT
+    track: Track,
+    two_stems: str = "",
+    quality: str = Quality.DEFAULT,
+    model: str = registry.DEFAULT_MODEL,
+    *,
+    overlap: float = DEFAULT_OVERLAP,
+    shifts: int = 0,
 ) -> tuple[Separation, bool]:
     """The job for ``track`` with these options: an existing one that is done or on its way
-    (``reused`` True), or a new queued one, enqueued once the transaction commits."""
-    options = {"two_stems": two_stems, "quality": quality}
-    existing = (
-        Separation.objects.filter(track=track, status__in=[Status.DONE, *ACTIVE], **options)
+    (``reused`` True), or a new queued one, enqueued once the transaction commits. Raises
+    :class:`ModelUnavailable` or ``QuotaExceeded`` (nothing stored)."""
+    existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
+    if existing is not None:
+        return existing, True
+    check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
+    quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
+    job = Separation.objects.create(
+        track=track,
+        model_name=model,
+        two_stems=two_stems,
+        quality=quality,
+        overlap=overlap,
+        shifts=shifts,
+    )
+    _enqueue(str(job.id))
+    logger.info("job %s: queued", job.id)
+    return job, False
+
+
+def reusable(
+    track: Track,
+    two_stems: str,
+    quality: str,
+    model: str = registry.DEFAULT_MODEL,
+    *,
+    overlap: float = DEFAULT_OVERLAP,
+    shifts: int = 0,
+) -> Separation | None:
+    """The job of ``track`` with these options (everything that changes the stems) that is
+    done or on its way, if any."""
+    return (
+        Separation.objects.filter(
+            track=track,
+            status__in=[Status.DONE, *ACTIVE],
+            model_name=model,
+            two_stems=two_stems,
+            quality=quality,
+            overlap=overlap,
+            shifts=shifts,
+        )
         .order_by("-created")
         .first()
     )
-    if existing is not None:
-        return existing, True
-    job = Separation.objects.create(track=track, **options)
-    _enqueue(str(job.id))
-    return job, False
 
 
 def queue_position(job: Separation) -> int | None:
     """1 for the next job to run; None unless queued. Counts all users' jobs, shows none."""
-    if job.status != Status.QUEUED:
-        return None
-    return Separation.objects.filter(status=Status.QUEUED, created__lt=job.created).count() + 1
+    place = queue.place(job)
+    return None if place is None else place.position
+
+
+def claim_next(worker_id: str) -> Separation | None:
+    """Claim the job the fair order puts first (:func:`queue.fair_order`), whichever job the
+    delivery that called this was sent for; None when no job is queued."""
+    while (job_id := queue.next_job_id()) is not None:
+        job = claim(job_id, worker_id)
+        if job is not None:
+            return job
+        # another worker claimed it first, or its owner cancelled it: it is no longer queued,
+        # so the next look finds another job (the loop ends when the queue is empty)
+    return None
 
 
 def claim(job_id: str, worker_id: str) -> Separation | None:
@@ -74,6 +159,7 @@ def claim(job_id: str, worker_id: str) -> Separation | None:
     )
     if claimed != 1:
         return None  # cancelled, deleted, or another worker claimed it first
+    logger.info("job %s: running (worker %s)", job_id, worker_id)
     return Separation.objects.select_related("track").get(id=job_id)
 
 
@@ -121,6 +207,7 @@ class StemFiles:
     master: str
     preview: str
     peaks: list[float]
+    size: int = 0  # bytes of master and preview together
 
 
 def complete(job_id: str, worker_id: str, stems: list[StemFiles]) -> bool:
@@ -143,10 +230,14 @@ def complete(job_id: str, worker_id: str, stems: list[StemFiles]) -> bool:
                     master=s.master,
                     preview=s.preview,
                     peaks=s.peaks,
+                    size=s.size,
                 )
                 for i, s in enumerate(stems)
             )
-    if done != 1 and not taken_over(job_id, worker_id):
+    if done == 1:
+        logger.info("job %s: done", job_id)
+        signals.job_ended.send(Separation, job_id=str(job_id), status=Status.DONE)
+    elif not taken_over(job_id, worker_id):
         for s in stems:
             files.default_storage.delete(s.master)
             files.default_storage.delete(s.preview)
@@ -154,12 +245,16 @@ def complete(job_id: str, worker_id: str, stems: list[StemFiles]) -> bool:
 
 
 def fail(job_id: str, worker_id: str, message: str) -> bool:
-    return (
+    failed = (
         _claimed_by(job_id, worker_id).update(
             status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
         )
         == 1
     )
+    if failed:
+        logger.info("job %s: failed: %s", job_id, message[:200])
+        signals.job_ended.send(Separation, job_id=str(job_id), status=Status.FAILED)
+    return failed
 
 
 def requeue(job_id: str, worker_id: str, *, count_attempt: bool = False) -> bool:
@@ -178,6 +273,7 @@ def requeue(job_id: str, worker_id: str, *, count_attempt: bool = False) -> bool
         moved = _claimed_by(job_id, worker_id).update(**changes)
         if moved == 1:
             _enqueue(job_id)
+            logger.info("job %s: requeued", job_id)
     return moved == 1
 
 
@@ -186,6 +282,9 @@ def cancel(job: Separation) -> bool:
     cancelled = Separation.objects.filter(id=job.id, status__in=ACTIVE).update(
         status=Status.CANCELLED, finished=timezone.now(), eta_seconds=None, stage="cancelled"
     )
+    if cancelled == 1:
+        logger.info("job %s: cancelled", job.id)
+        signals.job_ended.send(Separation, job_id=str(job.id), status=Status.CANCELLED)
     return cancelled == 1
 
 
@@ -214,10 +313,12 @@ def recover_stale(now: datetime | None = None) -> tuple[int, int]:
                     heartbeat=None,
                 ):
                     _enqueue(str(job.id))
+                    logger.info("job %s: requeued (its worker stopped beating)", job.id)
                     requeued += 1
         elif same.update(
             status=Status.FAILED, error=_gave_up(job.attempts), finished=now, eta_seconds=None
         ):
+            logger.info("job %s: failed (its worker stopped beating, out of attempts)", job.id)
             failed += 1
     if requeued or failed:
         logger.warning("stale jobs: %d requeued, %d failed", requeued, failed)
@@ -266,6 +367,15 @@ def recover_dead_worker(pid: int) -> tuple[int, int]:
 
 def delete_separation_files(job: Separation) -> None:
     files.delete_tree(job.storage_dir())
+
+
+def delete_separation(job: Separation) -> None:
+    """Delete one job (its stems, renders and files; the track stays); a running job stops at
+    its next chunk."""
+    cancel(job)
+    folder = job.storage_dir()  # before delete(), which clears the id
+    job.delete()
+    files.delete_tree(folder)
 
 
 def delete_track(track: Track) -> None:

@@ -20,15 +20,16 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.tasks import task
 
-from demixer.engine import fast_check
+from demixer.engine import fast_check, registry
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SessionConfig
+from demixer.engine.registry import DEFAULT_MODEL
 from demixer.separation import files, render, services
 from demixer.separation.models import Quality, Separation
 
 if TYPE_CHECKING:  # the engine proper loads in the worker only, when a job first runs
-    from demixer.engine.onnx_model import SegmentModel
     from demixer.engine.separate import Progress
+    from demixer.engine.sessions import Session
 
 logger = logging.getLogger(__name__)
 
@@ -42,34 +43,43 @@ HEARTBEAT_INTERVAL = 10.0
 DECODE_SHARE, SEPARATE_SHARE = 0.03, 0.90
 
 
-def _session_config(quality: str) -> SessionConfig:
+def _session_config(quality: str, model: str = DEFAULT_MODEL) -> SessionConfig:
     return SessionConfig(
-        quality=quality, device=settings.SEPARATION_DEVICE, threads=settings.SEPARATION_THREADS
+        model=model,
+        quality=quality,
+        device=settings.SEPARATION_DEVICE,
+        threads=settings.SEPARATION_THREADS,
     )
 
 
-def worker_model(quality: str = Quality.DEFAULT) -> SegmentModel:
-    """This process's onnxruntime session for ``quality`` (created once, shared by every job).
+def worker_model(model: str = DEFAULT_MODEL, quality: str = Quality.DEFAULT) -> Session:
+    """This process's session for ``model`` and ``quality`` (created once, shared by every job).
 
     The fast mode is checked against the default mode once per host (see
     :mod:`demixer.engine.fast_check`); where it was refused, this is the default session.
     """
-    from demixer.engine.onnx_model import shared_model
+    from demixer.engine.sessions import HTDemucsSession, load_model
 
-    config = _session_config(quality)
+    config = _session_config(quality, model)
     if quality == Quality.FAST:
-        default = shared_model(_session_config(Quality.DEFAULT))
-        config, _ = fast_check.usable_config(config, default=default)
-    return shared_model(config)
+        default = load_model(_session_config(Quality.DEFAULT, model))
+        assert isinstance(default, HTDemucsSession)  # the only architecture with a fast mode
+        config, _ = fast_check.usable_config(config, default=default.model)
+    return load_model(config)
 
 
 def warm_up_models() -> float:
-    """Create and warm the session of every quality, so no user's job pays for a session's
-    creation or its slow first runs, and check the fast mode on this CPU; returns the seconds
-    it took."""
+    """Create and warm the session of every model and quality installed here, so no user's job
+    pays for a session's creation or its slow first runs, and check the fast mode on this CPU;
+    returns the seconds it took. Sessions: htdemucs ~0.9 GB (default) + ~0.75 GB (fast), Spleeter
+    ~0.5 GB."""
     started = time.monotonic()
-    for quality in Quality.values:
-        worker_model(quality).warm_up(runs=2)
+    for spec in registry.MODELS.values():
+        if not registry.is_verified(spec):
+            logger.warning("%s is not installed: jobs asking for it are refused", spec.name)
+            continue
+        for quality in spec.qualities:
+            worker_model(spec.name, quality).warm_up()
     verdict = fast_check.cached(device=settings.SEPARATION_DEVICE)
     if verdict is not None:
         (logger.info if verdict.usable else logger.warning)("%s", verdict.describe())
@@ -121,14 +131,19 @@ class _Reporter:
 
 @task(queue_name="separation")
 def separate_track(separation_id: str) -> str:
-    """Run one separation job; returns what happened (for the queue's own record)."""
+    """Run one separation job; returns what happened (for the queue's own record).
+
+    Each queued job sends one delivery, but a delivery runs whichever job the fair order puts
+    first (users take turns, see :mod:`demixer.separation.queue`), not necessarily the one it
+    names; as deliveries never number fewer than queued jobs, every job is run.
+    """
     # one id per claim: if this job is requeued as stale while we still run it, the worker
     # that claims it next is told apart from us
-    job = services.claim(separation_id, services.claim_id())
+    job = services.claim_next(services.claim_id())
     if job is None:
         exists = Separation.objects.filter(id=separation_id).exists()
         return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
-    heartbeat = _Heartbeat(separation_id)
+    heartbeat = _Heartbeat(str(job.id))
     heartbeat.start()
     try:
         return _run(job)
@@ -145,7 +160,7 @@ def _run(job: Separation) -> str:
     try:
         reporter.stage(0.0, "decoding")
         options = job.engine_options()
-        model = worker_model(job.quality)
+        model = worker_model(options.model, job.quality)
         if model.config.quality != options.quality:
             verdict = fast_check.cached(options.model, settings.SEPARATION_DEVICE)
             services.run_in_default_mode(job_id, job.worker_id, _fast_refused_note(verdict))
@@ -154,7 +169,7 @@ def _run(job: Separation) -> str:
             # the separated audio of a long track lives in a temporary file instead of memory
             # (10 minutes: 1.4 GB instead of 2.1 GB at the peak, a few % slower)
             options = dataclasses.replace(options, low_memory=True)
-        with files.local_copy(job.track.original.name) as path:
+        with files.local_copy(files.name_of(job.track.original)) as path:
             result = separate_file(
                 path,
                 options,
@@ -225,6 +240,7 @@ def _store_stems(
                     master=files.save(f"{directory}/{name}.flac", master),
                     preview=files.save(f"{directory}/preview/{name}.mp3", preview),
                     peaks=peaks[name],
+                    size=master.stat().st_size + preview.stat().st_size,
                 )
             )
     return out

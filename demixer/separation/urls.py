@@ -1,6 +1,6 @@
 from django.urls import path
 
-from demixer.separation import views
+from demixer.separation import downloads, views
 
 urlpatterns = [
     path("separations/<uuid:separation_id>/", views.detail, name="separation-detail"),
@@ -8,7 +8,7 @@ urlpatterns = [
     path("separations/<uuid:separation_id>/cancel/", views.cancel, name="separation-cancel"),
     path(
         "separations/<uuid:separation_id>/stems/<slug:name>.<slug:fmt>",
-        views.stem_download,
+        downloads.stem_download,
         name="stem-download",
     ),
     path(
@@ -16,11 +16,13 @@ urlpatterns = [
         views.stem_preview,
         name="stem-preview",
     ),
-    path("separations/<uuid:separation_id>/stems.zip", views.stems_zip, name="separation-zip"),
+    path("separations/<uuid:separation_id>/stems.zip", downloads.stems_zip, name="separation-zip"),
     path(
         "separations/<uuid:separation_id>/instrumental.<slug:fmt>",
-        views.instrumental,
+        downloads.instrumental,
         name="separation-instrumental",
     ),
-    path("separations/<uuid:separation_id>/mix/", views.mix, name="separation-mix"),
+    path("separations/<uuid:separation_id>/mix/", downloads.mix, name="separation-mix"),
+    path("downloads/<uuid:render_id>/", downloads.render_status, name="render-status"),
+    path("downloads/<uuid:render_id>/file", downloads.render_file, name="render-file"),
 ]

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from demixer.engine import audio, fast_check
+from demixer.engine import audio, fast_check, registry
 from demixer.engine.errors import AudioDecodeError
+from demixer.separation import modes
 from demixer.separation.models import Quality
 from demixer.tracks.models import Track
 from demixer.tracks.uploads import local_path, sha256_of
@@ -19,7 +21,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # FileField's, passed on
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "audio/*,.opus,.m4a"}))
         super().__init__(*args, **kwargs)
 
@@ -43,10 +45,7 @@ class CheckedUpload:
         return Path(self.upload.name or "untitled").stem[:200] or "untitled"
 
 
-MODE_CHOICES = [
-    ("4", "4 stems: drums, bass, other, vocals"),
-    ("2", "2 stems: vocals and instrumental"),
-]
+MODE_CHOICES = modes.CHOICES
 
 QUALITY_CHOICES = [
     (Quality.DEFAULT.value, "Best (default)"),
@@ -55,14 +54,16 @@ QUALITY_CHOICES = [
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label="Audio files", required=False)
+    # the metaclass moves declared fields into base_fields, so the instance's `files` stays the
+    # uploaded files (BaseForm.files) at run time; the stubs see a class attribute
+    files = MultipleFileField(label="Audio files", required=False)  # type: ignore[assignment]
     mode = forms.ChoiceField(choices=MODE_CHOICES, initial="4", widget=forms.RadioSelect)
     # optional so a client that predates it still gets the default
     quality = forms.ChoiceField(
         choices=QUALITY_CHOICES, initial=Quality.DEFAULT, widget=forms.RadioSelect, required=False
     )
 
-    def __init__(self, *args: object, refused: list[str] | None = None, **kwargs: object) -> None:
+    def __init__(self, *args: Any, refused: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.refused = refused or []
         self.checked: list[CheckedUpload] = []
@@ -99,8 +100,37 @@ class UploadForm(forms.Form):
         return files
 
     @property
+    def unavailable_modes(self) -> set[str]:
+        """Choices whose model is not installed on this server: not offered."""
+        return {mode.value for mode in modes.MODES if not mode.installed}
+
+    def clean_mode(self) -> str:
+        mode = modes.by_value(self.cleaned_data.get("mode"))
+        if not mode.installed:
+            spec = registry.get_spec(mode.model)
+            raise forms.ValidationError(
+                f"{spec.title} is not installed on this server; choose another option."
+            )
+        return mode.value
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        mode, quality = modes.by_value(cleaned.get("mode")), cleaned.get("quality")
+        if quality and quality not in mode.qualities:
+            # only htdemucs has a fast mode; the page says so beside the quality choice
+            title = registry.get_spec(mode.model).title
+            self.add_error(
+                "quality", f"{title} has one quality: choose Best (the fast mode is htdemucs')."
+            )
+        return cleaned
+
+    @property
+    def model(self) -> str:
+        return modes.by_value(self.cleaned_data.get("mode")).model
+
+    @property
     def two_stems(self) -> str:
-        return "vocals" if self.cleaned_data.get("mode") == "2" else ""
+        return modes.by_value(self.cleaned_data.get("mode")).two_stems
 
     def clean_quality(self) -> str:
         return self.cleaned_data.get("quality") or Quality.DEFAULT

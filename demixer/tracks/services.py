@@ -2,30 +2,69 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from demixer.engine.registry import DEFAULT_MODEL
+from demixer.separation import quotas
 from demixer.separation import services as separations
 from demixer.separation.models import Quality, Separation
+from demixer.separation.quotas import QuotaExceeded
 from demixer.tracks.forms import CheckedUpload
 from demixer.tracks.models import Track
 
 
+def add_uploads(
+    owner: User,
+    uploads: list[CheckedUpload],
+    two_stems: str = "",
+    quality: str = Quality.DEFAULT,
+    model: str = DEFAULT_MODEL,
+) -> list[tuple[Separation, bool]]:
+    """:func:`add_upload` for each upload, once the owner's quotas allow all the new jobs and
+    originals together and the model can run here: refused (:class:`QuotaExceeded`,
+    ``ModelUnavailable``), nothing of the upload is stored."""
+    separations.check_model(model, two_stems, quality)
+    durations: list[float] = []
+    new_bytes = 0
+    seen: set[str] = set()
+    for checked in uploads:
+        if checked.sha256 in seen:
+            continue  # the same file twice in one upload is stored and separated once
+        seen.add(checked.sha256)
+        track = Track.objects.filter(owner=owner, sha256=checked.sha256).first()
+        if track is None:
+            durations.append(checked.info.duration)
+            new_bytes += checked.upload.size or 0
+        elif separations.reusable(track, two_stems, quality, model) is None:
+            durations.append(track.duration)
+    quotas.check(owner.pk, durations, new_bytes)
+    return [add_upload(owner, checked, two_stems, quality, model) for checked in uploads]
+
+
 def add_upload(
-    owner: AbstractBaseUser,
+    owner: User,
     checked: CheckedUpload,
     two_stems: str = "",
     quality: str = Quality.DEFAULT,
+    model: str = DEFAULT_MODEL,
 ) -> tuple[Separation, bool]:
     """The separation for this upload; ``reused`` when the same content with the same options
     was already separated (or is on its way) for this user, in which case nothing is stored."""
     track = Track.objects.filter(owner=owner, sha256=checked.sha256).first()
+    stored_here = track is None
     if track is None:
         track = _store(owner, checked)
-    return separations.start(track, two_stems, quality)
+    try:
+        return separations.start(track, two_stems, quality, model)
+    except (QuotaExceeded, separations.ModelUnavailable):
+        # another request of this user took the room since the check: keep nothing of this one
+        if stored_here and not track.separations.exists():
+            separations.delete_track(track)
+        raise
 
 
-def _store(owner: AbstractBaseUser, checked: CheckedUpload) -> Track:
+def _store(owner: User, checked: CheckedUpload) -> Track:
     info = checked.info
     track = Track(
         owner=owner,

@@ -25,8 +25,18 @@ class SizeLimitedUploadHandler(FileUploadHandler):
     Passes every chunk on unchanged to the next handler (``TemporaryFileUploadHandler``).
     """
 
-    def new_file(self, *args: object, **kwargs: object) -> None:
-        super().new_file(*args, **kwargs)
+    def new_file(
+        self,
+        field_name: str,
+        file_name: str,
+        content_type: str,
+        content_length: int | None,
+        charset: str | None = None,
+        content_type_extra: dict[str, bytes] | None = None,
+    ) -> None:
+        super().new_file(
+            field_name, file_name, content_type, content_length, charset, content_type_extra
+        )
         self.received = 0
         self.limit = max_upload_bytes()
 

@@ -4,53 +4,128 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from demixer.http import AuthedRequest
+from demixer.separation import modes
 from demixer.separation import services as separations
-from demixer.separation.models import Quality, Separation
+from demixer.separation.models import Quality, Separation, Status
+from demixer.separation.quotas import QuotaExceeded
+from demixer.separation.services import ModelUnavailable
 from demixer.tracks import services
-from demixer.tracks.forms import RenameForm, UploadForm
+from demixer.tracks.forms import QUALITY_CHOICES, RenameForm, UploadForm
 from demixer.tracks.models import Track
 from demixer.tracks.uploads import refused_uploads
 
 
 @login_required
-def new_separation(request: HttpRequest) -> HttpResponse:
+def new_separation(request: AuthedRequest) -> HttpResponse:
+    """The upload form. A plain post is answered with a redirect, or the page with its errors;
+    the page's script (which sends the form itself, to show upload progress) asks for JSON and
+    gets where to go, ``{"redirect": url}``, or the lines to show, ``{"errors": [line, ...]}``
+    (200 too: the form was read and answered, as the page with its errors is; a 4xx would put
+    a failed request in the browser's console)."""
+    scripted = request.get_preferred_type(["text/html", "application/json"]) == "application/json"
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, refused=refused_uploads(request))
         if form.is_valid():
-            results = [
-                services.add_upload(
-                    request.user, checked, form.two_stems, form.cleaned_data["quality"]
+            try:
+                results = services.add_uploads(
+                    request.user,
+                    form.checked,
+                    form.two_stems,
+                    form.cleaned_data["quality"],
+                    form.model,
                 )
-                for checked in form.checked
-            ]
-            for job, reused in results:
-                if reused:
-                    messages.info(
-                        request,
-                        f"“{job.track.title}” was already separated with these options: "
-                        "here is that result.",
-                    )
-            if len(results) == 1:
-                return redirect("separation-detail", results[0][0].id)
-            messages.success(request, f"{len(results)} tracks queued for separation.")
-            return redirect("library")
+            except (QuotaExceeded, ModelUnavailable) as exc:
+                form.add_error(None, str(exc))  # nothing of this upload was stored
+            else:
+                answer = _uploaded(request, results)
+                return JsonResponse({"redirect": answer.url}) if scripted else answer
+        if scripted:
+            return JsonResponse({"errors": _error_lines(form)})
     else:
         form = UploadForm()
     limits = {"max_upload_mb": settings.MAX_UPLOAD_MB, "max_minutes": f"{settings.MAX_MINUTES:g}"}
-    return render(request, "tracks/new.html", {"form": form, **limits})
+    context = {"form": form, "errors": _error_lines(form), **limits}
+    return render(request, "tracks/new.html", context)
+
+
+def _error_lines(form: UploadForm) -> list[str]:
+    """The form's errors as the page lists them: the form's own, then each field's, named by
+    its label (the files' messages name their file)."""
+    lines = [str(error) for error in form.non_field_errors()]
+    for field in form:
+        prefix = "" if field.name == "files" else f"{field.label}: "
+        lines += [f"{prefix}{error}" for error in field.errors]
+    return lines
+
+
+def _uploaded(request: HttpRequest, results: list[tuple[Separation, bool]]) -> HttpResponseRedirect:
+    """Where an accepted upload leads: its job's page, or the library for several."""
+    for job, reused in results:
+        if reused:
+            messages.info(
+                request,
+                f"“{job.track.title}” was already separated with these options: "
+                "here is that result.",
+            )
+    if len(results) == 1:
+        return redirect("separation-detail", results[0][0].id)
+    messages.success(request, f"{len(results)} tracks queued for separation.")
+    return redirect("library")
 
 
 @login_required
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: AuthedRequest) -> HttpResponse:
+    """Every track with every separation of it (each result stays reachable), newest first,
+    and the options to separate it again without uploading it again."""
     tracks = Track.objects.filter(owner=request.user).prefetch_related(
         Prefetch("separations", queryset=Separation.objects.order_by("-created"))
     )
-    rows = [{"track": t, "job": next(iter(t.separations.all()), None)} for t in tracks]
-    return render(request, "tracks/library.html", {"rows": rows})
+    fast_unavailable = UploadForm().fast_unavailable  # the upload form's verdict, as offered
+    qualities = [
+        (v, label) for v, label in QUALITY_CHOICES if v != Quality.FAST or not fast_unavailable
+    ]
+    offered = [mode for mode in modes.MODES if mode.installed]
+    rows = []
+    for track in tracks:
+        jobs = list(track.separations.all())
+        mode, quality = _not_yet_made(jobs, offered, [value for value, _ in qualities])
+        rows.append({"track": track, "jobs": jobs, "mode": mode, "quality": quality})
+    return render(
+        request,
+        "tracks/library.html",
+        {
+            "rows": rows,
+            "modes": [(mode.value, mode.label) for mode in offered],
+            "qualities": qualities,
+        },
+    )
+
+
+def _not_yet_made(
+    jobs: list[Separation], offered: list[modes.Mode], qualities: list[str]
+) -> tuple[str, str]:
+    """The first stems choice and quality without a result (or a job on its way), other stems
+    before another quality: what "separate again" offers first, since asking for options that
+    have one only leads back to it."""
+    made = {
+        (j.model_name, j.two_stems, j.quality)
+        for j in jobs
+        if j.status == Status.DONE or j.is_active
+    }
+    # the default model's stems choices in each quality first, then the other models'
+    first = [(m, q) for q in qualities for m in offered if m.model == modes.DEFAULT.model]
+    others = [(m, q) for m in offered if m.model != modes.DEFAULT.model for q in qualities]
+    for mode, quality in first + others:
+        if quality in mode.qualities and (mode.model, mode.two_stems, quality) not in made:
+            return mode.value, quality
+    return modes.DEFAULT.value, Quality.DEFAULT
 
 
 @login_required
@@ -78,9 +153,30 @@ def delete(request: HttpRequest, track_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def separate_again(request: HttpRequest, track_id: str) -> HttpResponse:
-    """Start a job for a stored track (a retry after failure, or other options)."""
+    """Start a job for a stored track (a retry after failure, or other options); options that
+    already have a result, or a job on its way, lead to that one."""
     track = get_object_or_404(Track, id=track_id, owner=request.user)
-    two_stems = "vocals" if request.POST.get("mode") == "2" else ""
+    mode = modes.by_value(request.POST.get("mode"))
     quality = Quality.FAST if request.POST.get("quality") == Quality.FAST else Quality.DEFAULT
-    job, _ = separations.start(track, two_stems, quality)
+    if quality not in mode.qualities:
+        quality = Quality.DEFAULT  # one quality (Spleeter): the library's select cannot say so
+    try:
+        job, reused = separations.start(track, mode.two_stems, quality, mode.model)
+    except (QuotaExceeded, ModelUnavailable) as exc:
+        messages.error(request, str(exc))
+        return redirect(_back(request))
+    if reused:
+        messages.info(
+            request, f"“{track.title}” already has a separation with these options: here it is."
+        )
     return redirect("separation-detail", job.id)
+
+
+def _back(request: HttpRequest) -> str:
+    """The page a form was sent from (the job page or the library), if it is one of ours."""
+    referer = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("library")

@@ -170,21 +170,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     return report
 
 
+# Chromium logs a refused inline script or style to the console as well; this also catches
+# what it does not log (and says which directive refused what).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || "inline"}` +
+    ` at ${e.sourceFile || e.documentURI}:${e.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh browser context (no cookies) whose page errors are collected; a failing test
-    leaves a screenshot of where it stopped in test-artifacts/."""
+    leaves a screenshot of where it stopped in test-artifacts/. Any console message (a CSP
+    violation is one) fails the test: the pages have no reason to write there."""
     context = browser.new_context(
         base_url=live_app.url, viewport={"width": 1280, "height": 860}, accept_downloads=True
     )
     context.set_default_timeout(30_000)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda err: page.errors.append(str(err)))
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text} ({page.url})"))
     yield page
     if getattr(request.node, "call_failed", False):
         page.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"), full_page=True)
     context.close()
+    if console:
+        pytest.fail("the browser's console was not quiet:\n" + "\n".join(console), pytrace=False)
 
 
 @pytest.fixture(scope="session")

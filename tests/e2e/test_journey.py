@@ -161,7 +161,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     page.wait_for_selector("#player", timeout=60_000)
     assert page.url.split("?")[0] == job_url.split("?")[0]
     page.wait_for_function(
-        "document.getElementById('player').dataset.state !== 'loading'", timeout=60_000
+        "() => document.getElementById('player').dataset.state !== 'loading'", timeout=60_000
     )
     assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
         ".player-status"
@@ -184,7 +184,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     # ---- play, mute, solo ---------------------------------------------------------------------
     assert gains(page) == dict.fromkeys(STEMS, 1)
     page.click("[data-action='play']")
-    page.wait_for_function("demixerPlayer.playing() && demixerPlayer.position() > 0.3")
+    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.3")
     assert page.evaluate("demixerPlayer.context().state") == "running"
     assert page.get_attribute("[data-action='play']", "aria-pressed") == "true"
 
@@ -222,7 +222,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     sources = page.evaluate("demixerPlayer.sources()")
     assert len({(s["startTime"], s["offset"]) for s in sources}) == 1, sources
     assert abs(sources[0]["offset"] - CLIP_SECONDS / 4) < 0.3, sources
-    page.wait_for_function("demixerPlayer.position() > %f" % (CLIP_SECONDS / 4 + 0.2))
+    page.wait_for_function("() => demixerPlayer.position() > %f" % (CLIP_SECONDS / 4 + 0.2))
 
     # space pauses (focus on the page, not on a button) ...
     page.click("h1")
@@ -297,14 +297,14 @@ def test_two_stems_from_an_mp3(page, live_app, tmp_path, screenshot_dir):
     page.locator("form:has(input[type='file']) [type='submit']").click()
 
     page.wait_for_selector("#player", timeout=180_000)
-    page.wait_for_function("document.getElementById('player').dataset.state !== 'loading'")
+    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
     assert page.get_attribute("#player", "data-state") == "ready"
     labels = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.label)")
     assert labels == ["Vocals", "Instrumental"]
     names = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
 
     page.keyboard.press("Space")  # nothing focused: space plays
-    page.wait_for_function("demixerPlayer.playing() && demixerPlayer.position() > 0.2")
+    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.2")
     press(page, "vocals", "solo")
     assert gains(page) == {"vocals": 1, names[1]: 0}
     press(page, "vocals", "solo")
@@ -319,4 +319,11 @@ def test_two_stems_from_an_mp3(page, live_app, tmp_path, screenshot_dir):
     vocals, rate = decode(Path(info.value.path()).read_bytes())
     assert rate == RATE
     assert abs(vocals.shape[0] - CLIP_SECONDS * RATE) <= RATE * 0.01
+    # an MP3 is rendered by the worker first: the link asks, polls, then downloads it
+    with page.expect_download() as info:
+        page.click(".stem[data-stem='vocals'] .stem-downloads a:text-is('MP3')")
+    vocals_mp3, rate = decode(Path(info.value.path()).read_bytes())
+    assert rate == RATE
+    assert abs(vocals_mp3.shape[0] - CLIP_SECONDS * RATE) <= RATE * 0.06
+    assert page.get_attribute("#download-status", "hidden") is not None  # nothing left shown
     assert page.errors == []

@@ -35,7 +35,8 @@ def test_a_non_audio_file_is_refused_with_a_message(page, live_app, tmp_path: Pa
     assert posts == ["xhr"]  # sent by the script that shows upload progress
     assert re.search(r"holiday\.mp3: not a recognised audio file", error.text_content())
     assert page.url.endswith("/separations/new/")  # still the form, not a new document
-    # the page the script wrote in is a working page: the form can be used again
+    # the same page, its errors shown by the script from the server's JSON: the form can be
+    # used again
     page.set_input_files("input[type='file']", str(fake))
     assert page.locator("#file-list li").count() == 1
     page.goto("/library/")

@@ -69,7 +69,7 @@ def test_a_broken_fast_graph_is_refused(model: SegmentModel, tmp_path: Path) -> 
 
 def _stamped(path: Path, content: bytes) -> None:
     path.write_bytes(content)
-    registry._checked(path, registry.sha256_of(path))
+    registry.checked(path, registry.sha256_of(path))
 
 
 def test_the_verdict_is_kept_per_host_device_and_graph(tmp_path: Path) -> None:

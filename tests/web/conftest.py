@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
@@ -42,6 +43,7 @@ def web_settings(settings, media_dir: Path) -> None:
     static.mkdir(exist_ok=True)
     settings.STATIC_ROOT = str(static)  # whitenoise serves from finders; this only needs to exist
     settings.SEPARATION_THREADS = 0
+    cache.clear()  # the throttles count there, per process: each test starts from nothing
 
 
 @pytest.fixture

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import runpy
+from importlib.util import find_spec
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
+from django.utils.http import urlsafe_base64_decode
 
 from tests.web.conftest import PASSWORD
 
@@ -114,6 +119,29 @@ def test_password_reset_by_email(alice, client: Client) -> None:
     assert response.status_code == 302
     alice.refresh_from_db()
     assert alice.check_password(NEW_PASSWORD)
+
+
+def test_the_console_mail_prints_the_reset_link_whole(
+    alice, client: Client, settings, monkeypatch, capsys
+) -> None:
+    """Development mail goes to the console: the link must be copyable from there, not cut by
+    quoted-printable soft line breaks ("=" at the end of a line, "=3D")."""
+    monkeypatch.setenv("DEMIXER_EMAIL_BACKEND", "console")
+    monkeypatch.delenv("EMAIL_HOST", raising=False)
+    # what settings.py configures for that environment, read from a fresh run of the module
+    settings.MAILERS = runpy.run_path(find_spec("demixer.config.settings").origin)["MAILERS"]
+    # the address `make run` serves: a link of ~80 characters, as long as they usually are
+    client.post(reverse("password_reset"), {"email": alice.email}, HTTP_HOST="127.0.0.1:8000")
+    printed = capsys.readouterr().out
+    [line] = [line for line in printed.splitlines() if "/accounts/reset/" in line]
+    url = line.strip()
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/accounts/reset/[\w-]+/[\w-]+/", url), printed
+    match = resolve(urlsplit(url).path)
+    assert match.url_name == "password_reset_confirm", url
+    assert urlsafe_base64_decode(match.kwargs["uidb64"]).decode() == str(alice.pk)
+    assert default_token_generator.check_token(alice, match.kwargs["token"]), url
+    form_url = client.get(urlsplit(url).path).url  # Django swaps the token for a session marker
+    assert 'name="new_password1"' in client.get(form_url).content.decode()
 
 
 def test_five_failed_logins_lock_the_account_for_a_while(alice, client: Client) -> None:

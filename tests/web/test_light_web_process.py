@@ -30,7 +30,7 @@ import demixer.config.urls  # every view module, the API and the admin
 user = get_user_model().objects.create_user("alice", "alice@example.com", "pw")
 client = Client(HTTP_HOST="127.0.0.1")
 client.force_login(user)
-pages = [reverse("library"), reverse("separation-new"), reverse("api-separations")]
+pages = [reverse("library"), reverse("separation-new"), reverse("api:separations")]
 statuses = [client.get(page).status_code for page in pages]
 with open(sys.argv[1], "rb") as fh:
     upload = client.post(reverse("separation-new"), {"files": fh, "mode": "4"})

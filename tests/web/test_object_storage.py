@@ -6,6 +6,9 @@ The storage is django-storages' real S3 backend talking HTTP to moto's S3 server
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 from django.urls import reverse
 
@@ -81,6 +84,17 @@ def test_upload_separate_download_delete_on_object_storage(
     assert body(alice_client.get(url)) == whole
     part = alice_client.get(url, headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and body(part) == whole[100:200]
+    etag = part["ETag"]
+    assert alice_client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # the zip of the masters streams from the bucket; an MP3 is rendered back into it
+    zipped = body(alice_client.get(reverse("separation-zip", args=[job.id])))
+    archive = zipfile.ZipFile(io.BytesIO(zipped))
+    assert archive.read(next(n for n in archive.namelist() if "Drums" in n)) == whole
+    mp3 = reverse("stem-download", args=[job.id, "drums", "mp3"])
+    assert alice_client.get(mp3).status_code == 202
+    run_worker()
+    assert alice_client.get(mp3).status_code == 200
+    assert f"{job.storage_dir()}/cache/drums.mp3" in keys(bucket)
 
     response = alice_client.post(reverse("track-delete", args=[job.track.id]))
     assert response.status_code == 302

@@ -57,3 +57,24 @@ def test_core_flow_on_postgresql() -> None:
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "4 passed" in run.stdout
+
+
+@pytest.mark.slow
+def test_users_take_turns_on_postgresql() -> None:
+    """The fair order (window functions, NULLS FIRST) and the claims on PostgreSQL."""
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)
+    selected = "hold_up or position_shown or requeued or cancelled_job"
+    tests = ["tests/web/test_fairness.py", "-k", selected]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": PG_URL},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "6 passed" in run.stdout

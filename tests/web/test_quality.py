@@ -77,10 +77,10 @@ def test_fast_is_shown_on_the_job_page_the_library_and_the_api(
     assert "4 stems, fast" in page
     assert '<input type="hidden" name="quality" value="fast">' in page  # "separate again"
     assert "4 stems, fast" in alice_client.get(reverse("library")).content.decode()
-    assert alice_client.get(reverse("api-separation", args=[job.id])).json()["quality"] == "fast"
+    assert alice_client.get(reverse("api:separation", args=[job.id])).json()["quality"] == "fast"
     Separation.objects.filter(id=job.id).update(quality=Quality.DEFAULT)
     assert "4 stems, fast" not in alice_client.get(reverse("library")).content.decode()
-    assert alice_client.get(reverse("api-separations")).json()["separations"][0]["quality"] == (
+    assert alice_client.get(reverse("api:separations")).json()["separations"][0]["quality"] == (
         "default"
     )
 
@@ -165,4 +165,4 @@ def test_where_this_cpu_refused_the_fast_mode_jobs_run_in_default_mode_and_say_s
     )
     page = alice_client.get(reverse("separation-detail", args=[job.id])).content.decode()
     assert escape(job.note) in page
-    assert alice_client.get(reverse("api-separation", args=[job.id])).json()["quality"] == "default"
+    assert alice_client.get(reverse("api:separation", args=[job.id])).json()["quality"] == "default"

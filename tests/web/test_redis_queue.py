@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from demixer.separation import services, tasks
+from demixer.separation import rq_worker, services, tasks
+from demixer.separation.management.commands import separation_worker
 from demixer.separation.models import Separation, Status
 from tests.web.conftest import run_worker
 from tests.web.test_postgres import PG_URL, postgres_unreachable
@@ -30,13 +32,13 @@ REDIS_URL = os.getenv("DEMIXER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def redis_unreachable() -> str | None:
+def redis_unreachable(url: str = REDIS_URL) -> str | None:
     import redis
 
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
-        return f"Redis at {REDIS_URL} is unreachable: {exc}"
+        return f"Redis at {url} is unreachable: {exc}"
     return None
 
 
@@ -125,6 +127,68 @@ def test_a_stopping_worker_puts_its_job_back_on_the_redis_queue(
     job.refresh_from_db()
     assert job.status == Status.QUEUED
     assert separation_queue.count == 1  # delivered again to whichever worker is free
+
+
+def delivered_ids(queue) -> list[str]:
+    return [str(delivery.args[0]) for delivery in queue.get_jobs()]
+
+
+def test_queued_jobs_that_redis_lost_still_finish(
+    alice_client, make_clip, separation_queue
+) -> None:
+    """Redis restarted without persistence (here: FLUSHDB) after two jobs were queued: the
+    worker finds them queued in the database with no delivery, enqueues them again, runs them."""
+    upload(alice_client, make_clip(2.0, seed=51))
+    upload(alice_client, make_clip(2.0, seed=53))
+    assert separation_queue.count == 2
+    separation_queue.connection.flushdb()
+    assert separation_queue.count == 0
+
+    run_worker()  # the real command: it reconciles at start, then runs what is queued
+
+    jobs = list(Separation.objects.all())
+    assert [job.status for job in jobs] == [Status.DONE, Status.DONE], [j.error for j in jobs]
+    assert all(job.stems.count() == 4 for job in jobs)
+    assert separation_queue.count == 0
+
+
+def test_the_reconciler_enqueues_only_the_deliveries_redis_lost(
+    alice_client, make_clip, separation_queue
+) -> None:
+    upload(alice_client, make_clip(1.0, seed=55))
+    upload(alice_client, make_clip(1.0, seed=57))
+    first, second = Separation.objects.order_by("created")
+    assert rq_worker.reconcile() == 0  # nothing lost: nothing delivered twice
+    assert separation_queue.count == 2
+
+    [lost] = [d for d in separation_queue.get_jobs() if d.args[0] == str(first.id)]
+    separation_queue.remove(lost)
+    assert rq_worker.reconcile() == 1
+    assert sorted(delivered_ids(separation_queue)) == sorted([str(first.id), str(second.id)])
+    assert rq_worker.reconcile() == 0  # idempotent
+
+    services.cancel(second)
+    separation_queue.connection.flushdb()
+    assert rq_worker.reconcile() == 1  # the cancelled job is not delivered again
+    assert delivered_ids(separation_queue) == [str(first.id)]
+
+
+def test_one_reconciler_at_a_time(alice_client, make_clip, separation_queue) -> None:
+    upload(alice_client, make_clip(1.0, seed=59))
+    separation_queue.empty()
+    separation_queue.connection.set(rq_worker.RECONCILE_LOCK, "another worker", ex=60)
+    assert rq_worker.reconcile() == 0
+    separation_queue.connection.delete(rq_worker.RECONCILE_LOCK)
+    assert rq_worker.reconcile() == 1
+
+
+def test_the_worker_reconciles_the_redis_queue_periodically(separation_queue, monkeypatch):
+    reconciled = threading.Event()
+    monkeypatch.setattr(separation_worker, "RECOVERY_INTERVAL", 0.01)
+    monkeypatch.setattr(services, "recover_stale", lambda: (0, 0))
+    monkeypatch.setattr(rq_worker, "reconcile", lambda: reconciled.set() or 0)
+    with separation_worker._RecoveryLoop():
+        assert reconciled.wait(timeout=30)
 
 
 def _database_url() -> str:

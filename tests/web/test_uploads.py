@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from demixer.separation.models import Separation, Status
 from demixer.testing.files import INPUT_FORMATS, write_audio
@@ -130,6 +131,37 @@ def test_one_bad_file_refuses_the_whole_upload(alice_client, clips, tmp_path, me
 def test_no_file_at_all(alice_client) -> None:
     response = alice_client.post(reverse("separation-new"), {"mode": "4"})
     assert "Choose at least one audio file." in response.content.decode()
+
+
+def scripted_upload(client: Client, path: Path):
+    """As upload.js sends the form (for its progress bar): asking for JSON."""
+    with path.open("rb") as fh:
+        return client.post(
+            reverse("separation-new"),
+            {"files": fh, "mode": "4"},
+            headers={"Accept": "application/json"},
+        )
+
+
+def test_the_pages_script_is_told_where_to_go(alice_client, clips) -> None:
+    response = scripted_upload(alice_client, clips["flac"])
+    job = Separation.objects.get()
+    assert response.status_code == 200
+    assert response.json() == {"redirect": reverse("separation-detail", args=[job.id])}
+
+
+def test_the_pages_script_gets_the_refusals_the_page_would_list(
+    alice_client, tmp_path, media_dir
+) -> None:
+    text = tmp_path / "notes.mp3"
+    text.write_text("these are not the sounds you are looking for\n" * 200)
+    response = scripted_upload(alice_client, text)
+    assert response.status_code == 200  # as the page with its errors is
+    errors = response.json()["errors"]
+    assert len(errors) == 1 and errors[0].startswith("notes.mp3: not a recognised audio file")
+    assert not Track.objects.exists() and media_files(media_dir / "tracks") == []
+    plain = upload(alice_client, text).content.decode()  # the same lines, drawn by the server
+    assert f"<p>{escape(errors[0])}</p>" in plain
 
 
 def test_same_file_again_reuses_the_queued_job(alice_client, clips) -> None:

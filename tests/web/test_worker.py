@@ -61,6 +61,8 @@ def test_core_flow_upload_queue_worker_result(alice_client, make_clip, model, me
         assert (info.format, info.subtype, info.samplerate) == ("FLAC", "PCM_24", 44100)
         assert info.duration == pytest.approx(duration, abs=0.06)
         assert (media_dir / stem.preview.name).stat().st_size > 1000
+        # what the storage quota counts
+        assert stem.size == master.stat().st_size + (media_dir / stem.preview.name).stat().st_size
         assert len(stem.peaks) == 800 and 0 <= min(stem.peaks) <= max(stem.peaks) <= 1
     assert max(max(s.peaks) for s in stems) == 1.0
 

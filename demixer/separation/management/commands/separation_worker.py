@@ -4,12 +4,13 @@ Recovers jobs a dead worker left running (at once for the one ``demixer serve`` 
 and warms a session for each quality (so no user's job pays for it), then takes jobs from the
 ``separation`` queue: django-tasks-db's worker loop, or with ``DEMIXER_QUEUE=rq`` an RQ worker
 that runs jobs in this process (RQ's default worker forks a child per job, which would throw the
-warm session away each time).
+warm session away each time). A thread beside it renders downloads from the ``render`` queue.
 SIGINT/SIGTERM stop it at the next chunk of the running job, which goes back to the queue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -22,7 +23,7 @@ from django.db import connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from demixer.separation import rq_worker, services, tasks
+from demixer.separation import render_tasks, rq_worker, services, tasks
 
 logger = logging.getLogger("demixer.worker")
 
@@ -40,6 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--worker-id", default=None)
         parser.add_argument("--max-jobs", type=int, default=None, help="stop after N jobs")
         parser.add_argument(
+            "--no-renders",
+            action="store_false",
+            dest="renders",
+            help="leave the render queue (downloads that need encoding) to other workers",
+        )
+        parser.add_argument(
             "--dead-worker",
             type=int,
             metavar="PID",
@@ -56,6 +63,8 @@ class Command(BaseCommand):
         requeued, failed = services.recover_stale()
         if requeued or failed:
             self.stdout.write(f"recovered stale jobs: {requeued} requeued, {failed} failed")
+        if rq_worker.configured() and (lost := rq_worker.reconcile()):
+            self.stdout.write(f"queued jobs missing from Redis: {lost} enqueued again")
         if options["warm_up"]:
             self.stdout.write("warming up the models…")
             seconds = tasks.warm_up_models()
@@ -78,9 +87,11 @@ class Command(BaseCommand):
         )
         if options["batch"]:
             worker.run()
+            if options["renders"]:
+                render_tasks.run_batch(worker_id)
             return
         self._install_signals(worker)
-        with _RecoveryLoop():
+        with _RecoveryLoop(), _render_thread(options, worker_id):
             self.stdout.write("separation worker ready")
             worker.run()
 
@@ -89,8 +100,10 @@ class Command(BaseCommand):
         worker = rq_worker.separation_worker(queue_names, worker_id)
         if options["batch"]:
             worker.work(burst=True, max_jobs=options["max_jobs"], logging_level="WARNING")
+            if options["renders"]:
+                render_tasks.run_batch(worker_id)
             return
-        with _RecoveryLoop():
+        with _RecoveryLoop(), _render_thread(options, worker_id):
             self.stdout.write(f"separation worker ready (Redis queue {', '.join(queue_names)})")
             worker.work(max_jobs=options["max_jobs"], logging_level="WARNING")
 
@@ -104,8 +117,19 @@ class Command(BaseCommand):
             signal.signal(signum, stop)
 
 
+def _render_thread(
+    options: dict[str, Any], worker_id: str
+) -> render_tasks.RenderThread | contextlib.nullcontext[None]:
+    """Renders run on a thread beside the separations (see ``render_tasks``), unless asked not
+    to."""
+    if options["renders"]:
+        return render_tasks.RenderThread(worker_id)
+    return contextlib.nullcontext()
+
+
 class _RecoveryLoop(threading.Thread):
-    """Another worker (or this one, before a restart) may die mid-job: look every so often."""
+    """Another worker (or this one, before a restart) may die mid-job, and Redis may lose the
+    deliveries of queued jobs (a restart without persistence): look every so often."""
 
     def __init__(self) -> None:
         super().__init__(name="stale-job-recovery", daemon=True)
@@ -116,8 +140,10 @@ class _RecoveryLoop(threading.Thread):
             while not self.stopped.wait(RECOVERY_INTERVAL):
                 try:
                     services.recover_stale()
+                    if rq_worker.configured():
+                        rq_worker.reconcile()
                 except Exception:
-                    logger.exception("stale-job recovery failed")
+                    logger.exception("job recovery failed")
         finally:
             connection.close()
 

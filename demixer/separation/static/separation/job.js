@@ -7,11 +7,30 @@
   var el = function (id) { return document.getElementById(id); };
   var FASTEST = 1000, SLOWEST = 15000;
   var delay = FASTEST, last = "";
+  // the bar's width is set here, not in a style="" attribute, which the CSP refuses
+  el("job-progress-bar").style.width = el("job-progress").getAttribute("aria-valuenow") + "%";
 
-  function eta(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    if (seconds < 60) return "about " + seconds + " s left";
-    return "about " + Math.round(seconds / 60) + " min left";
+  // "about 40 s", "about 3 min", "about 1 h 5 min": the rules of the pages' |about filter
+  // (demixer/separation/templatetags/waits.py), so the first poll does not reword the page
+  function about(seconds) {
+    var whole = Math.round(Math.max(0, seconds));
+    if (whole < 60) return "about " + whole + " s";
+    var minutes = Math.round(whole / 60);
+    if (minutes < 60) return "about " + minutes + " min";
+    var hours = Math.floor(minutes / 60);
+    minutes -= hours * 60;
+    return "about " + hours + " h" + (minutes ? " " + minutes + " min" : "");
+  }
+
+  function eta(s) {
+    // a queued job's wait, a running job's time left; nothing when the server does not know
+    if (s.status === "queued" && s.wait_seconds !== null && s.wait_seconds !== undefined) {
+      return "starts in " + about(s.wait_seconds);
+    }
+    if (s.status === "running" && s.eta_seconds !== null && s.eta_seconds !== undefined) {
+      return about(s.eta_seconds) + " left";
+    }
+    return "";
   }
 
   function show(s) {
@@ -26,7 +45,7 @@
     el("job-progress-bar").style.width = s.percent + "%";
     el("job-progress").setAttribute("aria-valuenow", s.percent);
     el("job-percent").textContent = s.percent + "%";
-    el("job-eta").textContent = s.status === "running" ? eta(s.eta_seconds) : "";
+    el("job-eta").textContent = eta(s);
     var error = el("job-error");
     error.textContent = s.error || "";
     error.hidden = !s.error;

@@ -40,17 +40,20 @@
   var progress = document.getElementById("upload-progress");
   var status = document.getElementById("upload-status");
   var clientErrors = document.getElementById("upload-client-errors");
+  var serverErrors = document.getElementById("upload-errors");
+  var waiting = status.textContent;
 
-
-  function refuse(lines) {
-    clientErrors.textContent = "";
+  function show(box, lines) {
+    box.textContent = "";
     lines.forEach(function (line) {
       var p = document.createElement("p");
       p.textContent = line;
-      clientErrors.appendChild(p);
+      box.appendChild(p);
     });
-    clientErrors.hidden = false;
+    box.hidden = false;
   }
+
+  function refuse(lines) { show(clientErrors, lines); }
 
   // The server checks everything again; this only spares a long upload that would be refused.
   function tooLarge() {
@@ -60,6 +63,25 @@
     }).map(function (file) {
       return file.name + ": larger than the limit of " + form.dataset.maxMb + " MB";
     });
+  }
+
+  // the form can be sent again (after refused files, or a lost connection)
+  function ready() {
+    busy.hidden = true;
+    submit.disabled = false;
+    progress.value = 0;
+    status.textContent = waiting;
+  }
+
+  function answerOf(xhr) {
+    if ((xhr.getResponseHeader("Content-Type") || "").indexOf("application/json") === -1) {
+      return null;
+    }
+    try {
+      return JSON.parse(xhr.responseText);
+    } catch (e) {
+      return null;
+    }
   }
 
   form.addEventListener("submit", function (event) {
@@ -76,12 +98,14 @@
       setTimeout(function () { submit.disabled = true; }, 0);
       return;
     }
-    // Send it ourselves to show upload progress; the server answers as for a plain post:
-    // a redirect to the job (or library), or this page again with the errors.
+    // Send it ourselves to show upload progress. Asked for JSON, the server answers where to
+    // go next (the job, or the library for several files), or the lines to show if it refused
+    // the files; a plain post (no script) gets a redirect or this page with the errors.
     event.preventDefault();
     var target = form.action || window.location.href;
     var xhr = new XMLHttpRequest();
     xhr.open("POST", target);
+    xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", function (e) {
       if (!e.lengthComputable) return;
       progress.value = e.loaded / e.total;
@@ -90,19 +114,30 @@
         : "Checking your files…";
     });
     xhr.addEventListener("load", function () {
+      var answer = answerOf(xhr);
+      if (answer && answer.redirect) {
+        window.location.assign(answer.redirect);
+        return;
+      }
+      ready();
+      if (answer && answer.errors) {
+        show(serverErrors, answer.errors);
+        serverErrors.scrollIntoView({ block: "nearest" });
+        return;
+      }
+      // Not the form's answer: the log-in page, after the session ended, or an error page.
       if (xhr.responseURL && xhr.responseURL.split("#")[0] !== target.split("#")[0]) {
         window.location.assign(xhr.responseURL);
         return;
       }
-      document.open();
-      document.write(xhr.responseText);
-      document.close();
+      refuse(["The server refused the upload (" + xhr.status + " " + xhr.statusText +
+        "). Please try again."]);
     });
     xhr.addEventListener("error", function () {
-      busy.hidden = true;
-      submit.disabled = false;
+      ready();
       refuse(["The upload was interrupted (connection lost). Please try again."]);
     });
+    serverErrors.hidden = true;
     submit.disabled = true;
     xhr.send(new FormData(form));
   });

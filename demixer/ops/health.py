@@ -1,0 +1,116 @@
+"""Readiness: can this process do its work? Each check says yes, or one line on what is wrong.
+
+Errors shown are fixed sentences plus the exception's class: /readyz is public, and a driver's
+message can carry host names or paths. The full exception goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+REDIS_TIMEOUT = 2.0  # seconds: a Redis that stops answering must not hang the probe
+
+
+class NotReady(Exception):
+    """A check's one-line answer when it ran but did not pass."""
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+@contextmanager
+def redis_client() -> Iterator[Any]:
+    """A connection to the job queue's Redis that gives up after ``REDIS_TIMEOUT``."""
+    import redis
+
+    client = redis.Redis.from_url(
+        str(settings.RQ_QUEUES["separation"]["URL"]),
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def check_queue() -> None:
+    """The queue the jobs go through: the database's task table, or Redis answering a ping."""
+    if settings.QUEUE == "rq":
+        with redis_client() as client:
+            client.ping()
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.exists()  # the queue's table is there and answers
+
+
+def check_storage() -> None:
+    """Write a small file where uploads and stems go, read it back, delete it."""
+    from django.core.files.storage import default_storage
+
+    content = uuid.uuid4().hex.encode()
+    name = default_storage.save(f"probes/readyz-{uuid.uuid4().hex}.txt", ContentFile(content))
+    try:
+        with default_storage.open(name, "rb") as fh:
+            if fh.read() != content:
+                raise NotReady("storage returned other bytes than were written")
+    finally:
+        default_storage.delete(name)
+
+
+def check_models() -> None:
+    """The weights the workers load are present and pass their SHA-256 (the registry's stamp
+    makes this cheap after the first look; it never imports onnxruntime)."""
+    from demixer.engine import registry
+
+    for spec in registry.MODELS.values():
+        if not registry.is_verified(spec):
+            raise NotReady(
+                f"{spec.name} weights missing or failing their checksum; run `demixer fetch-models`"
+            )
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "queue": check_queue,
+    "storage": check_storage,
+    "models": check_models,
+}
+
+FAILED = {
+    "database": "cannot reach the database",
+    "queue": "cannot reach the job queue",
+    "storage": "cannot write and read back a file in storage",
+    "models": "cannot check the model weights",
+}
+
+
+def readiness() -> dict[str, dict[str, object]]:
+    """Every check's result: ``{"database": {"ok": True}, "queue": {"ok": False, "error":
+    "..."}, ...}``."""
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except NotReady as exc:
+            results[name] = {"ok": False, "error": str(exc)}
+        except Exception as exc:  # whatever a driver raises: not ready, and why in the log
+            logger.warning("readiness check %s failed", name, exc_info=True)
+            results[name] = {"ok": False, "error": f"{FAILED[name]} ({type(exc).__name__})"}
+        else:
+            results[name] = {"ok": True}
+    return results

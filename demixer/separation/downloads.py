@@ -1,0 +1,184 @@
+"""Downloads that are more than a stored file: conversions, zips, the instrumental, mixes.
+
+No encoding happens in a web request. A file already rendered (or needing none: the FLAC masters
+and their zip, streamed) is served at once; otherwise the request starts (or finds) its render
+job and answers 202 with where to poll. Two ways to ask:
+
+- a plain request (a link, a form, curl) gets the file, or 202 with a small page that refreshes
+  until the file is there (HTML to browsers, the status JSON to other clients);
+- ``Accept: application/json`` alone (the player's script) gets the render's status JSON
+  (``status``, ``percent``, ``status_url``, ``download_url``): 200 once done, else 202.
+
+Every query filters by the owner: another user's separation or render is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.utils.text import get_valid_filename
+from django.views.decorators.http import require_POST, require_safe
+
+from demixer.separation import files, renders
+from demixer.separation import render as audio_render
+from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
+from demixer.separation.views import _done_job, _download_name
+
+FORMATS = audio_render.DOWNLOAD_FORMATS
+PART = {RenderKind.INSTRUMENTAL: "Instrumental", RenderKind.MIX: "mix"}
+
+
+def _wants_status(request: HttpRequest) -> bool:
+    """The client asked for the render's status, not for the file (``Accept: application/json``
+    without a wildcard)."""
+    return request.accepts("application/json") and not request.accepts("application/octet-stream")
+
+
+def _filename(item: Render) -> str:
+    job = item.separation
+    if item.kind == RenderKind.ZIP:
+        return _zip_name(job)
+    if item.kind == RenderKind.STEM:
+        stem = job.stems.filter(name=item.params.get("stem")).first()
+        part = stem.label if stem is not None else str(item.params.get("stem"))
+    else:
+        part = PART[RenderKind(item.kind)]
+    return _download_name(job, part, item.fmt)
+
+
+def _zip_name(job: Separation) -> str:
+    return get_valid_filename(f"{job.track.title} - stems.zip") or "stems.zip"
+
+
+def _serve(request: HttpRequest, item: Render) -> HttpResponseBase:
+    if item.kind == RenderKind.ZIP:
+        members = renders.zip_members(
+            item.separation,
+            item.fmt,
+            lambda label, fmt: _download_name(item.separation, label, fmt),
+        )
+        return files.serve_zip(members, _filename(item))
+    return files.serve(request, item.storage_name(), _filename(item), attachment=True)
+
+
+def _status(request: HttpRequest, item: Render) -> HttpResponse:
+    """Where a render is: the JSON status, or for a browser a page that refreshes until the
+    file is there; 202 while it is on its way, 500 with one sentence if it failed."""
+    data = renders.payload(item)
+    code = {Status.DONE: 200, Status.FAILED: 500}.get(Status(item.status), 202)
+    if request.get_preferred_type(["application/json", "text/html"]) == "text/html":
+        context = {"render": item, "status": data, "filename": _filename(item)}
+        response = render(request, "separation/preparing.html", context, status=code)
+    else:
+        response = JsonResponse(data, status=code)
+    if code == 202:
+        response["Location"] = str(data["status_url"])
+        response["Retry-After"] = "1"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _rendered(
+    request: HttpRequest, job: Separation, kind: str, fmt: str, params: dict[str, object]
+) -> HttpResponseBase:
+    """The rendered file if it is there, else its render's status (the render started)."""
+    item = renders.request(job, kind, fmt, params)
+    if not _wants_status(request) and (item.status == Status.DONE or renders.is_ready(item)):
+        return _serve(request, item)
+    return _status(request, item)
+
+
+@login_required
+@require_safe
+def stem_download(
+    request: HttpRequest, separation_id: object, name: str, fmt: str
+) -> HttpResponseBase:
+    job = _done_job(request, separation_id)
+    stem = get_object_or_404(Stem, separation=job, name=name)
+    if fmt not in FORMATS:
+        raise Http404("unknown format")
+    if fmt == "flac":  # the master itself
+        master, filename = files.name_of(stem.master), _download_name(job, stem.label, fmt)
+        return files.serve(request, master, filename, attachment=True)
+    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name})
+
+
+@login_required
+@require_safe
+def instrumental(request: HttpRequest, separation_id: object, fmt: str) -> HttpResponseBase:
+    """Everything but the vocals, as one file."""
+    job = _done_job(request, separation_id)
+    if fmt not in FORMATS:
+        raise Http404("unknown format")
+    names = set(job.stems.values_list("name", flat=True))
+    if "vocals" not in names or len(names) < 2:
+        raise Http404("no instrumental for this separation")
+    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {})
+
+
+@login_required
+@require_safe
+def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
+    """All stems in one zip: the FLAC masters streamed from storage as they are; with
+    ``?format=wav|mp3`` the stems' conversions, rendered first."""
+    job = _done_job(request, separation_id)
+    fmt = request.GET.get("format", "flac")
+    if fmt not in FORMATS:
+        raise Http404("unknown format")
+    if fmt == "flac":
+        members = renders.zip_members(job, fmt, lambda label, ext: _download_name(job, label, ext))
+        return files.serve_zip(members, _zip_name(job))
+    return _rendered(request, job, RenderKind.ZIP, fmt, {})
+
+
+@login_required
+@require_POST
+def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
+    """The mix as set in the player: ``gain_<stem>`` in 0..2 per stem (missing: 1), ``format``."""
+    job = _done_job(request, separation_id)
+    fmt = request.POST.get("format", "wav")
+    if fmt not in FORMATS:
+        return HttpResponseBadRequest("format must be wav, flac or mp3")
+    gains: dict[str, float] = {}
+    for name in job.stems.values_list("name", flat=True):
+        raw = request.POST.get(f"gain_{name}", "1")
+        try:
+            gain = float(raw)
+        except ValueError:
+            return HttpResponseBadRequest(f"gain_{name} must be a number")
+        if not 0.0 <= gain <= 2.0:  # also refuses nan
+            return HttpResponseBadRequest(f"gain_{name} must be between 0 and 2")
+        gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
+    return _rendered(request, job, RenderKind.MIX, fmt, {"gains": gains})
+
+
+def _own_render(request: HttpRequest, render_id: object) -> Render:
+    return get_object_or_404(
+        Render.objects.select_related("separation__track"),
+        id=render_id,
+        separation__track__owner=request.user,
+    )
+
+
+@login_required
+@require_safe
+def render_status(request: HttpRequest, render_id: object) -> JsonResponse:
+    """What the player polls while a file is rendered."""
+    item = _own_render(request, render_id)
+    renders.revive(item, retry_failed=False)  # its worker may have died meanwhile
+    response = JsonResponse(renders.payload(item))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_safe
+def render_file(request: HttpRequest, render_id: object) -> HttpResponseBase:
+    """The rendered file, once it is there; until then, the render's status."""
+    item = _own_render(request, render_id)
+    if item.status == Status.DONE and renders.is_ready(item):
+        return _serve(request, item)
+    renders.revive(item, retry_failed=False)
+    return _status(request, item)

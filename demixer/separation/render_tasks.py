@@ -1,0 +1,179 @@
+"""The worker side of render jobs: the task, and the thread that runs them beside separations.
+
+A separation worker runs one job at a time, for minutes; a render queued behind it would wait
+that long. So renders have a queue of their own (``render``, always in the database:
+the ``renders`` task backend), served by a second django-tasks-db loop on a thread of every
+worker process, between and during separations. A render is light: it reads the FLAC masters
+and encodes block by block (a few MB), and its encoders release the GIL. This module never
+imports onnxruntime; the web side imports it to enqueue.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from django.db import close_old_connections, connection
+from django.tasks import task
+from django_tasks_db.management.commands.db_worker import Worker
+
+from demixer.engine.errors import Cancelled, EngineError
+from demixer.separation import files, render, renders, services
+from demixer.separation.models import Render, RenderKind
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "render"
+BACKEND = "renders"
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes (each also beats the heartbeat)
+STOP_TIMEOUT = 20.0  # seconds the worker waits for a render to put itself back in the queue
+FAILED = "Something went wrong while preparing this file. The error has been logged; try again."
+
+
+@task(backend=BACKEND, queue_name=QUEUE)
+def render_download(render_id: str) -> str:
+    """Render one download into the separation's cache; returns what happened."""
+    from demixer.separation.tasks import shutdown_requested  # set on SIGTERM by the command
+
+    worker_id = services.claim_id()
+    job = renders.claim(render_id, worker_id)
+    if job is None:
+        return "not queued (done, deleted or claimed elsewhere)"
+    reporter = _Reporter(render_id, worker_id, shutdown_requested)
+    try:
+        with tempfile.TemporaryDirectory(prefix="demixer-render-") as tmp:
+            _render(job, Path(tmp), reporter)
+        if renders.finish(render_id, worker_id):
+            return "done"
+        return "dropped (deleted meanwhile)"
+    except Cancelled:
+        if shutdown_requested.is_set() and renders.requeue(render_id, worker_id):
+            return "requeued (worker stopping)"
+        return "dropped (deleted meanwhile)"
+    except EngineError as exc:
+        renders.fail(render_id, worker_id, str(exc))
+        return "failed"
+    except Exception:
+        logger.exception("render %s failed", render_id)
+        renders.fail(render_id, worker_id, FAILED)
+        return "failed (unexpected error)"
+    finally:
+        close_old_connections()
+
+
+class _Reporter:
+    """Progress to the row (throttled); raises Cancelled once the render is not ours to finish:
+    its separation was deleted, or the worker is stopping."""
+
+    def __init__(self, render_id: str, worker_id: str, stopping: threading.Event) -> None:
+        self.render_id, self.worker_id, self.stopping = render_id, worker_id, stopping
+        self.last = 0.0
+        self.base, self.share = 0.0, 1.0
+
+    def stage(self, base: float, share: float) -> None:
+        self.base, self.share = base, share
+
+    def __call__(self, fraction: float) -> None:
+        if self.stopping.is_set():
+            raise Cancelled("the worker is stopping")
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL:
+            return
+        self.last = now
+        if not renders.report(self.render_id, self.worker_id, self.base + self.share * fraction):
+            raise Cancelled("render no longer wanted")
+
+
+def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
+    separation = job.separation
+    masters = {stem.name: files.name_of(stem.master) for stem in separation.stems.all()}
+    if job.kind == RenderKind.ZIP:
+        # each stem converted once, into the same cache a single stem's download uses; the zip
+        # itself is then streamed from those files
+        todo = [n for n in masters if not files.default_storage.exists(_name(job, n))]
+        for i, name in enumerate(todo):
+            progress.stage(i / len(todo), 1 / len(todo))
+            _convert(masters[name], tmp / f"{name}.{job.fmt}", job.fmt, progress)
+            _store(job, _name(job, name), tmp / f"{name}.{job.fmt}")
+        return
+    target = tmp / job.key
+    if job.kind == RenderKind.STEM:
+        _convert(masters[str(job.params["stem"])], target, job.fmt, progress)
+    else:
+        if job.kind == RenderKind.INSTRUMENTAL:
+            gains = {name: 0.0 if name == "vocals" else 1.0 for name in masters}
+        else:
+            gains = {name: float(job.params["gains"].get(name, 0.0)) for name in masters}
+        with ExitStack() as stack:
+            local = {n: stack.enter_context(files.local_copy(m)) for n, m in masters.items()}
+            render.mix(local, gains, target, job.fmt, progress)
+    _store(job, job.storage_name(), target)
+
+
+def _name(job: Render, stem: str) -> str:
+    return renders.cache_name(job.separation, f"{stem}.{job.fmt}")
+
+
+def _convert(master: str, target: Path, fmt: str, progress: _Reporter) -> None:
+    with files.local_copy(master) as path:
+        render.convert(path, target, fmt, progress)
+
+
+def _store(job: Render, name: str, built: Path) -> None:
+    """Save a rendered file under its cache name; dropped again if the render's row went
+    meanwhile (its separation was deleted: its folder must not come back)."""
+    files.save(name, built)
+    if not Render.objects.filter(id=job.id).exists():
+        files.default_storage.delete(name)
+        raise Cancelled("render no longer wanted")
+
+
+def run_batch(worker_id: str) -> None:
+    """Render what is queued, then return (the worker's ``--batch``)."""
+    _worker(worker_id, batch=True, interval=0).run()
+
+
+def _worker(worker_id: str, *, batch: bool, interval: float) -> Worker:
+    return Worker(
+        queue_names=[QUEUE],
+        interval=interval,
+        batch=batch,
+        backend_name=BACKEND,
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"{worker_id[:55]}:render",
+        excluded_queue_names=[],
+    )
+
+
+class RenderThread(threading.Thread):
+    """django-tasks-db's loop over the ``render`` queue, on a thread of the worker process."""
+
+    def __init__(self, worker_id: str, interval: float = 0.5) -> None:
+        super().__init__(name="render-worker", daemon=True)
+        self.worker = _worker(worker_id, batch=False, interval=interval)
+
+    def run(self) -> None:
+        try:
+            self.worker.run()
+        except Exception:
+            logger.exception("the render loop stopped")
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        """Stop after the render in hand (which stops at its next block once the command has
+        set ``shutdown_requested``, and goes back to the queue)."""
+        self.worker.running = False
+        self.join(STOP_TIMEOUT)
+
+    def __enter__(self) -> RenderThread:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

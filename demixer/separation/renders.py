@@ -1,0 +1,202 @@
+"""Render jobs: downloads that need encoding (a stem in WAV/MP3, the converted stems of a zip,
+the instrumental, a custom mix) are rendered by the worker, never inside a web request.
+
+One row per (separation, kind, parameters), named by its cache ``key``: asking again for a file
+being rendered finds its row, and a rendered file is served from storage at once. Like
+``services``, every state change is a conditional update, so two processes cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from demixer.separation import files
+from demixer.separation.models import Render, RenderKind, Separation, Status
+
+KEPT_MIXES = 5  # custom mixes kept per separation: each new one drops the oldest beyond this
+LOST = "The worker stopped while preparing this file, more than once. Please try again later."
+
+
+def key_for(kind: str, fmt: str, params: dict[str, object]) -> str:
+    """The cache file's name under the separation's ``cache/`` folder."""
+    if kind == RenderKind.STEM:
+        return f"{params['stem']}.{fmt}"
+    if kind == RenderKind.ZIP:
+        return f"stems-{fmt}.zip"
+    if kind == RenderKind.INSTRUMENTAL:
+        return f"instrumental.{fmt}"
+    canonical = json.dumps(params["gains"], sort_keys=True)
+    return f"mix-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}.{fmt}"
+
+
+def cache_name(job: Separation, key: str) -> str:
+    return f"{job.storage_dir()}/cache/{key}"
+
+
+def zip_members(job: Separation, fmt: str, name: Callable[[str, str], str]) -> dict[str, str]:
+    """``{name in the zip: storage name}``: the FLAC masters, or their cached conversions.
+    ``name(label, fmt)`` gives a member's name in the zip."""
+    return {
+        name(stem.label, fmt): (
+            files.name_of(stem.master) if fmt == "flac" else cache_name(job, f"{stem.name}.{fmt}")
+        )
+        for stem in job.stems.all()
+    }
+
+
+def is_ready(render: Render) -> bool:
+    """Whether the render's file(s) are on storage (the row may not say done yet)."""
+    job = render.separation
+    names: Iterable[str]
+    if render.kind == RenderKind.ZIP:
+        names = zip_members(job, render.fmt, lambda label, fmt: label).values()
+    else:
+        names = [cache_name(job, render.key)]
+    return all(files.default_storage.exists(name) for name in names)
+
+
+def _enqueue(render_id: str) -> None:
+    from demixer.separation.render_tasks import render_download
+
+    transaction.on_commit(partial(render_download.enqueue, render_id))
+
+
+def request(job: Separation, kind: str, fmt: str, params: dict[str, object]) -> Render:
+    """The render of this file: the existing row (queued again if it failed, was lost with a
+    dead worker, or its file is gone), or a new queued one, enqueued once the row commits."""
+    key = key_for(kind, fmt, params)
+    render = Render.objects.filter(separation=job, key=key).first()
+    if render is None:
+        render = Render(separation=job, kind=kind, fmt=fmt, params=params, key=key)
+        if is_ready(render):  # rendered already: by the zip's render, or before rows existed
+            render.status, render.progress, render.finished = Status.DONE, 1.0, timezone.now()
+        try:
+            with transaction.atomic():
+                render.save(force_insert=True)
+                if render.status == Status.QUEUED:
+                    _enqueue(str(render.id))
+        except IntegrityError:  # the same request, a moment earlier, from another thread
+            return Render.objects.select_related("separation__track").get(separation=job, key=key)
+        if kind == RenderKind.MIX:
+            _drop_old_mixes(job)
+        return render
+    render.separation = job
+    revive(render, retry_failed=True)
+    return render
+
+
+def revive(render: Render, *, retry_failed: bool) -> None:
+    """Queue a render again when its worker stopped beating (it failed for good after
+    ``DEMIXER_MAX_ATTEMPTS``), when it is done but its file is gone, or, asked for again by
+    the user, when it failed."""
+    same = Render.objects.filter(id=render.id, status=render.status, heartbeat=render.heartbeat)
+    stale = timezone.now() - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
+    if render.status == Status.RUNNING and (render.heartbeat is None or render.heartbeat < stale):
+        if render.attempts >= settings.SEPARATION_MAX_ATTEMPTS:
+            same.update(status=Status.FAILED, error=LOST, finished=timezone.now())
+            render.refresh_from_db()
+            return
+    elif not (
+        (render.status == Status.FAILED and retry_failed)
+        or (render.status == Status.DONE and not is_ready(render))
+    ):
+        return
+    with transaction.atomic():
+        if same.update(status=Status.QUEUED, progress=0.0, error="", worker_id="", heartbeat=None):
+            _enqueue(str(render.id))
+    render.refresh_from_db()
+
+
+def _drop_old_mixes(job: Separation) -> None:
+    """Keep the newest ``KEPT_MIXES`` mixes of a separation: each new gain setting is a new file,
+    and a user moving sliders should not fill the disk."""
+    old = Render.objects.filter(separation=job, kind=RenderKind.MIX).order_by("-created")[
+        KEPT_MIXES:
+    ]
+    for render in old:
+        render.delete()  # a worker rendering it notices and drops its file
+        files.default_storage.delete(cache_name(job, render.key))
+
+
+def claim(render_id: str, worker_id: str) -> Render | None:
+    now = timezone.now()
+    claimed = Render.objects.filter(id=render_id, status=Status.QUEUED).update(
+        status=Status.RUNNING,
+        worker_id=worker_id[:64],
+        heartbeat=now,
+        progress=0.0,
+        attempts=F("attempts") + 1,
+    )
+    if claimed != 1:
+        return None  # done meanwhile, deleted with its separation, or claimed elsewhere
+    return Render.objects.select_related("separation__track").get(id=render_id)
+
+
+def _claimed_by(render_id: str, worker_id: str) -> QuerySet[Render]:
+    return Render.objects.filter(id=render_id, status=Status.RUNNING, worker_id=worker_id[:64])
+
+
+def report(render_id: str, worker_id: str, progress: float) -> bool:
+    """Record progress (and that the worker lives); False once the render is no longer ours."""
+    return (
+        _claimed_by(render_id, worker_id).update(
+            progress=max(0.0, min(1.0, progress)), heartbeat=timezone.now()
+        )
+        == 1
+    )
+
+
+def finish(render_id: str, worker_id: str) -> bool:
+    return (
+        _claimed_by(render_id, worker_id).update(
+            status=Status.DONE, progress=1.0, finished=timezone.now()
+        )
+        == 1
+    )
+
+
+def fail(render_id: str, worker_id: str, message: str) -> bool:
+    return (
+        _claimed_by(render_id, worker_id).update(
+            status=Status.FAILED, error=message[:300], finished=timezone.now()
+        )
+        == 1
+    )
+
+
+def requeue(render_id: str, worker_id: str) -> bool:
+    """Back to the queue (the worker is stopping); the attempt does not count."""
+    with transaction.atomic():
+        moved = _claimed_by(render_id, worker_id).update(
+            status=Status.QUEUED,
+            progress=0.0,
+            worker_id="",
+            heartbeat=None,
+            attempts=F("attempts") - 1,
+        )
+        if moved:
+            _enqueue(render_id)
+    return moved == 1
+
+
+def payload(render: Render) -> dict[str, object]:
+    """The JSON a browser polls: where the render is, and where its file will be."""
+    return {
+        "id": str(render.id),
+        "status": render.status,
+        "progress": round(render.progress, 4),
+        "percent": int(render.progress * 100),
+        "error": render.error,
+        "status_url": reverse("render-status", args=[render.id]),
+        "download_url": reverse("render-file", args=[render.id]),
+    }
