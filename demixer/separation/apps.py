@@ -11,3 +11,5 @@ class SeparationConfig(AppConfig):
         from demixer.engine import registry  # light: no onnxruntime
 
         registry.configure(settings.MODELS_DIR)
+        # connects job_queued to the queue: the services send it and never import the tasks
+        from demixer.separation import tasks  # noqa: F401

@@ -30,9 +30,10 @@ logger = logging.getLogger(__name__)
 
 
 def _enqueue(separation_id: str) -> None:
-    from demixer.separation.tasks import separate_track  # the task module imports the engine
-
-    transaction.on_commit(partial(separate_track.enqueue, separation_id))
+    """Deliver the job once its row is committed, so no worker sees a job before its row."""
+    transaction.on_commit(
+        partial(signals.job_queued.send, sender=Separation, separation_id=separation_id)
+    )
 
 
 class ModelUnavailable(Exception):

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.dispatch import receiver
 from django.tasks import task
 
 from demixer.engine import fast_check, registry
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
-from demixer.separation import files, render, services
+from demixer.separation import files, render, services, signals
 from demixer.separation.models import Quality, Separation
 
 if TYPE_CHECKING:  # the engine proper loads in the worker only, when a job first runs
@@ -150,6 +151,12 @@ def separate_track(separation_id: str) -> str:
     finally:
         heartbeat.stop()
         close_old_connections()
+
+
+@receiver(signals.job_queued)
+def _deliver(sender: object, separation_id: str, **kwargs: object) -> None:
+    """A job the services queued goes on the configured queue (database or Redis)."""
+    separate_track.enqueue(separation_id)
 
 
 def _run(job: Separation) -> str:

@@ -52,3 +52,17 @@ def test_the_demixer_command_offers_the_engine_and_the_web_commands() -> None:
         check=False,
     )
     assert refused.returncode == 2 and "takes no arguments" in refused.stderr
+
+
+def test_the_services_do_not_import_the_task_module() -> None:
+    """services -> tasks -> services was a cycle; the services now send ``job_queued`` and the
+    task module, connected at start-up, delivers the job."""
+    services = ENGINE.parent / "separation" / "services.py"
+    tree = ast.parse(services.read_text())
+    names = imported_modules(services) | {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert not any(name.endswith(("separation.tasks", "separation.render_tasks")) for name in names)
