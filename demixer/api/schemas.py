@@ -10,7 +10,7 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from demixer.api.errors import ApiError
-from demixer.separation import modes, queue
+from demixer.separation import modes, queue, renders
 from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import Track
 
@@ -148,20 +148,8 @@ def track_out(track: Track) -> dict[str, object]:
 def separation_out(job: Separation) -> dict[str, object]:
     """A job as the API shows it: where it is (progress, queue position, wait estimate) and,
     once done, where its files are."""
-    place = queue.place(job)
-    silent = queue.worker_silent(job)  # a worker that stopped beating: its estimate is stale
     data: dict[str, object] = {
-        "id": str(job.id),
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "progress": round(job.progress, 4),
-        "percent": int(job.progress * 100),
-        "stage": "worker not responding" if silent else job.stage,
-        "eta_seconds": None if silent or job.eta_seconds is None else round(job.eta_seconds),
-        "queue_position": None if place is None else place.position,
-        "wait_seconds": None if place is None else place.wait_seconds,
-        "error": job.error,
-        "note": job.note,
+        **queue.job_status(job),
         "url": reverse("api:separation", args=[job.id]),
         "page": reverse("separation-detail", args=[job.id]),
         "track": track_out(job.track),
@@ -197,12 +185,4 @@ def separation_out(job: Separation) -> dict[str, object]:
 
 
 def render_out(render: Render) -> dict[str, object]:
-    return {
-        "id": str(render.id),
-        "status": render.status,
-        "progress": round(render.progress, 4),
-        "percent": int(render.progress * 100),
-        "error": render.error,
-        "status_url": reverse("api:render", args=[render.id]),
-        "download_url": reverse("api:render-file", args=[render.id]),
-    }
+    return renders.payload(render, status_view="api:render", file_view="api:render-file")

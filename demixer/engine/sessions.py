@@ -53,15 +53,10 @@ class Session(Protocol):
         ...
 
 
-class HTDemucsSession:
-    """htdemucs: one :class:`SegmentModel` driven by the chunked overlap-add of ``separate``."""
+class _FromSpec:
+    """What every adapter reads off its registry entry."""
 
-    def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
-        from demixer.engine.onnx_model import shared_model
-
-        self.model = model or shared_model(config)
-        self.config = self.model.config
-        self.spec = get_spec(self.config.model)
+    spec: ModelSpec
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -70,6 +65,17 @@ class HTDemucsSession:
     @property
     def samplerate(self) -> int:
         return self.spec.samplerate
+
+
+class HTDemucsSession(_FromSpec):
+    """htdemucs: one :class:`SegmentModel` driven by the chunked overlap-add of ``separate``."""
+
+    def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
+        from demixer.engine.onnx_model import shared_model
+
+        self.model = model or shared_model(config)
+        self.config = self.model.config
+        self.spec = get_spec(self.config.model)
 
     def warm_up(self) -> None:
         self.model.warm_up(runs=2)  # the second run is still slower than the steady state
@@ -90,7 +96,7 @@ class HTDemucsSession:
         )
 
 
-class SpleeterSession:
+class SpleeterSession(_FromSpec):
     """Spleeter: the whole track block by block (:class:`SpleeterModel`); no overlap, no shifts."""
 
     def __init__(self, config: SessionConfig, model: SpleeterModel | None = None) -> None:
@@ -99,14 +105,6 @@ class SpleeterSession:
         self.config = config
         self.spec = get_spec(config.model)
         self.model = model or shared_spleeter(config, self.spec.bandwidth)
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
 
     def warm_up(self) -> None:
         self.model.warm_up(runs=1)

@@ -136,3 +136,23 @@ def wait_estimate(durations_ahead: list[float]) -> float | None:
         workers += 1
         left += eta if eta is not None else max(0.0, 1.0 - progress) * duration * rtf
     return (left + sum(durations_ahead) * rtf) / max(1, workers)
+
+
+def job_status(job: Separation) -> dict[str, object]:
+    """Where a job is, as the job page's polling and the API both show it (each adds its URLs)."""
+    place_now = place(job)
+    # a worker that stopped beating may be dead: its last estimate is no longer true
+    silent = worker_silent(job)
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "progress": round(job.progress, 4),
+        "percent": int(job.progress * 100),
+        "stage": "worker not responding" if silent else job.stage,
+        "eta_seconds": None if silent or job.eta_seconds is None else round(job.eta_seconds),
+        "queue_position": None if place_now is None else place_now.position,
+        "wait_seconds": None if place_now is None else place_now.wait_seconds,
+        "error": job.error,
+        "note": job.note,
+    }

@@ -189,14 +189,17 @@ def requeue(render_id: str, worker_id: str) -> bool:
     return moved == 1
 
 
-def payload(render: Render) -> dict[str, object]:
-    """The JSON a browser polls: where the render is, and where its file will be."""
+def payload(
+    render: Render, status_view: str = "render-status", file_view: str = "render-file"
+) -> dict[str, object]:
+    """The JSON a client polls: where the render is, and where its file will be (the site's
+    URLs, or the API's when it names its views)."""
     return {
         "id": str(render.id),
         "status": render.status,
         "progress": round(render.progress, 4),
         "percent": int(render.progress * 100),
         "error": render.error,
-        "status_url": reverse("render-status", args=[render.id]),
-        "download_url": reverse("render-file", args=[render.id]),
+        "status_url": reverse(status_view, args=[render.id]),
+        "download_url": reverse(file_view, args=[render.id]),
     }

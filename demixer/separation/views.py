@@ -35,23 +35,7 @@ def _done_job(request: HttpRequest, separation_id: object) -> Separation:
 
 
 def status_payload(job: Separation) -> dict[str, object]:
-    place = queue.place(job)
-    # a worker that stopped beating may be dead: its last estimate is no longer true
-    silent = queue.worker_silent(job)
-    return {
-        "id": str(job.id),
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "progress": round(job.progress, 4),
-        "percent": int(job.progress * 100),
-        "stage": "worker not responding" if silent else job.stage,
-        "eta_seconds": None if silent or job.eta_seconds is None else round(job.eta_seconds),
-        "queue_position": None if place is None else place.position,
-        "wait_seconds": None if place is None else place.wait_seconds,
-        "error": job.error,
-        "note": job.note,
-        "url": reverse("separation-detail", args=[job.id]),
-    }
+    return {**queue.job_status(job), "url": reverse("separation-detail", args=[job.id])}
 
 
 @login_required
