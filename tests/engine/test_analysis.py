@@ -38,9 +38,11 @@ def test_a_transposed_song_gets_the_transposed_key() -> None:
     assert (low[0], high[0]) == ("A minor", "B minor")
 
 
-def test_silence_has_no_key() -> None:
-    result = analysis.analyse(np.zeros((2, 5 * RATE), np.float32), RATE)
-    assert result.key == ""
+def test_silence_and_noise_have_no_key() -> None:
+    silence = np.zeros((2, 5 * RATE), np.float32)
+    noise = np.random.default_rng(0).standard_normal((2, 10 * RATE)).astype(np.float32) * 0.1
+    assert analysis.analyse(silence, RATE).key == ""
+    assert analysis.analyse(noise, RATE).key == ""
 
 
 def test_a_long_track_is_analysed_from_its_middle() -> None:
