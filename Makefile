@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 DEMIXER := $(VENV)/bin/demixer
 export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 
-.PHONY: help setup setup-js models browser emulator run worker test test-fast test-e2e lint bench clean
+.PHONY: help setup setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
 	@echo "make test     - set up what is missing, then lint + migrations check + the whole test suite"
-	@echo "make test-fast - tests without the browser"
+	@echo "make test-fast - tests without the browser and without the real model (a stand-in engine)"
 	@echo "make bench    - engine speed/memory benchmark (prints figures)"
 
 $(VENV)/.installed: pyproject.toml
@@ -30,8 +30,21 @@ node_modules/.installed: package.json package-lock.json
 
 setup-js: node_modules/.installed
 
+# the player's tempo/pitch (Signalsmith Stretch, MIT: AudioWorklet + WASM), copied from the pinned
+# npm package into a git-ignored static folder; without it the page disables tempo and pitch
+STRETCH_JS := demixer/player/static/player/vendor/SignalsmithStretch.mjs
+$(STRETCH_JS): node_modules/.installed
+	mkdir -p $(@D)
+	cp node_modules/signalsmith-stretch/SignalsmithStretch.mjs $@
+
+player-assets: $(STRETCH_JS)
+
 models: setup
 	$(DEMIXER) fetch-models
+
+# the checkpoint importer's own environment (PyTorch, demucs): `demixer models import` builds it too
+importer: setup
+	$(PY) -c "from demixer.engine.importer import environment; print(environment.ensure())"
 
 browser:
 	@scripts/ensure-deb.sh /usr/bin/chromium chromium "the browser tests"
@@ -47,16 +60,16 @@ lint: setup setup-js
 	node_modules/.bin/eslint --max-warnings=0 .
 	$(PY) manage.py makemigrations --check --dry-run
 
-test: setup models browser emulator lint
+test: setup models browser emulator lint player-assets
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-fast: setup models emulator lint
-	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not e2e and not model" $(PYTEST_ARGS)
 
-test-e2e: setup models browser
+test-e2e: setup models browser player-assets
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)
 
-run: setup models
+run: setup models player-assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(DEMIXER) serve

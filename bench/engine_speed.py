@@ -35,6 +35,21 @@ Contenders:
 
   Its wall time includes importing torch and building the model, but no file decoding or
   writing (the child reads the WAV with the standard library).
+- ``demucs-onnx``: PyPI ``demucs-onnx==0.3.4``'s CLI (numpy + onnxruntime, no torch; ``separate
+  CLIP TMP --model htdemucs --providers cpu -q``) in its own venv, offline (``HF_HUB_OFFLINE=1``,
+  its hub download replaced by a local file), on the graph its own exporter made from a
+  random-weight htdemucs (Demucs' class, official hyper-parameters, 41,984,456 parameters: the
+  same architecture and arithmetic as demixer's shipped graph, other weights). Set-up (the
+  exporter needs the torch venv above plus a few packages; about 10 minutes)::
+
+      var/peers/torch-venv/bin/pip install onnx onnxscript onnxruntime==1.32.0 soundfile soxr tqdm
+      var/peers/torch-venv/bin/pip install --no-deps demucs-onnx==0.3.4
+      var/peers/torch-venv/bin/python bench/peers_demucs_onnx.py export
+      python3.11 -m venv var/peers/demucs-onnx-venv
+      var/peers/demucs-onnx-venv/bin/pip install demucs-onnx==0.3.4 onnxruntime==1.32.0
+
+  (``--no-deps``: its ``export`` extra pins torch<2.5 and demucs==4.0.1; its exporter works with
+  torch 2.13 and demucs 4.1.0.) ``bench/peers_demucs_onnx.py`` says what each step does.
 
 It also prints the arithmetic limit for this machine: the model's FLOPs per 7.8 s segment,
 counted over the ONNX graph's Conv/ConvTranspose/Gemm/MatMul nodes (shapes taken from one run of
@@ -45,9 +60,10 @@ It prints, never asserts. Timings are noisy on a shared machine; compare within 
 
 Examples::
 
-    .venv/bin/python bench/engine_speed.py                    # 60 s: demixer (3 ways) + npm
+    .venv/bin/python bench/engine_speed.py            # 60 s: demixer (3 ways), npm, demucs-onnx
     .venv/bin/python bench/engine_speed.py --with-peers --long  # 60 s and 180 s, + torch
     .venv/bin/python bench/engine_speed.py --seconds 30 --only demixer,npm
+    .venv/bin/python bench/engine_speed.py --only demixer,demucs-onnx,torch
 """
 
 from __future__ import annotations
@@ -73,13 +89,24 @@ CACHE = ROOT / "var" / "bench"
 VENV_BIN = Path(sys.executable).parent
 NPM_CLI = ROOT / "var" / "peers" / "npm" / "node_modules" / "demucs" / "dist" / "cli.js"
 TORCH_PY = ROOT / "var" / "peers" / "torch-venv" / "bin" / "python"
+DEMUCS_ONNX_PY = ROOT / "var" / "peers" / "demucs-onnx-venv" / "bin" / "python"
+DEMUCS_ONNX_SCRIPT = ROOT / "bench" / "peers_demucs_onnx.py"
+DEMUCS_ONNX_GRAPH = ROOT / "var" / "peers" / "demucs-onnx" / "htdemucs-random.onnx"
 MODEL = ROOT / "var" / "models" / "htdemucs.onnx"
 RATE = 44100
 SEGMENT = int(7.8 * RATE)
 SEED = 1
 PEAK = 0.5
 HTDEMUCS_PARAMS = 41_984_456
-ALL = ("demixer", "demixer-fast", "demixer-steady", "demixer-lowmem", "npm", "torch")
+ALL = (
+    "demixer",
+    "demixer-fast",
+    "demixer-steady",
+    "demixer-lowmem",
+    "npm",
+    "demucs-onnx",
+    "torch",
+)
 MARK = "BENCH-RESULT "
 
 
@@ -171,7 +198,15 @@ def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namesp
         return ["node", str(NPM_CLI), str(clip), "-o", str(outdir)]
     if name == "torch":
         return [str(TORCH_PY), "-c", TORCH_CHILD, str(clip), str(args.torch_threads)]
+    if name == "demucs-onnx":
+        return [str(DEMUCS_ONNX_PY), str(DEMUCS_ONNX_SCRIPT), "separate", str(clip), str(outdir)]
     raise ValueError(name)
+
+
+def contender_env(name: str) -> dict[str, str] | None:
+    if name == "demucs-onnx":  # never a model hub: the child also replaces its download
+        return os.environ | {"HF_HUB_OFFLINE": "1"}
+    return None
 
 
 def available(name: str) -> str | None:
@@ -185,7 +220,30 @@ def available(name: str) -> str | None:
             return "node not found"
     if name == "torch" and not TORCH_PY.exists():
         return "torch venv not installed (see --help)"
+    if name == "demucs-onnx":
+        if not DEMUCS_ONNX_PY.exists():
+            return "demucs-onnx venv not installed (see --help)"
+        if not DEMUCS_ONNX_GRAPH.exists():
+            return "no graph from its exporter (bench/peers_demucs_onnx.py export; see --help)"
     return None
+
+
+def graph_of(name: str) -> str:
+    """Which graph a contender runs (said in the output: the sides do not all run one file)."""
+    if name in ("demixer", "demixer-steady", "demixer-lowmem"):
+        return "var/models/htdemucs.fused-v1.onnx (the shipped weights, attention fused)"
+    if name == "demixer-fast":
+        return "var/models/htdemucs.fused-v1-int8pc.onnx (shipped weights, int8 MatMul)"
+    if name == "npm":
+        return "its own htdemucs.onnx (the shipped weights)"
+    if name == "torch":
+        return "no graph: HTDemucs in PyTorch, random weights"
+    if name == "demucs-onnx":
+        return (
+            f"{DEMUCS_ONNX_GRAPH.relative_to(ROOT)} (its exporter, random weights, same "
+            "architecture; STFT/iSTFT inside the graph)"
+        )
+    return "?"
 
 
 def steady_child(clip: str) -> None:
@@ -367,6 +425,8 @@ def describe(run: ChildRun) -> str:
             f"{r['params']:,} params ({ok}); build {r['build_s']:.2f} s, "
             f"apply_model {r['apply_s']:.2f} s"
         )
+    if run.name == "demucs-onnx" and r:
+        return f"its CLI exited {r['exit']}, wrote {', '.join(r['stems'])}"
     return ""
 
 
@@ -382,7 +442,8 @@ def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit
             print(f"  {name}: skipped ({why})")
             continue
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as outdir:
-            run = run_child(name, contender_command(name, clip, Path(outdir), args))
+            cmd = contender_command(name, clip, Path(outdir), args)
+            run = run_child(name, cmd, env=contender_env(name))
         if run.returncode != 0:
             print(f"  {name}: FAILED (exit {run.returncode})\n{run.log[-2000:]}")
             continue
@@ -408,6 +469,9 @@ def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit
     for run in runs:
         if text := describe(run):
             print(f"  {run.name}: {text}")
+    if any(r.name in ("demucs-onnx", "torch") for r in runs):
+        for run in runs:
+            print(f"  graph of {run.name}: {graph_of(run.name)}")
     if limit is not None:
         gflop, gflops = limit
         floor = gflop * segments_for(samples) / gflops

@@ -25,6 +25,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from demixer.engine.formats import FLAC
+
 CHUNK = 256 * 1024
 POLL_MAX_S = 5.0  # polls back off from 0.5 s to this
 USER_AGENT = "demixer-remote/1"
@@ -171,7 +173,9 @@ def separate(client: Client, files: list[Path], out: Path, fields: dict[str, str
         folder = out / _safe(job["track"]["title"])
         folder.mkdir(parents=True, exist_ok=True)
         for stem in job["stems"]:
-            client.download(stem["downloads"]["flac"], folder / f"{_safe(stem['name'])}.flac")
+            # the lossless master: served at once, nothing to wait for
+            target = folder / f"{_safe(stem['name'])}{FLAC.extension}"
+            client.download(stem["downloads"][FLAC.name], target)
         print(f"{path.name}: {len(job['stems'])} stems in {folder}")
     return 1 if failures else 0
 

@@ -13,6 +13,13 @@ from demixer.testing import signals
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the real session runs the real model, so it carries the mark."""
+    for item in items:
+        if "model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def model() -> SegmentModel:
     """The real htdemucs session (real weights), created once and shared by all tests."""

@@ -24,6 +24,14 @@ class SignUpForm(UserCreationForm):
 
 
 class LoginForm(AuthenticationForm):
+    # Django's says both fields "may be case-sensitive"; here only the password is
+    error_messages = {  # noqa: RUF012 - AuthenticationForm's, one message replaced
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "That username or email and password do not match an account. The password is "
+            "case-sensitive; the username and email are not."
+        ),
+    }
     username = forms.CharField(
         label="Username or email",
         max_length=254,

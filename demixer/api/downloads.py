@@ -20,6 +20,7 @@ from demixer.api.separations import ERRORS, own
 from demixer.separation import downloads as web
 from demixer.separation import files, renders
 from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
+from demixer.separation.render import MASTER
 from demixer.separation.views import _download_name
 
 router = Router(tags=["downloads"])
@@ -58,11 +59,11 @@ def _rendered(
     "/separations/{uuid:separation_id}/stems/{slug:name}.{slug:fmt}", response=FILE, url_name="stem"
 )
 def stem(request: HttpRequest, separation_id: UUID, name: str, fmt: Format) -> HttpResponseBase:
-    """One stem: ``flac`` is the lossless master (Range, ETag); ``wav`` and ``mp3`` are made by
+    """One stem: ``flac`` is the lossless master (Range, ETag); the other formats are made by
     the worker (202 until then)."""
     job = _done(request, separation_id)
     found = get_object_or_404(Stem, separation=job, name=name)
-    if fmt == "flac":
+    if fmt == MASTER.name:
         return files.serve(
             request,
             files.name_of(found.master),
@@ -73,7 +74,7 @@ def stem(request: HttpRequest, separation_id: UUID, name: str, fmt: Format) -> H
 
 
 class ZipQuery(Schema):
-    format: Format = "flac"
+    format: Format = MASTER.name
 
 
 @router.get("/separations/{uuid:separation_id}/stems.zip", response=FILE, url_name="zip")
@@ -82,9 +83,9 @@ def stems_zip(
 ) -> HttpResponseBase:
     """Every stem in one zip: the FLAC masters streamed, or (``format``) their conversions."""
     job = _done(request, separation_id)
-    if query.format == "flac":
+    if query.format == MASTER.name:
         members = renders.zip_members(
-            job, "flac", lambda label, ext: _download_name(job, label, ext)
+            job, MASTER.name, lambda label, ext: _download_name(job, label, ext)
         )
         return files.serve_zip(members, web._zip_name(job))
     return _rendered(request, job, RenderKind.ZIP, query.format, {})

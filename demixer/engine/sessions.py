@@ -22,7 +22,7 @@ from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
     from demixer.engine.onnx_model import SegmentModel
-    from demixer.engine.separate import CancelFn, ProgressFn
+    from demixer.engine.separate import CancelFn, ProgressFn, ReadyFn
     from demixer.engine.spleeter import SpleeterModel
 
 
@@ -48,8 +48,12 @@ class Session(Protocol):
         progress: ProgressFn | None = None,
         cancel: CancelFn | None = None,
         out: np.ndarray | None = None,
+        on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
-        """float32 (2, N) at :attr:`samplerate` -> float32 (S, 2, N), sources in order."""
+        """float32 (2, N) at :attr:`samplerate` -> float32 (S, 2, N), sources in order.
+
+        ``on_ready``: final stretches as they come (see ``separate_array``); a session may
+        ignore it, and ``separate_file`` then hands over the rest at the end."""
         ...
 
 
@@ -88,12 +92,33 @@ class HTDemucsSession(_FromSpec):
         progress: ProgressFn | None = None,
         cancel: CancelFn | None = None,
         out: np.ndarray | None = None,
+        on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         from demixer.engine.separate import separate_array  # separate imports this module
 
         return separate_array(
-            mix, options, model=self.model, progress=progress, cancel=cancel, out=out
+            mix,
+            options,
+            model=self.model,
+            progress=progress,
+            cancel=cancel,
+            out=out,
+            on_ready=on_ready,
         )
+
+
+class BagSession(HTDemucsSession):
+    """A bag of imported htdemucs graphs (htdemucs_ft): one :class:`~demixer.engine.bag.BagModel`
+    that runs every model per segment and combines them with the bag's weights, driven by the
+    same chunked overlap-add as htdemucs."""
+
+    def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
+        from demixer.engine.bag import shared_bag
+
+        super().__init__(config, model or shared_bag(config))
+
+    def warm_up(self) -> None:
+        self.model.warm_up(runs=1)  # each run is already one run per model of the bag
 
 
 class SpleeterSession(_FromSpec):
@@ -117,9 +142,12 @@ class SpleeterSession(_FromSpec):
         progress: ProgressFn | None = None,
         cancel: CancelFn | None = None,
         out: np.ndarray | None = None,
+        on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         from demixer.engine.separate import Progress
 
+        # on_ready is not used: the block loop gives no early final stretches yet, and
+        # separate_file hands the whole track over at the end (Spleeter runs at RTF ~0.1)
         options.validate()
         started = time.monotonic()
 
@@ -132,6 +160,7 @@ class SpleeterSession(_FromSpec):
 
 ARCHITECTURES: dict[str, type[HTDemucsSession | SpleeterSession]] = {
     "htdemucs": HTDemucsSession,
+    "htdemucs-bag": BagSession,
     "spleeter": SpleeterSession,
 }
 

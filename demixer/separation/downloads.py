@@ -14,19 +14,22 @@ Every query filters by the owner: another user's separation or render is a 404.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
-from django.utils.text import get_valid_filename
 from django.views.decorators.http import require_POST, require_safe
 
+from demixer.engine import formats
 from demixer.separation import files, renders
 from demixer.separation import render as audio_render
 from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
+from demixer.separation.tempo import PITCH_RANGE, TEMPO_RANGE, is_identity
 from demixer.separation.views import _done_job, _download_name
 
-FORMATS = audio_render.DOWNLOAD_FORMATS
+MASTER = audio_render.MASTER.name  # served as stored, no render
 PART = {RenderKind.INSTRUMENTAL: "Instrumental", RenderKind.MIX: "mix"}
 
 
@@ -49,7 +52,7 @@ def _filename(item: Render) -> str:
 
 
 def _zip_name(job: Separation) -> str:
-    return get_valid_filename(f"{job.track.title} - stems.zip") or "stems.zip"
+    return _download_name(job, "stems", "zip")
 
 
 def _serve(request: HttpRequest, item: Render) -> HttpResponseBase:
@@ -97,9 +100,9 @@ def stem_download(
 ) -> HttpResponseBase:
     job = _done_job(request, separation_id)
     stem = get_object_or_404(Stem, separation=job, name=name)
-    if fmt not in FORMATS:
+    if fmt not in formats.FORMATS:
         raise Http404("unknown format")
-    if fmt == "flac":  # the master itself
+    if fmt == MASTER:  # the master itself
         master, filename = files.name_of(stem.master), _download_name(job, stem.label, fmt)
         return files.serve(request, master, filename, attachment=True)
     return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name})
@@ -110,7 +113,7 @@ def stem_download(
 def instrumental(request: HttpRequest, separation_id: object, fmt: str) -> HttpResponseBase:
     """Everything but the vocals, as one file."""
     job = _done_job(request, separation_id)
-    if fmt not in FORMATS:
+    if fmt not in formats.FORMATS:
         raise Http404("unknown format")
     names = set(job.stems.values_list("name", flat=True))
     if "vocals" not in names or len(names) < 2:
@@ -124,10 +127,10 @@ def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """All stems in one zip: the FLAC masters streamed from storage as they are; with
     ``?format=wav|mp3`` the stems' conversions, rendered first."""
     job = _done_job(request, separation_id)
-    fmt = request.GET.get("format", "flac")
-    if fmt not in FORMATS:
+    fmt = request.GET.get("format", MASTER)
+    if fmt not in formats.FORMATS:
         raise Http404("unknown format")
-    if fmt == "flac":
+    if fmt == MASTER:
         members = renders.zip_members(job, fmt, lambda label, ext: _download_name(job, label, ext))
         return files.serve_zip(members, _zip_name(job))
     return _rendered(request, job, RenderKind.ZIP, fmt, {})
@@ -138,9 +141,9 @@ def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
 def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """The mix as set in the player: ``gain_<stem>`` in 0..2 per stem (missing: 1), ``format``."""
     job = _done_job(request, separation_id)
-    fmt = request.POST.get("format", "wav")
-    if fmt not in FORMATS:
-        return HttpResponseBadRequest("format must be wav, flac or mp3")
+    fmt = request.POST.get("format", formats.WAV.name)
+    if fmt not in formats.FORMATS:
+        return HttpResponseBadRequest(f"format must be {formats.names_text()}")
     gains: dict[str, float] = {}
     for name in job.stems.values_list("name", flat=True):
         raw = request.POST.get(f"gain_{name}", "1")
@@ -151,7 +154,34 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
         if not 0.0 <= gain <= 2.0:  # also refuses nan
             return HttpResponseBadRequest(f"gain_{name} must be between 0 and 2")
         gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
-    return _rendered(request, job, RenderKind.MIX, fmt, {"gains": gains})
+    params: dict[str, object] = {"gains": gains}
+    try:  # the player's tempo (0.5..1.5) and pitch (semitones), applied as it applies them
+        tempo = round(float(request.POST.get("tempo", "1")), 2)
+        pitch = round(float(request.POST.get("pitch", "0")), 2)
+    except ValueError:
+        return HttpResponseBadRequest("tempo and pitch must be numbers")
+    in_range = (
+        TEMPO_RANGE[0] <= tempo <= TEMPO_RANGE[1] and PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]
+    )
+    if not in_range:  # also refuses nan
+        return HttpResponseBadRequest(
+            f"tempo must be in {TEMPO_RANGE[0]}..{TEMPO_RANGE[1]}, "
+            f"pitch in {PITCH_RANGE[0]:g}..{PITCH_RANGE[1]:g} semitones"
+        )
+    if not is_identity(tempo, pitch):
+        params.update(tempo=tempo, pitch=pitch)
+    return _rendered(request, job, RenderKind.MIX, fmt, params)
+
+
+@login_required
+@require_safe
+def original(request: HttpRequest, separation_id: object) -> HttpResponseBase:
+    """The uploaded file as it is (inline, Range-capable): the player's "compare with the
+    original" plays it on the stems' clock."""
+    job = _done_job(request, separation_id)
+    name = files.name_of(job.track.original)
+    filename = job.track.original_name or PurePosixPath(name).name
+    return files.serve(request, name, filename, attachment=False)
 
 
 def _own_render(request: HttpRequest, render_id: object) -> Render:

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,15 +23,35 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date
+from pathvalidate import sanitize_filename
 from zipstream import ZipStream
 
+from demixer.engine import formats
+
 CHUNK = 64 * 1024
-CONTENT_TYPES = {
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".mp3": "audio/mpeg",
-    ".zip": "application/zip",
-}
+CONTENT_TYPES = {**formats.mime_types(), ".zip": formats.ZIP_MIME}
+
+
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes; room for a browser's " (1)"
+
+
+def download_filename(name: str, part: str, ext: str) -> str:
+    """``name (part).ext`` as a browser can save it on any system: what no common file system
+    takes (path separators, controls, Windows' reserved characters and names) becomes a space,
+    spaces and dots at the ends go (no hidden or unnamed file), and a long ``name`` is cut so
+    the whole stays within MAX_NAME_BYTES of UTF-8. Spaces, dashes and non-ASCII letters stay
+    (``content_disposition_header`` quotes them), unlike ``get_valid_filename``'s underscores."""
+    tail = f" ({_clean(part)}).{ext}" if _clean(part) else f".{ext}"
+    room = MAX_NAME_BYTES - len(tail.encode())
+    head = _clean(name).encode()[:room].decode(errors="ignore").strip(" .")
+    return f"{head or 'download'}{tail}"
+
+
+def _clean(text: str) -> str:
+    safe = sanitize_filename(
+        unicodedata.normalize("NFC", text), replacement_text=" ", platform="universal"
+    )
+    return " ".join(safe.split()).strip(" .")
 
 
 def name_of(field: FieldFile) -> str:

@@ -4,21 +4,10 @@ import uuid
 
 from django.db import models
 
-from demixer.engine import registry
+from demixer.engine import registry, stems
 from demixer.engine.options import SeparationOptions
 from demixer.separation import modes
 from demixer.tracks.models import Track
-
-STEM_LABELS = {
-    "drums": "Drums",
-    "bass": "Bass",
-    "other": "Other",
-    "vocals": "Vocals",
-    "guitar": "Guitar",
-    "piano": "Piano",
-    "no_vocals": "Instrumental",
-    "accompaniment": "Accompaniment",
-}
 
 
 class Status(models.TextChoices):
@@ -64,11 +53,19 @@ class Separation(models.Model):
         max_length=300, blank=True, help_text="shown to the user: how the job ran, where it differs"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # the current claim's id (services.claim_id: the worker process's host:pid and a token of
+    # the claim's own), not the queue worker's --worker-name; every write of a running job is
+    # conditional on it, so a worker that lost its claim cannot overwrite the new one
     worker_id = models.CharField(max_length=64, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # listen while it separates (see separation/stretches.py): what the current claim published
+    ready_seconds = models.FloatField(default=0.0, help_text="seconds of final stems published")
+    live = models.JSONField(
+        default=dict, blank=True, help_text="the current claim's stretches and peaks so far"
+    )
 
     class Meta:
         ordering = ("-created",)
@@ -99,9 +96,9 @@ class Separation(models.Model):
             count = len(spec.sources) if spec is not None else 0
             return f"{title}, {count} stems" if count else title
         if self.two_stems:
-            label = f"2 stems ({STEM_LABELS.get(self.two_stems, self.two_stems).lower()} / rest)"
+            label = f"2 stems ({stems.label(self.two_stems).lower()} / rest)"
         else:
-            label = "4 stems"
+            label = f"{len(registry.get_spec(self.model_name).sources)} stems"
         return f"{label}, fast" if self.quality == Quality.FAST else label
 
     @property
@@ -146,7 +143,11 @@ class Stem(models.Model):
 
     @property
     def label(self) -> str:
-        return STEM_LABELS.get(self.name, self.name.replace("_", " ").capitalize())
+        return stems.label(self.name)
+
+    @property
+    def colour(self) -> str:
+        return stems.colour(self.name)
 
 
 class RenderKind(models.TextChoices):

@@ -12,27 +12,30 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from demixer.engine import audio
+from demixer.engine import audio, formats
+from demixer.separation import tempo as tempo_
 
-MASTER_FORMAT: tuple[audio.Format, int] = ("flac", 24)  # lossless, half the size of WAV
+MASTER = formats.FLAC  # lossless, half the size of WAV; served as it is for FLAC downloads
+MASTER_BIT_DEPTH = 24
+PREVIEW = formats.MP3  # what the browser player streams
 PREVIEW_KBPS = 192
 PEAK_POINTS = 800
-DOWNLOAD_FORMATS: tuple[audio.Format, ...] = ("wav", "flac", "mp3")
-WAV_BIT_DEPTH = 24
-MP3_KBPS = 320
+DOWNLOAD_BIT_DEPTH = 24  # lossless downloads (the master's depth); lossy ones: default bitrate
 BLOCK = 1 << 18  # samples per block: 2 MB of float32 stereo per stem
 PEAK_SHARE = 0.2  # of a mix's progress: the first pass, which only finds the peak
+STRETCH_SHARE = 0.8  # of a stretched mix's: the pass through the stretcher
 
 Progress = Callable[[float], None]  # the fraction done, 0..1
 
 
 def write_master(wav: np.ndarray, path: Path, rate: int, tags: dict[str, str]) -> Path:
-    fmt, depth = MASTER_FORMAT
-    return audio.encode(wav, path, rate=rate, fmt=fmt, bit_depth=depth, tags=tags)
+    return audio.encode(
+        wav, path, rate=rate, fmt=MASTER.name, bit_depth=MASTER_BIT_DEPTH, tags=tags
+    )
 
 
 def write_preview(wav: np.ndarray, path: Path, rate: int) -> Path:
-    return audio.encode(wav, path, rate=rate, fmt="mp3", bitrate_kbps=PREVIEW_KBPS)
+    return audio.encode(wav, path, rate=rate, fmt=PREVIEW.name, bitrate_kbps=PREVIEW_KBPS)
 
 
 def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, list[float]]:
@@ -57,7 +60,8 @@ def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, 
 
 
 def convert(master: Path, target: Path, fmt: str, progress: Progress | None = None) -> Path:
-    """The master in ``fmt`` (wav: 24-bit PCM, mp3: 320 kbps), read and encoded block by block.
+    """The master in ``fmt`` (lossless: 24-bit, lossy: the format's default bitrate), read and
+    encoded block by block.
 
     A master was written below full scale (rescaled as the reference does), so it converts at
     gain 1 in one pass, as the whole-array ``encode`` would have.
@@ -71,14 +75,19 @@ def mix(
     target: Path,
     fmt: str,
     progress: Progress | None = None,
+    tempo: float = 1.0,
+    pitch: float = 0.0,
 ) -> Path:
     """Sum of ``gain * stem`` over the masters, written as ``fmt``; memory holds one block per
     stem (a 20-minute mix needs a few MB, not the 400 MB of the whole sum).
 
     A stem missing from ``gains`` counts as gain 0. Rescaled only if the sum would clip, as the
     engine's ``clip_gain`` does, which takes a first pass for the peak (FLAC decodes fast;
-    the encoding is most of the time).
+    the encoding is most of the time). ``tempo`` (0.5: twice as long) and ``pitch``
+    (semitones) are applied as the player applies them (``tempo.stretched``).
     """
+    if not tempo_.is_identity(tempo, pitch):
+        return _stretched_mix(masters, gains, target, fmt, progress, tempo, pitch)
     peak = 0.0
     for block in _summed(masters, gains, _share(progress, 0.0, PEAK_SHARE)):
         peak = max(peak, float(np.abs(block).max(initial=0.0)))
@@ -86,6 +95,45 @@ def mix(
     rest = _share(progress, PEAK_SHARE, 1.0 - PEAK_SHARE)
     blocks = (block * scale for block in _summed(masters, gains, rest))
     return _encode(blocks, next(iter(masters.values()), None), target, fmt)
+
+
+def _stretched_mix(
+    masters: dict[str, Path],
+    gains: dict[str, float],
+    target: Path,
+    fmt: str,
+    progress: Progress | None,
+    tempo: float,
+    pitch: float,
+) -> Path:
+    """``mix`` through the stretcher. Stretching costs more than decoding and encoding
+    together, so it runs once: its output goes to a float file beside ``target`` (the render's
+    temporary folder) while the peak is found, then that file is scaled and encoded."""
+    first = next(iter(masters.values()), None)
+    rate = sf.info(first).samplerate if first is not None else audio.TARGET_RATE
+    channels = sf.info(first).channels if first is not None else 2
+    scratch = target.with_name(target.name + ".stretched.rf64")  # float, any length
+    peak = 0.0
+    summed = _summed(masters, gains, _share(progress, 0.0, STRETCH_SHARE))
+    with sf.SoundFile(scratch, "w", rate, channels, "FLOAT", format="RF64") as out:
+        for block in tempo_.stretched(summed, rate, channels, tempo, pitch):
+            peak = max(peak, float(np.abs(block).max(initial=0.0)))
+            out.write(block.T)
+    scale = np.float32(1.0 / max(1.01 * peak, 1.0))
+    rest = _share(progress, STRETCH_SHARE, 1.0 - STRETCH_SHARE)
+
+    def scaled() -> Iterator[np.ndarray]:
+        with sf.SoundFile(scratch) as fh:
+            for start in range(0, fh.frames, BLOCK):
+                block = fh.read(BLOCK, dtype="float32", always_2d=True)
+                if rest is not None:
+                    rest((start + block.shape[0]) / max(1, fh.frames))
+                yield block.T * scale
+
+    try:
+        return _encode(scaled(), first, target, fmt)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _summed(
@@ -115,21 +163,21 @@ def _share(progress: Progress | None, offset: float, share: float) -> Progress |
     return lambda done: progress(offset + share * done)
 
 
-def _download_format(fmt: str) -> audio.Format:
-    for known in DOWNLOAD_FORMATS:
-        if fmt == known:
-            return known
-    raise ValueError(f"unknown format {fmt!r}")
-
-
 def _encode(blocks: Iterable[np.ndarray], master: Path | None, target: Path, name: str) -> Path:
-    fmt = _download_format(name)
+    fmt = formats.get(name)
     if master is None:  # no stems at all: an empty file
         rate, channels = audio.TARGET_RATE, 2
     else:
         info = sf.info(master)
         rate, channels = info.samplerate, info.channels
-    depth = WAV_BIT_DEPTH if fmt in ("wav", "flac") else 16
-    return audio.encode_blocks(
-        blocks, target, channels, rate, fmt, bit_depth=depth, bitrate_kbps=MP3_KBPS
-    )
+    return audio.encode_blocks(blocks, target, channels, rate, fmt.name, DOWNLOAD_BIT_DEPTH)
+
+
+def master_file(stem: str) -> str:
+    """A stem's master file name (``vocals.flac``)."""
+    return f"{stem}{MASTER.extension}"
+
+
+def preview_file(stem: str) -> str:
+    """A stem's preview file name (``vocals.mp3``), as stored and as its URL ends."""
+    return f"{stem}{PREVIEW.extension}"

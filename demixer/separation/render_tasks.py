@@ -39,27 +39,27 @@ def render_download(render_id: str) -> str:
     """Render one download into the separation's cache; returns what happened."""
     from demixer.separation.tasks import shutdown_requested  # set on SIGTERM by the command
 
-    worker_id = services.claim_id()
-    job = renders.claim(render_id, worker_id)
+    claim = services.claim_id()
+    job = renders.claim(render_id, claim)
     if job is None:
         return "not queued (done, deleted or claimed elsewhere)"
-    reporter = _Reporter(render_id, worker_id, shutdown_requested)
+    reporter = _Reporter(render_id, claim, shutdown_requested)
     try:
         with tempfile.TemporaryDirectory(prefix="demixer-render-") as tmp:
             _render(job, Path(tmp), reporter)
-        if renders.finish(render_id, worker_id):
+        if renders.finish(render_id, claim):
             return "done"
         return "dropped (deleted meanwhile)"
     except Cancelled:
-        if shutdown_requested.is_set() and renders.requeue(render_id, worker_id):
+        if shutdown_requested.is_set() and renders.requeue(render_id, claim):
             return "requeued (worker stopping)"
         return "dropped (deleted meanwhile)"
     except EngineError as exc:
-        renders.fail(render_id, worker_id, str(exc))
+        renders.fail(render_id, claim, str(exc))
         return "failed"
     except Exception:
         logger.exception("render %s failed", render_id)
-        renders.fail(render_id, worker_id, FAILED)
+        renders.fail(render_id, claim, FAILED)
         return "failed (unexpected error)"
     finally:
         close_old_connections()
@@ -69,8 +69,8 @@ class _Reporter:
     """Progress to the row (throttled); raises Cancelled once the render is not ours to finish:
     its separation was deleted, or the worker is stopping."""
 
-    def __init__(self, render_id: str, worker_id: str, stopping: threading.Event) -> None:
-        self.render_id, self.worker_id, self.stopping = render_id, worker_id, stopping
+    def __init__(self, render_id: str, claim: str, stopping: threading.Event) -> None:
+        self.render_id, self.claim, self.stopping = render_id, claim, stopping
         self.last = 0.0
         self.base, self.share = 0.0, 1.0
 
@@ -84,7 +84,7 @@ class _Reporter:
         if now - self.last < PROGRESS_INTERVAL:
             return
         self.last = now
-        if not renders.report(self.render_id, self.worker_id, self.base + self.share * fraction):
+        if not renders.report(self.render_id, self.claim, self.base + self.share * fraction):
             raise Cancelled("render no longer wanted")
 
 
@@ -110,7 +110,9 @@ def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
             gains = {name: float(job.params["gains"].get(name, 0.0)) for name in masters}
         with ExitStack() as stack:
             local = {n: stack.enter_context(files.local_copy(m)) for n, m in masters.items()}
-            render.mix(local, gains, target, job.fmt, progress)
+            tempo = float(job.params.get("tempo", 1.0))  # the player's tempo and pitch
+            pitch = float(job.params.get("pitch", 0.0))
+            render.mix(local, gains, target, job.fmt, progress, tempo, pitch)
     _store(job, job.storage_name(), target)
 
 
@@ -132,12 +134,12 @@ def _store(job: Render, name: str, built: Path) -> None:
         raise Cancelled("render no longer wanted")
 
 
-def run_batch(worker_id: str) -> None:
+def run_batch(worker_name: str) -> None:
     """Render what is queued, then return (the worker's ``--batch``)."""
-    _worker(worker_id, batch=True, interval=0).run()
+    _worker(worker_name, batch=True, interval=0).run()
 
 
-def _worker(worker_id: str, *, batch: bool, interval: float) -> Worker:
+def _worker(worker_name: str, *, batch: bool, interval: float) -> Worker:
     return Worker(
         queue_names=[QUEUE],
         interval=interval,
@@ -145,7 +147,7 @@ def _worker(worker_id: str, *, batch: bool, interval: float) -> Worker:
         backend_name=BACKEND,
         startup_delay=False,
         max_tasks=None,
-        worker_id=f"{worker_id[:55]}:render",
+        worker_id=f"{worker_name[:55]}:render",
         excluded_queue_names=[],
     )
 
@@ -153,9 +155,9 @@ def _worker(worker_id: str, *, batch: bool, interval: float) -> Worker:
 class RenderThread(threading.Thread):
     """django-tasks-db's loop over the ``render`` queue, on a thread of the worker process."""
 
-    def __init__(self, worker_id: str, interval: float = 0.5) -> None:
+    def __init__(self, worker_name: str, interval: float = 0.5) -> None:
         super().__init__(name="render-worker", daemon=True)
-        self.worker = _worker(worker_id, batch=False, interval=interval)
+        self.worker = _worker(worker_name, batch=False, interval=interval)
 
     def run(self) -> None:
         try:

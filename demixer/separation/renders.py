@@ -1,5 +1,6 @@
-"""Render jobs: downloads that need encoding (a stem in WAV/MP3, the converted stems of a zip,
-the instrumental, a custom mix) are rendered by the worker, never inside a web request.
+"""Render jobs: downloads that need encoding (a stem in a format other than the master's, the
+converted stems of a zip, the instrumental, a custom mix) are rendered by the worker, never
+inside a web request.
 
 One row per (separation, kind, parameters), named by its cache ``key``: asking again for a file
 being rendered finds its row, and a rendered file is served from storage at once. Like
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from demixer.separation import files
 from demixer.separation.models import Render, RenderKind, Separation, Status
+from demixer.separation.render import MASTER
 
 KEPT_MIXES = 5  # custom mixes kept per separation: each new one drops the oldest beyond this
 LOST = "The worker stopped while preparing this file, more than once. Please try again later."
@@ -35,7 +37,10 @@ def key_for(kind: str, fmt: str, params: dict[str, object]) -> str:
         return f"stems-{fmt}.zip"
     if kind == RenderKind.INSTRUMENTAL:
         return f"instrumental.{fmt}"
-    canonical = json.dumps(params["gains"], sort_keys=True)
+    setting: object = params["gains"]
+    if "tempo" in params or "pitch" in params:  # a plain mix keeps the name it always had
+        setting = {**params}
+    canonical = json.dumps(setting, sort_keys=True)
     return f"mix-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}.{fmt}"
 
 
@@ -48,7 +53,9 @@ def zip_members(job: Separation, fmt: str, name: Callable[[str, str], str]) -> d
     ``name(label, fmt)`` gives a member's name in the zip."""
     return {
         name(stem.label, fmt): (
-            files.name_of(stem.master) if fmt == "flac" else cache_name(job, f"{stem.name}.{fmt}")
+            files.name_of(stem.master)
+            if fmt == MASTER.name
+            else cache_name(job, f"{stem.name}.{fmt}")
         )
         for stem in job.stems.all()
     }

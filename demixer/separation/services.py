@@ -56,9 +56,13 @@ def check_model(
             f"Unknown model “{model}”; this server offers {', '.join(registry.MODELS)}."
         )
     if not registry.is_installed(model):
+        fix = (
+            "import its checkpoints again with `demixer models import`"
+            if spec.origin == "import"
+            else f"add it with `demixer fetch-models --model {model}`"
+        )
         raise ModelUnavailable(
-            f"{spec.title} is not installed on this server (its operator can add it with "
-            f"`demixer fetch-models --model {model}`)."
+            f"{spec.title} is not installed on this server (its operator can {fix})."
         )
     options = SeparationOptions(
         model=model, quality=quality, overlap=overlap, shifts=shifts, two_stems=two_stems or None
@@ -157,6 +161,9 @@ def claim(job_id: str, worker_id: str) -> Separation | None:
         error="",
         note="",
         attempts=F("attempts") + 1,
+        # an earlier claim's stretches are not this one's (see stretches.py)
+        ready_seconds=0.0,
+        live={},
     )
     if claimed != 1:
         return None  # cancelled, deleted, or another worker claimed it first
@@ -170,12 +177,15 @@ def run_in_default_mode(job_id: str, worker_id: str, note: str) -> None:
     _claimed_by(job_id, worker_id).update(quality=Quality.DEFAULT, note=note[:300])
 
 
-def beat(job_id: str) -> None:
-    Separation.objects.filter(id=job_id, status=Status.RUNNING).update(heartbeat=timezone.now())
+def beat(job_id: str, worker_id: str) -> None:
+    """Heartbeat of the claim ``worker_id``: a worker whose job was requeued as stale and
+    claimed by another must not keep the new claim looking alive."""
+    _claimed_by(job_id, worker_id).update(heartbeat=timezone.now())
 
 
-def report(job_id: str, progress: float, stage: str, eta: float | None) -> None:
-    Separation.objects.filter(id=job_id, status=Status.RUNNING).update(
+def report(job_id: str, worker_id: str, progress: float, stage: str, eta: float | None) -> None:
+    """Progress of the claim ``worker_id`` (a stale worker's late reports change nothing)."""
+    _claimed_by(job_id, worker_id).update(
         progress=max(0.0, min(1.0, progress)),
         stage=stage,
         eta_seconds=eta,
@@ -267,6 +277,8 @@ def requeue(job_id: str, worker_id: str, *, count_attempt: bool = False) -> bool
         "eta_seconds": None,
         "worker_id": "",
         "heartbeat": None,
+        "ready_seconds": 0.0,  # the stretches published so far were this claim's
+        "live": {},
     }
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
@@ -312,6 +324,8 @@ def recover_stale(now: datetime | None = None) -> tuple[int, int]:
                     eta_seconds=None,
                     worker_id="",
                     heartbeat=None,
+                    ready_seconds=0.0,
+                    live={},
                 ):
                     _enqueue(str(job.id))
                     logger.info("job %s: requeued (its worker stopped beating)", job.id)

@@ -25,10 +25,13 @@ from demixer.engine import fast_check, registry
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
-from demixer.separation import files, render, services, signals
+from demixer.separation import files, render, services, signals, stretches
 from demixer.separation.models import Quality, Separation
+from demixer.tracks import services as track_services
 
 if TYPE_CHECKING:  # the engine proper loads in the worker only, when a job first runs
+    import numpy as np
+
     from demixer.engine.separate import Progress
     from demixer.engine.sessions import Session
 
@@ -81,25 +84,35 @@ def warm_up_models() -> float:
             continue
         for quality in spec.qualities:
             worker_model(spec.name, quality).warm_up()
+    _warm_up_analysis()
     verdict = fast_check.cached(device=settings.SEPARATION_DEVICE)
     if verdict is not None:
         (logger.info if verdict.usable else logger.warning)("%s", verdict.describe())
     return time.monotonic() - started
 
 
+def _warm_up_analysis() -> None:
+    """librosa compiles its kernels on first use (~10 s here): on silence, not a user's job."""
+    import numpy as np
+
+    from demixer.engine import analysis
+
+    analysis.analyse(np.zeros((2, analysis.ANALYSIS_RATE), np.float32), analysis.ANALYSIS_RATE)
+
+
 class _Heartbeat(threading.Thread):
     """Beats the row every few seconds while the job runs, whatever the engine is doing, so a
     long decode or encode never looks like a dead worker."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, worker_id: str) -> None:
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
-        self.job_id = job_id
+        self.job_id, self.worker_id = job_id, worker_id
         self.stopped = threading.Event()
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(HEARTBEAT_INTERVAL):
-                services.beat(self.job_id)
+                services.beat(self.job_id, self.worker_id)
         finally:
             connection.close()
 
@@ -118,7 +131,7 @@ class _Reporter:
 
     def stage(self, progress: float, stage: str, eta: float | None = None) -> None:
         self.last_write = time.monotonic()
-        services.report(self.job_id, progress, stage, eta)
+        services.report(self.job_id, self.worker_id, progress, stage, eta)
 
     def progress(self, p: Progress) -> None:
         now = time.monotonic()
@@ -144,7 +157,7 @@ def separate_track(separation_id: str) -> str:
     if job is None:
         exists = Separation.objects.filter(id=separation_id).exists()
         return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
-    heartbeat = _Heartbeat(str(job.id))
+    heartbeat = _Heartbeat(str(job.id), job.worker_id)
     heartbeat.start()
     try:
         return _run(job)
@@ -164,7 +177,10 @@ def _run(job: Separation) -> str:
 
     job_id = str(job.id)
     reporter = _Reporter(job_id, job.worker_id)
+    # listen while it separates: each final stretch goes to storage as it comes
+    publisher = stretches.Publisher(job, job.worker_id)
     try:
+        publisher.start()
         reporter.stage(0.0, "decoding")
         options = job.engine_options()
         model = worker_model(options.model, job.quality)
@@ -186,11 +202,14 @@ def _run(job: Separation) -> str:
                 max_seconds=settings.MAX_MINUTES * 60,
                 max_rate=settings.MAX_SAMPLE_RATE,
                 max_channels=settings.MAX_CHANNELS,
+                on_ready=publisher,
             )
+        publisher.close()  # every stretch recorded before the job can be done
         if reporter.cancelled():
             raise Cancelled("separation cancelled")
         reporter.stage(DECODE_SHARE + SEPARATE_SHARE, "writing stems")
-        stems = _store_stems(job, result.stems, result.rate, result.source.tags)
+        _analyse(job, result.source.samples, result.source.rate)
+        stems = _store_stems(job, result.stems, result.rate, result.source.tags, reporter)
         if services.complete(job_id, job.worker_id, stems):
             return "done"
         return "cancelled while writing"
@@ -212,6 +231,25 @@ def _run(job: Separation) -> str:
             "please try again later.",
         )
         return "failed (unexpected error)"
+    finally:
+        # done (the full stems are stored), cancelled, failed or requeued: either way this
+        # claim's stretches are no longer wanted (what was heard was final audio anyway)
+        publisher.discard()
+
+
+def _analyse(job: Separation, samples: np.ndarray, rate: int) -> None:
+    """Key and BPM of the track, the first time one of its jobs gets here (~2 s per minute of
+    audio, at most two minutes analysed). A failure costs the user the figures, not the job."""
+    if job.track.bpm is not None:
+        return
+    from demixer.engine import analysis
+
+    try:
+        found = analysis.analyse(samples, rate)
+    except Exception:
+        logger.exception("job %s: key/BPM analysis failed", job.id)
+        return
+    track_services.record_analysis(job.track_id, round(found.bpm, 1), found.key)
 
 
 def _fast_refused_note(verdict: fast_check.FastCheck | None) -> str:
@@ -231,21 +269,51 @@ def _fail(job: Separation, message: str) -> None:
         services.delete_separation_files(job)
 
 
+class _WritingProgress:
+    """The writing stage's share of the bar, file by file, with an estimate of the time left
+    from the files written so far."""
+
+    def __init__(self, reporter: _Reporter | None, files: int) -> None:
+        self.reporter, self.files, self.written = reporter, files, 0
+        self.started = time.monotonic()
+
+    def wrote_one(self) -> None:
+        self.written += 1
+        if self.reporter is None:
+            return
+        spent = time.monotonic() - self.started
+        eta = spent / self.written * (self.files - self.written)
+        # up to 99 %: 100 once the job is done, as the rows are recorded after the last file
+        start, end = DECODE_SHARE + SEPARATE_SHARE, 0.99
+        done = start + (end - start) * self.written / self.files
+        self.reporter.stage(done, "writing stems", eta)
+
+
 def _store_stems(
-    job: Separation, stems: dict, rate: int, tags: dict[str, str]
+    job: Separation,
+    stems: dict,
+    rate: int,
+    tags: dict[str, str],
+    reporter: _Reporter | None = None,
 ) -> list[services.StemFiles]:
+    """Encode and store each stem's master and preview. The bar moves through this last stage
+    file by file, with the time left (a 10-minute track takes ~45 s here: the bar used to sit
+    at the stage's start with no estimate)."""
     directory = job.storage_dir()
     peaks = render.peaks(stems)
     out: list[services.StemFiles] = []
+    writing = _WritingProgress(reporter, files=2 * len(stems))
     with tempfile.TemporaryDirectory(prefix="demixer-stems-") as tmp:
         for name, wav in stems.items():
-            master = render.write_master(wav, Path(tmp) / f"{name}.flac", rate, tags)
-            preview = render.write_preview(wav, Path(tmp) / f"{name}.mp3", rate)
+            master = render.write_master(wav, Path(tmp) / render.master_file(name), rate, tags)
+            writing.wrote_one()
+            preview = render.write_preview(wav, Path(tmp) / render.preview_file(name), rate)
+            writing.wrote_one()
             out.append(
                 services.StemFiles(
                     name=name,
-                    master=files.save(f"{directory}/{name}.flac", master),
-                    preview=files.save(f"{directory}/preview/{name}.mp3", preview),
+                    master=files.save(f"{directory}/{render.master_file(name)}", master),
+                    preview=files.save(f"{directory}/preview/{render.preview_file(name)}", preview),
                     peaks=peaks[name],
                     size=master.stat().st_size + preview.stat().st_size,
                 )

@@ -3,22 +3,24 @@ Downloads that may need rendering are in ``downloads``."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.text import get_valid_filename
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
+from demixer.engine import formats
 from demixer.engine.registry import LICENSE_NOTE
-from demixer.separation import files, queue, services
+from demixer.separation import files, queue, services, stretches
 from demixer.separation import render as audio_render
 from demixer.separation.models import Separation, Status, Stem
 
-FORMATS = audio_render.DOWNLOAD_FORMATS
-INSTRUMENTAL_FORMAT = "wav"
+INSTRUMENTAL_FORMAT = formats.WAV
+MIX_FORMAT = formats.MP3  # the mix form's first choice: the smallest file
 
 
 def _job(request: HttpRequest, separation_id: object) -> Separation:
@@ -35,14 +37,24 @@ def _done_job(request: HttpRequest, separation_id: object) -> Separation:
 
 
 def status_payload(job: Separation) -> dict[str, object]:
-    return {**queue.job_status(job), "url": reverse("separation-detail", args=[job.id])}
+    return {
+        **queue.job_status(job),
+        "url": reverse("separation-detail", args=[job.id]),
+        # listen while it separates: the stretches a running job has published (or None)
+        "ready": stretches.ready_payload(job),
+    }
 
 
 @login_required
+@csp_override(settings.PLAYER_CSP)  # the player's tempo/pitch: WebAssembly in a worklet
 def detail(request: HttpRequest, separation_id: object) -> HttpResponse:
     job = _job(request, separation_id)
     if job.status == Status.DONE:
         return render(request, "player/result.html", result_context(job))
+    live = stretches.ready_payload(job)
+    if live is not None:
+        # the player opens on the first stretch and plays what is ready while the job runs
+        return render(request, "player/result.html", listening_context(job, live))
     return render(
         request,
         "separation/job.html",
@@ -50,9 +62,10 @@ def detail(request: HttpRequest, separation_id: object) -> HttpResponse:
     )
 
 
-def result_context(job: Separation) -> dict[str, object]:
-    """What ``player/result.html`` receives (see demixer/player/CONTRACT.md)."""
-    stems = list(job.stems.all())
+def result_context(job: Separation, live_names: list[str] | None = None) -> dict[str, object]:
+    """What ``player/result.html`` receives (see demixer/player/CONTRACT.md); ``live_names``:
+    the stems of a running job, which has no stem rows yet."""
+    stems = list(job.stems.all()) if live_names is None else [Stem(name=n) for n in live_names]
     names = {s.name for s in stems}
     return {
         "separation": job,
@@ -63,22 +76,52 @@ def result_context(job: Separation) -> dict[str, object]:
                 "label": stem.label,
                 "preview_url": reverse("stem-preview", args=[job.id, stem.name]),
                 "peaks": stem.peaks,
+                "colour": stem.colour,
                 "downloads": {
-                    fmt: reverse("stem-download", args=[job.id, stem.name, fmt]) for fmt in FORMATS
+                    fmt: reverse("stem-download", args=[job.id, stem.name, fmt])
+                    for fmt in formats.NAMES
                 },
+                "files": [_download_link(job, stem, fmt) for fmt in formats.FORMATS.values()],
             }
             for stem in stems
         ],
+        "mix_formats": [
+            {"name": fmt.name, "label": fmt.label, "selected": fmt == MIX_FORMAT}
+            for fmt in formats.FORMATS.values()
+        ],
         "zip_url": reverse("separation-zip", args=[job.id]),
+        # with two stems the other one is the instrumental, already a row of its own
         "instrumental_url": (
-            reverse("separation-instrumental", args=[job.id, INSTRUMENTAL_FORMAT])
-            if "vocals" in names and len(names) > 1
+            reverse("separation-instrumental", args=[job.id, INSTRUMENTAL_FORMAT.name])
+            if "vocals" in names and len(names) > 2
             else None
         ),
         "mix_url": reverse("separation-mix", args=[job.id]),
         # the footer's note, for the model that made these stems
         "licence_note": job.licence_note or LICENSE_NOTE,
     }
+
+
+def _download_link(job: Separation, stem: Stem, fmt: formats.OutputFormat) -> dict[str, object]:
+    """One of a stem's download links: the master is a plain download, the other formats are
+    rendered first (the player's script waits for them)."""
+    return {
+        "format": fmt.name,
+        "label": fmt.label,
+        "url": reverse("stem-download", args=[job.id, stem.name, fmt.name]),
+        "rendered": fmt != audio_render.MASTER,
+    }
+
+
+def listening_context(job: Separation, live: dict[str, object]) -> dict[str, object]:
+    """``result_context`` for a running job that has published stretches: the same page, its
+    stems named by the stretches, its downloads shown once the job is done (``live`` set)."""
+    names = live["stems"]
+    assert isinstance(names, list)
+    context = result_context(job, names)
+    context["live"] = live
+    context["status_url"] = reverse("separation-status", args=[job.id])
+    return context
 
 
 @login_required
@@ -100,11 +143,29 @@ def cancel(request: HttpRequest, separation_id: object) -> HttpResponse:
 
 
 def _download_name(job: Separation, part: str, fmt: str) -> str:
-    return get_valid_filename(f"{job.track.title} - {part}.{fmt}") or f"{part}.{fmt}"
+    """``Artist - Title (drums).wav``: what a person would call the file."""
+    return files.download_filename(job.track.download_title, part.lower(), fmt)
+
+
+@login_required
+def stretch(
+    request: HttpRequest, separation_id: object, claim: str, index: int
+) -> HttpResponseBase:
+    """One published stretch of a running job (raw float32, see ``stretches``); 404 once the
+    job is no longer running or the stretch is not the current claim's."""
+    job = _job(request, separation_id)
+    name = stretches.stretch_file(job, claim, index)
+    if name is None:
+        raise Http404("no such stretch")
+    try:
+        return files.serve(request, name, f"{index}.f32", attachment=False)
+    except FileNotFoundError:
+        raise Http404("no such stretch") from None
 
 
 @login_required
 def stem_preview(request: HttpRequest, separation_id: object, name: str) -> HttpResponseBase:
     job = _done_job(request, separation_id)
     stem = get_object_or_404(Stem, separation=job, name=name)
-    return files.serve(request, files.name_of(stem.preview), f"{name}.mp3", attachment=False)
+    filename = audio_render.preview_file(name)
+    return files.serve(request, files.name_of(stem.preview), filename, attachment=False)

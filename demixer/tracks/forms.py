@@ -13,7 +13,7 @@ from demixer.engine.errors import AudioDecodeError
 from demixer.separation import modes
 from demixer.separation.models import Quality
 from demixer.tracks.models import Track
-from demixer.tracks.uploads import local_path, sha256_of
+from demixer.tracks.uploads import local_path, streamed_sha256
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -45,7 +45,7 @@ class CheckedUpload:
         return Path(self.upload.name or "untitled").stem[:200] or "untitled"
 
 
-MODE_CHOICES = modes.CHOICES
+MODE_CHOICES = modes.choices  # a callable: models imported later are offered too
 
 QUALITY_CHOICES = [
     (Quality.DEFAULT.value, "Best (default)"),
@@ -67,6 +67,7 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.refused = refused or []
         self.checked: list[CheckedUpload] = []
+        self.refusals: list[str] = []  # "name: why" for each file refused (the others go ahead)
         # the worker checks the fast mode against the default mode once per host; where it
         # was refused, the page no longer offers it (a job asking for it all the same, from an
         # older page, runs in default mode and says so)
@@ -92,17 +93,17 @@ class UploadForm(forms.Form):
             except AudioDecodeError as exc:
                 errors.append(_with_name(str(exc), path.name, upload.name or "file"))
                 continue
-            self.checked.append(CheckedUpload(upload, info, sha256_of(path)))
-        if errors:
-            # all or nothing: a refused file means nothing from this upload is kept
-            self.checked = []
+            self.checked.append(CheckedUpload(upload, info, streamed_sha256(upload)))
+        # the good files go ahead; the page says which others were not added, and why
+        self.refusals = errors
+        if not self.checked:
             raise forms.ValidationError(errors)
         return files
 
     @property
     def unavailable_modes(self) -> set[str]:
         """Choices whose model is not installed on this server: not offered."""
-        return {mode.value for mode in modes.MODES if not mode.installed}
+        return {mode.value for mode in modes.all_modes() if not mode.installed}
 
     def clean_mode(self) -> str:
         mode = modes.by_value(self.cleaned_data.get("mode"))
@@ -146,4 +147,4 @@ def _with_name(message: str, temp_name: str, real_name: str) -> str:
 class RenameForm(forms.ModelForm):
     class Meta:
         model = Track
-        fields = ("title",)
+        fields = ("title", "artist")

@@ -22,6 +22,8 @@ class Track(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tracks"
     )
     title = models.CharField(max_length=200)
+    # from the file's tags when it has them (blank otherwise); shown as "Artist – Title"
+    artist = models.CharField(max_length=200, blank=True)
     original = models.FileField(upload_to=original_path, max_length=300)
     original_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -30,6 +32,10 @@ class Track(models.Model):
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()
     codec = models.CharField(max_length=40, blank=True)
+    # estimated by the worker after the track's first separation (demixer.engine.analysis);
+    # bpm stays null until then, key stays blank when nothing fits a key
+    bpm = models.FloatField(null=True, blank=True)
+    key = models.CharField(max_length=12, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,8 +46,26 @@ class Track(models.Model):
         )
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """What pages show: "Artist – Title", or the title alone when no artist is known."""
+        return f"{self.artist} – {self.title}" if self.artist else self.title
+
+    @property
+    def download_title(self) -> str:
+        """How download names begin ("Artist - Title (drums).wav"): a plain hyphen for files."""
+        return f"{self.artist} - {self.title}" if self.artist else self.title
 
     @property
     def duration_text(self) -> str:
         return duration_text(self.duration)
+
+    @property
+    def musical_text(self) -> str:
+        """ "A minor · 120 BPM" for the library and the player; blank before the analysis."""
+        if self.bpm is None:
+            return ""
+        bpm = f"{self.bpm:.0f} BPM"
+        return f"{self.key} · {bpm}" if self.key else bpm

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+import uuid
+
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
@@ -64,11 +67,21 @@ def add_upload(
         raise
 
 
+def tag_text(tags: dict[str, str], key: str) -> str:
+    """A tag as a page can show it: one line (controls and runs of spaces collapsed), at most
+    the field's 200 characters; "" when the file does not have it."""
+    raw = tags.get(key, "").replace("\ufeff", "")  # a byte-order mark some taggers leave
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in raw)
+    return " ".join(text.split())[:200]
+
+
 def _store(owner: User, checked: CheckedUpload) -> Track:
     info = checked.info
     track = Track(
         owner=owner,
-        title=checked.title,
+        # the file's own title and artist when tagged, else its name ("mixture", "song")
+        title=tag_text(info.tags, "title") or checked.title,
+        artist=tag_text(info.tags, "artist"),
         original_name=(checked.upload.name or "")[:255],
         sha256=checked.sha256,
         size=checked.upload.size or 0,
@@ -89,3 +102,9 @@ def _store(owner: User, checked: CheckedUpload) -> Track:
         track.original.delete(save=False)
         raise
     return track
+
+
+def record_analysis(track_id: uuid.UUID | str, bpm: float, key: str) -> bool:
+    """Keep a track's key and tempo, once: the first separation to finish records them (a
+    second model's job on the same track measures the same mix). Returns whether it did."""
+    return bool(Track.objects.filter(id=track_id, bpm__isnull=True).update(bpm=bpm, key=key))

@@ -1,4 +1,5 @@
-"""Upload handling: stream to disk, stop a file at the size limit, hash what was received."""
+"""Upload handling: stream to disk, stop a file at the size limit, hash the bytes as they
+arrive (so nothing reads the file again to hash it)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import hashlib
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    SkipFile,
+    TemporaryFileUploadHandler,
+)
 from django.http import HttpRequest
 
 REFUSED_ATTR = "demixer_refused_uploads"
@@ -22,7 +27,7 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     The rest of that file is read off the connection and discarded (nothing more is written to
     disk); the file's name is noted on the request so the form can say why it is missing.
-    Passes every chunk on unchanged to the next handler (``TemporaryFileUploadHandler``).
+    Passes every chunk on unchanged to the next handler (:class:`HashingUploadHandler`).
     """
 
     def new_file(
@@ -53,6 +58,51 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> None:
         return None
+
+
+class HashedUploadedFile(TemporaryUploadedFile):
+    """An upload on disk that knows its SHA-256 (hex), computed while it streamed in."""
+
+    sha256 = ""
+
+
+class HashingUploadHandler(TemporaryFileUploadHandler):
+    """Django's temporary-file handler that also feeds each chunk to a SHA-256 as it is
+    written: the upload's hash costs no second read of the file (validating it decodes it,
+    storing it moves it)."""
+
+    file: HashedUploadedFile
+
+    def new_file(
+        self,
+        field_name: str,
+        file_name: str,
+        content_type: str,
+        content_length: int | None,
+        charset: str | None = None,
+        content_type_extra: dict[str, bytes] | None = None,
+    ) -> None:
+        # the base class's bookkeeping only: the parent's new_file would open a file of its own
+        FileUploadHandler.new_file(
+            self, field_name, file_name, content_type, content_length, charset, content_type_extra
+        )
+        self.file = HashedUploadedFile(file_name, content_type, 0, charset, content_type_extra)
+        self.digest = hashlib.sha256()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.digest.update(raw_data)
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int) -> UploadedFile | None:
+        self.file.sha256 = self.digest.hexdigest()
+        return super().file_complete(file_size)
+
+
+def streamed_sha256(upload: UploadedFile) -> str:
+    """The SHA-256 :class:`HashingUploadHandler` computed while ``upload`` arrived."""
+    if not isinstance(upload, HashedUploadedFile) or not upload.sha256:
+        raise RuntimeError("uploads must be hashed as they stream in: check FILE_UPLOAD_HANDLERS")
+    return upload.sha256
 
 
 def refused_uploads(request: HttpRequest) -> list[str]:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -44,7 +45,7 @@ def new_separation(request: AuthedRequest) -> HttpResponse:
             except (QuotaExceeded, ModelUnavailable) as exc:
                 form.add_error(None, str(exc))  # nothing of this upload was stored
             else:
-                answer = _uploaded(request, results)
+                answer = _uploaded(request, results, form.refusals)
                 return JsonResponse({"redirect": answer.url}) if scripted else answer
         if scripted:
             return JsonResponse({"errors": _error_lines(form)})
@@ -57,27 +58,43 @@ def new_separation(request: AuthedRequest) -> HttpResponse:
 
 def _error_lines(form: UploadForm) -> list[str]:
     """The form's errors as the page lists them: the form's own, then each field's, named by
-    its label (the files' messages name their file)."""
+    its label (the files' messages name their file), then files refused while others were
+    accepted (when something else stopped the upload, they need another look too)."""
     lines = [str(error) for error in form.non_field_errors()]
     for field in form:
         prefix = "" if field.name == "files" else f"{field.label}: "
         lines += [f"{prefix}{error}" for error in field.errors]
+    if "files" not in form.errors:
+        lines += [f"Not added: {line}" for line in form.refusals]
     return lines
 
 
-def _uploaded(request: HttpRequest, results: list[tuple[Separation, bool]]) -> HttpResponseRedirect:
-    """Where an accepted upload leads: its job's page, or the library for several."""
+def _uploaded(
+    request: HttpRequest, results: list[tuple[Separation, bool]], refusals: list[str]
+) -> HttpResponseRedirect:
+    """Where an accepted upload leads: its job's page, or the library for several; the files
+    refused meanwhile are named there, each with its reason."""
+    for line in refusals:
+        messages.error(request, f"Not added: {line}")
     for job, reused in results:
         if reused:
-            messages.info(
-                request,
-                f"“{job.track.title}” was already separated with these options: "
-                "here is that result.",
-            )
+            messages.info(request, reused_note(job))
     if len(results) == 1:
         return redirect("separation-detail", results[0][0].id)
-    messages.success(request, f"{len(results)} tracks queued for separation.")
+    if queued := sum(1 for _, reused in results if not reused):
+        messages.success(request, f"{queued} track{pluralize(queued)} queued for separation.")
     return redirect("library")
+
+
+def reused_note(job: Separation) -> str:
+    """Why the page shown is an earlier job: said as it stands, since "already separated"
+    about a job still waiting in the queue would be untrue."""
+    title = job.track.display_title
+    if job.status == Status.QUEUED:
+        return f"“{title}” is already queued with these options: here is that job."
+    if job.status == Status.RUNNING:
+        return f"“{title}” is already being separated with these options: here is that job."
+    return f"“{title}” was already separated with these options: here is that result."
 
 
 @login_required
@@ -91,7 +108,7 @@ def library(request: AuthedRequest) -> HttpResponse:
     qualities = [
         (v, label) for v, label in QUALITY_CHOICES if v != Quality.FAST or not fast_unavailable
     ]
-    offered = [mode for mode in modes.MODES if mode.installed]
+    offered = [mode for mode in modes.all_modes() if mode.installed]
     rows = []
     for track in tracks:
         jobs = list(track.separations.all())
@@ -134,7 +151,7 @@ def rename(request: HttpRequest, track_id: str) -> HttpResponse:
     form = RenameForm(request.POST or None, instance=track)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Renamed to “{track.title}”.")
+        messages.success(request, f"Renamed to “{track.display_title}”.")
         return redirect("library")
     return render(request, "tracks/rename.html", {"form": form, "track": track})
 
@@ -143,7 +160,7 @@ def rename(request: HttpRequest, track_id: str) -> HttpResponse:
 def delete(request: HttpRequest, track_id: str) -> HttpResponse:
     track = get_object_or_404(Track, id=track_id, owner=request.user)
     if request.method == "POST":
-        title = track.title
+        title = track.display_title
         separations.delete_track(track)
         messages.success(request, f"Deleted “{title}” and its stems.")
         return redirect("library")
@@ -166,9 +183,7 @@ def separate_again(request: HttpRequest, track_id: str) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(_back(request))
     if reused:
-        messages.info(
-            request, f"“{track.title}” already has a separation with these options: here it is."
-        )
+        messages.info(request, reused_note(job))
     return redirect("separation-detail", job.id)
 
 

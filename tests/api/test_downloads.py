@@ -60,7 +60,7 @@ def test_the_zip_instrumental_and_a_mix(alice_api, done, tmp_path) -> None:
     assert flac_zip.status_code == 200
     names = zipfile.ZipFile(io.BytesIO(body(flac_zip))).namelist()
     assert sorted(names) == sorted(
-        f"My_Song_-_{s}.flac" for s in ("Drums", "Bass", "Other", "Vocals")
+        f"My Song ({s}).flac" for s in ("drums", "bass", "other", "vocals")
     )
     mp3_zip = rendered(alice_api, alice_api.get(f"{base(done)}/stems.zip?format=mp3"))
     assert len(zipfile.ZipFile(io.BytesIO(mp3_zip)).namelist()) == 4

@@ -50,6 +50,7 @@ def remote(args: list[str], env: dict[str, str], timeout: float = 300):
     )
 
 
+@pytest.mark.model
 @pytest.mark.slow
 def test_remote_separate_then_list(serve, make_clip, tmp_path) -> None:  # noqa: F811
     process, env, log = serve

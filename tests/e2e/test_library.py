@@ -83,7 +83,7 @@ def test_both_results_stay_reachable_and_fit_a_phone(page, live_app, tmp_path, s
     separate_again(page, "4", "default")
     wait_for_player(page, 4)
     assert page.url == four_url
-    assert "already has a separation with these options" in page.text_content(".messages")
+    assert "was already separated with these options" in page.text_content(".messages")
 
     page.set_viewport_size(PHONE)
     page.goto("/library/")

@@ -46,6 +46,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.mark.model
 def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path) -> None:
     """One call, two files (one of them corrupt): good one written, exit code 2 for the bad."""
     bad = tmp_path / "broken.mp3"
@@ -77,6 +78,7 @@ def test_separate_two_files_four_stems_and_two_stems(clip: Path, tmp_path: Path)
     }
 
 
+@pytest.mark.model
 def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
     result = run_cli(
         "separate",
@@ -165,6 +167,7 @@ def test_low_memory_gives_the_same_stems(clip: Path, tmp_path: Path, model) -> N
         np.testing.assert_allclose(got.T, expected[index], atol=1e-4)
 
 
+@pytest.mark.model
 def test_silence_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros((44100, 2), dtype=np.float32), 44100)

@@ -35,6 +35,7 @@ def fast_model() -> SegmentModel:
     return shared_model(SessionConfig(quality="fast"))
 
 
+@pytest.mark.model
 def test_the_real_fast_mode_passes_its_check_on_this_cpu(
     model: SegmentModel, fast_model: SegmentModel
 ) -> None:

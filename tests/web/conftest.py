@@ -1,5 +1,9 @@
 """Web fixtures: named users (alice, bob), generated clips in every format, isolated media, a
-finished separation made once per session by the real engine, and the real worker in batch mode.
+finished separation made once per session, the real worker in batch mode, and one upload helper.
+
+The worker separates with :class:`~demixer.testing.stand_in.StandInSession` (stems that are the
+mix's frequency bands, in milliseconds) unless a test is marked ``@pytest.mark.model``: those run
+the real engine with the real weights (``make test``; ``make test-fast`` leaves them out).
 """
 
 from __future__ import annotations
@@ -14,13 +18,17 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine import onnx_model, spleeter
+from demixer.engine.options import SessionConfig
+from demixer.engine.registry import DEFAULT_MODEL
 from demixer.engine.separate import SeparationOptions, separate_file
-from demixer.separation import render
+from demixer.separation import render, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.testing import signals
 from demixer.testing.files import INPUT_FORMATS, write_audio
+from demixer.testing.stand_in import StandInSession
 from demixer.tracks.models import Track
 from demixer.tracks.uploads import sha256_of
 
@@ -44,6 +52,41 @@ def web_settings(settings, media_dir: Path) -> None:
     settings.STATIC_ROOT = str(static)  # whitenoise serves from finders; this only needs to exist
     settings.SEPARATION_THREADS = 0
     cache.clear()  # the throttles count there, per process: each test starts from nothing
+
+
+@pytest.fixture(autouse=True)
+def engine_stand_in(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> dict[tuple[str, str], StandInSession] | None:
+    """The worker's sessions (by model and quality) are stand-ins, created on first use, unless
+    the test is marked ``model``; then None and the real engine runs. Creating a real session
+    in an unmarked test fails it, so the mark always says which tests run the network."""
+    if request.node.get_closest_marker("model"):
+        return None
+    sessions: dict[tuple[str, str], StandInSession] = {}
+
+    def worker_model(model: str = DEFAULT_MODEL, quality: str = "default") -> StandInSession:
+        if (model, quality) not in sessions:
+            sessions[model, quality] = StandInSession(tasks._session_config(quality, model))
+        return sessions[model, quality]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        pytest.fail("this test runs the real model: mark it @pytest.mark.model", pytrace=False)
+
+    monkeypatch.setattr(tasks, "worker_model", worker_model)
+    monkeypatch.setattr(onnx_model, "shared_model", refused)
+    monkeypatch.setattr(spleeter, "shared_spleeter", refused)
+    return sessions
+
+
+def upload(client: Client, *paths: Path, mode: str = "4", **options: str):
+    """Post ``paths`` to the upload form as a browser does (``options``: quality, model, ...)."""
+    handles = [p.open("rb") for p in paths]
+    try:
+        return client.post(reverse("separation-new"), {"files": handles, "mode": mode, **options})
+    finally:
+        for handle in handles:
+            handle.close()
 
 
 @pytest.fixture
@@ -107,15 +150,18 @@ def run_worker() -> None:
 
 @pytest.fixture(scope="session")
 def engine_stems(
-    model: SegmentModel, tmp_path_factory: pytest.TempPathFactory
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, dict[str, Path], dict[str, Path], dict[str, list[float]]]:
-    """One real separation of a 6 s clip, written as the worker writes it:
-    (original, masters by stem, previews by stem, peaks by stem)."""
+    """One separation of a 6 s clip (the real ``separate_file`` with the stand-in session: the
+    tests that use it are about files, downloads and pages, not the stems' content), written as
+    the worker writes it: (original, masters by stem, previews by stem, peaks by stem)."""
     folder = tmp_path_factory.mktemp("engine-stems")
     original = write_audio(
         folder / "song.flac", signals.mix(signals.song(6.0, seed=3)), signals.RATE, "flac"
     )
-    result = separate_file(original, SeparationOptions(), model=model)
+    result = separate_file(
+        original, SeparationOptions(), model=StandInSession(SessionConfig(DEFAULT_MODEL))
+    )
     masters = {
         n: render.write_master(w, folder / f"{n}.flac", result.rate, {})
         for n, w in result.stems.items()

@@ -88,7 +88,7 @@ def test_wrong_password_stays_on_the_login_page(alice, client: Client) -> None:
     response = client.post(reverse("login"), {"username": "alice", "password": "nope"})
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
-    assert "Please enter a correct" in response.content.decode()
+    assert "do not match an account" in response.content.decode()
 
 
 def test_log_out_is_a_post(alice_client: Client) -> None:

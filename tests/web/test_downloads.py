@@ -75,7 +75,7 @@ def test_a_conversion_is_rendered_by_the_worker_then_served_from_the_cache(
 
     again = alice_client.get(url)  # the second identical request: the file, at once
     assert again.status_code == 200
-    assert f"My_Song_-_Vocals.{fmt}" in again["Content-Disposition"]
+    assert f"My Song (vocals).{fmt}" in again["Content-Disposition"]
     assert body(again) == data
     assert DBTaskResult.objects.count() == 1 and Render.objects.count() == 1
 
@@ -102,7 +102,7 @@ def test_a_browser_without_script_gets_a_page_that_refreshes(alice_client, done)
     page = response.content.decode()
     download_url = reverse("render-file", args=[Render.objects.get().id])
     assert f'http-equiv="refresh" content="2;url={download_url}"' in page
-    assert "Preparing the file" in page and "My_Song_-_Instrumental.mp3" in page
+    assert "Preparing the file" in page and "My Song (instrumental).mp3" in page
     run_worker()
     assert alice_client.get(download_url, headers=headers)["Content-Type"] == "audio/mpeg"
 
@@ -114,7 +114,7 @@ def test_a_zip_of_conversions_is_rendered_then_streamed(
     url = reverse("separation-zip", args=[done.id]) + f"?format={fmt}"
     archive = zipfile.ZipFile(io.BytesIO(rendered(alice_client, alice_client.get(url))))
     names = sorted(archive.namelist())
-    assert names == sorted(f"My_Song_-_{s.capitalize()}.{fmt}" for s in STEMS)
+    assert names == sorted(f"My Song ({s}).{fmt}" for s in STEMS)
     for name in names:
         samples, rate = decode_bytes(archive.read(name), tmp_path, f".{fmt}")
         assert rate == 44100 and samples.shape[0] == 2
@@ -122,7 +122,7 @@ def test_a_zip_of_conversions_is_rendered_then_streamed(
     # the zip's members are the stems' own conversions: each is ready at once now
     single = alice_client.get(reverse("stem-download", args=[done.id, "bass", fmt]))
     assert single.status_code == 200
-    assert body(single) == archive.read(f"My_Song_-_Bass.{fmt}")
+    assert body(single) == archive.read(f"My Song (bass).{fmt}")
     assert alice_client.get(url).status_code == 200
     assert DBTaskResult.objects.count() == 1
     cached = sorted(p.name for p in (media_dir / done.storage_dir() / "cache").iterdir())

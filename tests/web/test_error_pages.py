@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import path, reverse
 
 from demixer.config.urls import urlpatterns as site_urls
+from tests.web.conftest import upload
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +38,7 @@ def test_too_many_files_is_a_friendly_400(alice_client: Client, settings, tmp_pa
         path = tmp_path / f"f{i}.wav"
         path.write_bytes(b"x")
         paths.append(path)
-    handles = [p.open("rb") for p in paths]
-    try:
-        response = alice_client.post(reverse("separation-new"), {"files": handles, "mode": "4"})
-    finally:
-        for h in handles:
-            h.close()
+    response = upload(alice_client, *paths)
     assert response.status_code == 400
     assert 'id="error-400"' in response.content.decode()
 

@@ -22,8 +22,7 @@ from django_tasks_db.models import DBTaskResult
 from demixer.separation import queue, quotas, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
-from tests.web.conftest import media_files, run_worker
-from tests.web.test_uploads import upload
+from tests.web.conftest import media_files, run_worker, upload
 
 
 def make_track(user, title: str, duration: float = 3.0) -> Track:

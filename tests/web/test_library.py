@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from demixer.separation import services
+from demixer.separation import services, signals
 from demixer.separation.models import Quality, Separation, Status
 from demixer.tracks.models import Track
 from tests.web.conftest import media_files, run_worker
@@ -81,7 +81,12 @@ def test_separate_again_with_options_already_made_leads_to_that_job(
     assert response.url == reverse("separation-detail", args=[four.id])
     assert Separation.objects.count() == 1
     page = alice_client.get(response.url).content.decode()
-    assert "already has a separation with these options" in page
+    said = {
+        Status.DONE: "was already separated with these options",
+        Status.QUEUED: "is already queued with these options",
+        Status.RUNNING: "is already being separated with these options",
+    }
+    assert said[status] in page
 
 
 def test_another_users_track_cannot_be_separated_again(
@@ -128,10 +133,21 @@ def test_deleting_a_running_job_stops_its_worker(alice, alice_client, make_done_
     job_id = str(job.id)
     Separation.objects.filter(id=job.id).update(status=Status.RUNNING, worker_id="w1")
     assert services.still_wanted(job_id, "w1")
-    alice_client.post(reverse("track-delete", args=[job.track.id]))
+    ended: list[tuple[str, str]] = []
+
+    def heard(sender: object, job_id: str, status: str, **kwargs: object) -> None:
+        ended.append((job_id, status))
+
+    signals.job_ended.connect(heard)
+    try:
+        alice_client.post(reverse("track-delete", args=[job.track.id]))
+    finally:
+        signals.job_ended.disconnect(heard)
     assert not Separation.objects.exists()
     assert not services.still_wanted(job_id, "w1")  # the worker stops at its next chunk
     assert not services.complete(job_id, "w1", [])  # and can record no stems
+    # what cancelling first adds to the cascade: the job is told as ended (its webhook fires)
+    assert ended == [(job_id, Status.CANCELLED)]
 
 
 def test_job_page_and_status_while_queued_and_running(alice, alice_client, make_done_separation):
@@ -163,6 +179,7 @@ def test_job_page_and_status_while_queued_and_running(alice, alice_client, make_
         "error": "",
         "note": "",
         "url": reverse("separation-detail", args=[second.id]),
+        "ready": None,  # nothing published yet (tests/web/test_stretches.py: once it is)
     }
     page = alice_client.get(reverse("separation-detail", args=[second.id])).content.decode()
     assert 'id="job-progress"' in page and 'id="cancel-button"' in page

@@ -13,8 +13,7 @@ import pytest
 from django.urls import reverse
 
 from demixer.separation.models import Separation, Status
-from tests.web.conftest import body, media_files, run_worker
-from tests.web.test_worker import upload
+from tests.web.conftest import body, media_files, run_worker, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,6 +59,7 @@ def keys(client) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
+@pytest.mark.model
 def test_upload_separate_download_delete_on_object_storage(
     alice_client, make_clip, media_dir, bucket
 ) -> None:

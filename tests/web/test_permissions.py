@@ -25,11 +25,15 @@ SEPARATION_URLS = {
     "separation-detail": [("get", (), {}, 200)],
     "separation-status": [("get", (), {}, 200)],
     "separation-cancel": [("post", (), {}, 302)],
+    # a done job has no stretches left: 404 for its owner too (tests/web/test_stretches.py
+    # serves a running job's to its owner)
+    "separation-stretch": [("get", ("0" * 16, "0"), {}, 404)],
     "stem-download": [("get", ("vocals", "wav"), {}, 202), ("get", ("vocals", "flac"), {}, 200)],
     "stem-preview": [("get", ("vocals",), {}, 200)],
     "separation-zip": [("get", (), {}, 200)],
     "separation-instrumental": [("get", ("mp3",), {}, 202)],
     "separation-mix": [("post", (), {"gain_vocals": "1", "format": "wav"}, 202)],
+    "separation-original": [("get", (), {}, 200)],  # the player's "compare with the original"
 }
 # downloads being rendered: their status and their file
 RENDER_URLS = {

@@ -29,6 +29,7 @@ def postgres_unreachable() -> str | None:
     return None
 
 
+@pytest.mark.model
 @pytest.mark.slow
 def test_core_flow_on_postgresql() -> None:
     reason = postgres_unreachable()

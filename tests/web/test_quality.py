@@ -4,8 +4,6 @@ qualities' sessions created and warmed when the worker starts."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -15,14 +13,9 @@ from django.utils.html import escape
 from demixer.engine import fast_check, onnx_model
 from demixer.separation.models import Quality, Separation, Status
 from demixer.tracks.models import Track
-from tests.web.conftest import run_worker
+from tests.web.conftest import run_worker, upload
 
 pytestmark = pytest.mark.django_db
-
-
-def upload(client: Client, path: Path, **options: str):
-    with path.open("rb") as fh:
-        return client.post(reverse("separation-new"), {"files": fh, "mode": "4", **options})
 
 
 def test_the_form_offers_both_qualities_best_by_default(alice_client: Client) -> None:
@@ -97,6 +90,7 @@ def test_separate_again_keeps_the_quality(alice, alice_client, make_done_separat
     assert Separation.objects.filter(quality=Quality.DEFAULT, status=Status.QUEUED).count() == 1
 
 
+@pytest.mark.model
 @pytest.mark.django_db(transaction=True)
 def test_a_fast_job_runs_through_the_real_worker(alice_client, make_clip, model, media_dir):
     upload(alice_client, make_clip(4.0, seed=31), quality="fast")
@@ -112,6 +106,7 @@ def test_a_fast_job_runs_through_the_real_worker(alice_client, make_clip, model,
     assert any(c.quality == "fast" for c in onnx_model._shared)
 
 
+@pytest.mark.model
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_creates_and_warms_both_sessions_before_taking_jobs(
     settings, monkeypatch
@@ -143,6 +138,7 @@ REFUSED = fast_check.FastCheck(
 )
 
 
+@pytest.mark.model
 @pytest.mark.django_db(transaction=True)
 def test_where_this_cpu_refused_the_fast_mode_jobs_run_in_default_mode_and_say_so(
     alice_client, make_clip, model, monkeypatch

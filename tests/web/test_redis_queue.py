@@ -22,9 +22,8 @@ from django.utils import timezone
 from demixer.separation import rq_worker, services, tasks
 from demixer.separation.management.commands import separation_worker
 from demixer.separation.models import Separation, Status
-from tests.web.conftest import run_worker
+from tests.web.conftest import run_worker, upload
 from tests.web.test_postgres import PG_URL, postgres_unreachable
-from tests.web.test_worker import upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,6 +63,7 @@ def separation_queue(settings):
     server.flushdb()
 
 
+@pytest.mark.model
 def test_an_upload_reaches_the_worker_through_redis(
     alice_client, make_clip, media_dir, separation_queue
 ) -> None:
@@ -197,6 +197,7 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+@pytest.mark.model
 @pytest.mark.slow
 def test_two_worker_processes_share_one_redis_queue_on_postgresql(
     alice_client, make_clip, media_dir, separation_queue
@@ -235,7 +236,7 @@ def test_two_worker_processes_share_one_redis_queue_on_postgresql(
     command = [sys.executable, "manage.py", "separation_worker", "--batch", "--no-warm-up"]
     workers = [
         subprocess.Popen(
-            [*command, "--max-jobs", "1", "--worker-id", f"host-{n}"],
+            [*command, "--max-jobs", "1", "--worker-name", f"host-{n}"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

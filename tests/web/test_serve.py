@@ -443,6 +443,7 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, s
             process.wait()
 
 
+@pytest.mark.model
 def test_serve_brings_a_killed_worker_back_and_its_job_finishes(serve, make_clip) -> None:
     process, env, log = serve
     setup = subprocess.run(

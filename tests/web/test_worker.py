@@ -1,5 +1,8 @@
-"""The real worker, running the real engine through the queue (no fakes on this path):
-upload -> on_commit enqueue -> ``separation_worker --batch`` -> rows and stem files.
+"""The real worker through the queue: upload -> on_commit enqueue -> ``separation_worker
+--batch`` -> rows and stem files. The core flow runs the real engine with the real weights
+(``model``); the tests of the worker's bookkeeping (cancel, requeue, failures, takeovers) run the
+real ``separate_file`` around the stand-in session, which reports progress and honours cancel
+per segment as the engine does.
 
 These tests use real transactions (the enqueue happens on commit, the worker claims with its
 own transactions), so they run with ``transaction=True``.
@@ -8,11 +11,9 @@ own transactions), so they run with ``transaction=True``.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import soundfile as sf
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -21,16 +22,12 @@ from demixer.engine import separate as engine_separate
 from demixer.separation import render, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
-from tests.web.conftest import media_files, run_worker
+from tests.web.conftest import media_files, run_worker, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def upload(client: Client, path: Path, mode: str = "4"):
-    with path.open("rb") as fh:
-        return client.post(reverse("separation-new"), {"files": fh, "mode": mode})
-
-
+@pytest.mark.model
 def test_core_flow_upload_queue_worker_result(alice_client, make_clip, model, media_dir) -> None:
     """Sign-in user uploads, the job is queued, the real worker separates it, the result page
     lists four stems with files that decode, and the status endpoint says done."""
@@ -138,6 +135,7 @@ def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
     assert job.progress < 0.9
+    assert len(seen) == 2  # no report after the cancel: the engine stopped at its next chunk
     assert not Stem.objects.exists()
     assert media_files(media_dir / "separations") == []
     assert DBTaskResult.objects.get().return_value == "cancelled"
@@ -211,18 +209,22 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
     upload(alice_client, make_clip(12.0, seed=29))
     job = Separation.objects.get()
     real_report = services.report
+    stages: list[str] = []
 
     def report_then_stop(job_id, progress, stage, eta):
         real_report(job_id, progress, stage, eta)
+        stages.append(stage)
         if stage == "separating":
             tasks.shutdown_requested.set()  # what SIGTERM does in the worker command
 
     monkeypatch.setattr(services, "report", report_then_stop)
+    monkeypatch.setattr(tasks, "PROGRESS_INTERVAL", 0.0)  # every report, none skipped
     try:
         call = tasks.separate_track.call(str(job.id))
     finally:
         tasks.shutdown_requested.clear()
     assert call == "requeued (worker stopping)"
+    assert stages == ["decoding", "separating"]  # stopped at the next chunk
     job.refresh_from_db()
     assert job.status == Status.QUEUED and job.attempts == 0
     assert DBTaskResult.objects.filter(status="READY").count() == 2  # first delivery + requeue

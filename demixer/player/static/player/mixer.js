@@ -60,18 +60,27 @@ export class Mixer {
     this.generation = 0; // bumps on every (re)start, so "ended" from stopped sources is ignored
     this.onTransport = () => {}; // playing or position changed by a start, pause, seek or end
     this.onGains = () => {}; // a volume, mute or solo changed
+    // practice tools (practice.js): every source plays at `tempo` times the speed (the clock's
+    // position then advances at tempo x real time), and loops natively between loop.start and
+    // loop.end (seconds) while `loop` is set; onSources(when, offset) follows each (re)start,
+    // onSources(null) each stop, so other sources (the original) can share the run
+    this.tempo = 1;
+    this.loop = null;
+    this.runLoop = null; // the loop the current sources were started with
+    this.onSources = () => {};
   }
 
   stem(name) {
     return this.stems.find((s) => s.name === name);
   }
 
-  /* The AudioContext and the gain graph; false where the browser has no Web Audio. */
-  open() {
+  /* The AudioContext and the gain graph; false where the browser has no Web Audio. rate: the
+   * context's sample rate (stream.js asks for its stretches' own), else one that fits memory. */
+  open(rate) {
     const Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return false;
     try {
-      this.ctx = new Ctx({ sampleRate: contextRate(this.duration, this.stems.length) });
+      this.ctx = new Ctx({ sampleRate: rate || contextRate(this.duration, this.stems.length) });
     } catch {
       this.ctx = new Ctx(); // an engine without the options argument
     }
@@ -127,7 +136,9 @@ export class Mixer {
 
   position() {
     if (!this.playing) return this.pausedAt;
-    const t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt);
+    let t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt) * this.tempo;
+    const loop = this.runLoop;
+    if (loop && t >= loop.end) t = loop.start + ((t - loop.start) % (loop.end - loop.start));
     return Math.min(t, this.duration);
   }
 
@@ -179,18 +190,29 @@ export class Mixer {
         stem.source = null;
       }
     });
+    this.onSources(null);
   }
 
-  startAt(offset) {
+  /* when: the ctx time to start at (default: just ahead of now); stream.js passes one to swap
+   * its stretches for the complete stems on one frame */
+  startAt(offset, when) {
     this.stopSources();
     offset = Math.max(0, Math.min(offset, this.duration));
     if (offset >= this.duration - 0.01) offset = 0;
+    const loop = this.loop;
+    if (loop && (offset < loop.start || offset >= loop.end)) offset = loop.start; // into the loop
     const gen = this.generation;
-    const when = this.ctx.currentTime + START_LEAD;
+    when = when === undefined ? this.ctx.currentTime + START_LEAD : when;
     this.stems.forEach((stem) => {
       if (!stem.buffer) return;
       const src = this.ctx.createBufferSource();
       src.buffer = stem.buffer;
+      src.playbackRate.value = this.tempo;
+      if (loop) {
+        src.loop = true;
+        src.loopStart = loop.start;
+        src.loopEnd = loop.end;
+      }
       src.connect(stem.gain);
       src.onended = () => {
         // stems can differ by a few samples: the run is over when the last one ends
@@ -206,7 +228,9 @@ export class Mixer {
     });
     this.startedAt = when;
     this.startOffset = offset;
+    this.runLoop = loop;
     this.playing = true;
+    this.onSources(when, offset);
     this.onTransport();
   }
 
@@ -250,6 +274,20 @@ export class Mixer {
     }
   }
 
+  /* Practice tools: a new tempo or loop restarts the sources where the clock is, so that
+   * every stem (and the position) stays on the one clock. loop: {start, end} or null. */
+  setTempo(tempo) {
+    const at = this.position();
+    this.tempo = tempo;
+    if (this.playing) this.startAt(at);
+  }
+
+  setLoop(loop) {
+    const at = this.position();
+    this.loop = loop;
+    if (this.playing) this.startAt(at);
+  }
+
   /* ---- what tests and the curious read --------------------------------------------- */
 
   /* stem name -> the GainNode's gain.value right now (what is audible, before the master) */
@@ -265,6 +303,12 @@ export class Mixer {
   sources() {
     return this.stems
       .filter((s) => s.source)
-      .map((s) => ({ stem: s.name, startTime: s.sourceStart, offset: s.sourceOffset }));
+      .map((s) => ({
+        stem: s.name,
+        startTime: s.sourceStart,
+        offset: s.sourceOffset,
+        rate: s.source.playbackRate.value,
+        loop: s.source.loop ? [s.source.loopStart, s.source.loopEnd] : null,
+      }));
   }
 }

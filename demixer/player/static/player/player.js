@@ -7,6 +7,8 @@
  */
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
+import { wirePractice } from "./practice.js";
+import { LiveMixer, followJob } from "./stream.js";
 
 const root = document.getElementById("player");
 if (root) start();
@@ -26,14 +28,17 @@ function start() {
   const durationEl = root.querySelector("[data-role=duration]");
   const mixForm = document.getElementById("mix-form");
   const peaksData = {};
+  const colourData = {}; // the stem's colour, from the server's one table (demixer/engine/stems.py)
   JSON.parse(document.getElementById("stem-data").textContent).forEach((s) => {
     peaksData[s.name] = s.peaks || [];
+    colourData[s.name] = s.colour;
   });
 
   // one view per stem row: {name, label, url, row, canvas, buttons, volumeEl, peaks, colors, …}
   const views = Array.from(root.querySelectorAll(".stem[data-stem]"), (row) => {
     const name = row.getAttribute("data-stem");
     const volumeEl = row.querySelector("[data-role=volume]");
+    if (colourData[name]) row.style.setProperty("--pl-wave-played", colourData[name]); // CSSOM: CSP allows it
     return {
       name: name,
       label: row.getAttribute("data-label") || name,
@@ -50,8 +55,15 @@ function start() {
       drawnAt: -1,
     };
   });
-  const mixer = new Mixer(views, parseFloat(root.getAttribute("data-duration")) || 0);
+  // listen while it separates: a running job's page plays its published stretches (stream.js)
+  const liveEl = document.getElementById("live-data");
+  const live = root.getAttribute("data-live") === "true" && liveEl ? JSON.parse(liveEl.textContent) : null;
+  if (live) views.forEach((view) => { view.peaks = live.peaks[view.name] || []; });
+  const mixer = live
+    ? new LiveMixer(views, live)
+    : new Mixer(views, parseFloat(root.getAttribute("data-duration")) || 0);
   let dragging = false;
+  let practice = null; // practice.js, once the AudioContext is open
   let pointerFocus = false; // the focused control was last reached by pointer, not keyboard
   let pointerDown = false;
 
@@ -103,6 +115,7 @@ function start() {
       played: v("--pl-wave-played", "#7dd3fc"),
       silent: v("--pl-wave-silent", "#2b3140"),
       head: v("--pl-playhead", "#f8fafc"),
+      edge: v("--pl-ready-edge", "#fbbf24"),
     };
   }
 
@@ -145,10 +158,23 @@ function start() {
       g.fillStyle = silent ? colors.silent : x + bar <= headX ? colors.played : colors.wave;
       g.fillRect(x, mid - half, bar, half * 2);
     }
+    if (live && !mixer.complete && duration > 0) drawReadyEdge(g, view, w, h, dpr);
+    if (practice) practice.drawLoop(g, w, h, duration, dpr); // the A-B loop (practice.js)
     g.fillStyle = colors.head;
     g.fillRect(Math.min(w - dpr * 2, Math.max(0, headX - dpr)), 0, Math.round(2 * dpr), h);
     view.drawnAt = pos;
     view.dirty = false;
+  }
+
+  /* What is not separated yet is dimmed, its edge marked (a seek past it waits there). */
+  function drawReadyEdge(g, view, w, h, dpr) {
+    const x = Math.round((mixer.readySeconds() / mixer.duration) * w);
+    view.readyDrawn = mixer.readyFrames;
+    if (x >= w) return;
+    g.fillStyle = "rgba(15, 18, 26, 0.6)";
+    g.fillRect(x, 0, w - x, h);
+    g.fillStyle = view.colors.edge;
+    g.fillRect(Math.max(0, x - dpr), 0, Math.round(2 * dpr), h);
   }
 
   function frame() {
@@ -161,7 +187,8 @@ function start() {
     seekEl.setAttribute("aria-valuetext", fmt(pos) + " of " + fmt(duration));
     views.forEach((view) => {
       sizeCanvas(view);
-      if (view.dirty || Math.abs(view.drawnAt - pos) > 1e-3) draw(view, pos);
+      const grew = live && view.readyDrawn !== mixer.readyFrames;
+      if (view.dirty || grew || Math.abs(view.drawnAt - pos) > 1e-3) draw(view, pos);
     });
     window.requestAnimationFrame(frame);
   }
@@ -277,6 +304,9 @@ function start() {
     /* the live sources: when each was scheduled to start (ctx time) and from which offset */
     sources: () => mixer.sources(),
     context: () => mixer.ctx,
+    /* listen while it separates: the stretches held and scheduled (null on a finished job) */
+    live: () => (live ? mixer.liveState() : null),
+    stretchDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
   };
 
   // downloads work even where Web Audio does not
@@ -293,5 +323,70 @@ function start() {
     root.setAttribute("data-state", "error");
     return;
   }
-  load();
+  // pan, loop, tempo/pitch, compare (practice.js): nodes added to the graph mixer.open() built
+  practice = wirePractice(root, mixer, views);
+  window.demixerPlayer.practice = practice;
+  if (live) listen();
+  else load();
+
+  /* ---- listen while it separates ------------------------------------------------------ */
+
+  function liveText() {
+    return "Separating… " + fmt(mixer.readySeconds()) + " of " + fmt(mixer.duration) +
+      " ready to play.";
+  }
+
+  function enable() {
+    seekEl.max = String(mixer.duration);
+    durationEl.textContent = fmt(mixer.duration);
+    playBtn.disabled = false;
+    seekEl.disabled = false;
+    root.setAttribute("data-state", "ready");
+  }
+
+  function listen() {
+    root.setAttribute("data-state", "loading");
+    setStatus("Loading the first seconds…");
+    mixer.onWaiting = (waiting) => {
+      root.setAttribute("data-waiting", String(waiting));
+      setStatus(waiting ? "Waiting for the separation to reach " + fmt(mixer.position()) + "…"
+        : liveText());
+    };
+    const follower = followJob(root.getAttribute("data-status-url"), mixer, {
+      progress: () => {
+        if (!mixer.complete && mixer.waitingAt === null && mixer.ready) setStatus(liveText());
+      },
+      peaks: (peaks) => views.forEach((view) => {
+        if (peaks[view.name]) {
+          view.peaks = peaks[view.name];
+          view.dirty = true;
+        }
+      }),
+      done: () => {
+        setStatus("Separated: loading the complete stems…");
+        const urls = {};
+        views.forEach((view) => { urls[view.name] = view.url; });
+        mixer.switchToComplete(urls).then(() => {
+          root.querySelectorAll("[data-when-done]").forEach((el) => { el.hidden = false; });
+          const kicker = root.querySelector("[data-role=kicker]");
+          if (kicker) kicker.textContent = kicker.textContent.replace("Separating into", "Separated into");
+          root.setAttribute("data-live", "complete");
+          root.setAttribute("data-waiting", "false");
+          enable();
+          setStatus("");
+        }, (err) => setStatus(err.message + " Reload the page to try again.", "error"));
+      },
+      stopped: (s) => {
+        root.setAttribute("data-live", "stopped");
+        setStatus(s.status === "cancelled"
+          ? "The separation was cancelled; what played so far was final."
+          : "The separation failed: " + (s.error || "unknown error") + ".", "error");
+      },
+      failed: (err) => setStatus("Couldn't load the separated audio (" + err.message + ").", "error"),
+    });
+    follower.start(live).then(() => {
+      enable();
+      setStatus(liveText());
+    });
+  }
 }

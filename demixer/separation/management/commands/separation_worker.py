@@ -38,7 +38,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-warm-up", action="store_false", dest="warm_up")
         parser.add_argument("--interval", type=float, default=1.0, help="idle poll, seconds")
         parser.add_argument("--queue-name", default="separation")
-        parser.add_argument("--worker-id", default=None)
+        parser.add_argument(
+            "--worker-name",
+            "--worker-id",  # its former name
+            dest="worker_name",
+            default=None,
+            help="this worker's name on the queue (default host:pid:random); each job it takes "
+            "gets a claim id of its own (services.claim_id), which is what a job row records",
+        )
         parser.add_argument("--max-jobs", type=int, default=None, help="stop after N jobs")
         parser.add_argument(
             "--no-renders",
@@ -70,10 +77,10 @@ class Command(BaseCommand):
             seconds = tasks.warm_up_models()
             logger.info("models created and warmed up in %.1f s", seconds)
             self.stdout.write(f"models warmed up in {seconds:.1f} s")
-        worker_id = options["worker_id"] or f"{services.worker_name()}:{get_random_string(8)}"
+        worker_name = options["worker_name"] or f"{services.worker_name()}:{get_random_string(8)}"
         queue_names = options["queue_name"].split(",")
         if rq_worker.configured():
-            self._run_rq(queue_names, worker_id, options)
+            self._run_rq(queue_names, worker_name, options)
             return
         worker = Worker(
             queue_names=queue_names,
@@ -82,28 +89,28 @@ class Command(BaseCommand):
             backend_name="default",
             startup_delay=False,
             max_tasks=options["max_jobs"],
-            worker_id=worker_id,
+            worker_id=worker_name,
             excluded_queue_names=[],
         )
         if options["batch"]:
             worker.run()
             if options["renders"]:
-                render_tasks.run_batch(worker_id)
+                render_tasks.run_batch(worker_name)
             return
         self._install_signals(worker)
-        with _RecoveryLoop(), _render_thread(options, worker_id):
+        with _RecoveryLoop(), _render_thread(options, worker_name):
             self.stdout.write("separation worker ready")
             worker.run()
 
-    def _run_rq(self, queue_names: list[str], worker_id: str, options: dict[str, Any]) -> None:
+    def _run_rq(self, queue_names: list[str], worker_name: str, options: dict[str, Any]) -> None:
         """Take jobs from Redis; ``--batch`` is RQ's burst mode (stop when the queue is empty)."""
-        worker = rq_worker.separation_worker(queue_names, worker_id)
+        worker = rq_worker.separation_worker(queue_names, worker_name)
         if options["batch"]:
             worker.work(burst=True, max_jobs=options["max_jobs"], logging_level="WARNING")
             if options["renders"]:
-                render_tasks.run_batch(worker_id)
+                render_tasks.run_batch(worker_name)
             return
-        with _RecoveryLoop(), _render_thread(options, worker_id):
+        with _RecoveryLoop(), _render_thread(options, worker_name):
             self.stdout.write(f"separation worker ready (Redis queue {', '.join(queue_names)})")
             worker.work(max_jobs=options["max_jobs"], logging_level="WARNING")
 
@@ -118,12 +125,12 @@ class Command(BaseCommand):
 
 
 def _render_thread(
-    options: dict[str, Any], worker_id: str
+    options: dict[str, Any], worker_name: str
 ) -> render_tasks.RenderThread | contextlib.nullcontext[None]:
     """Renders run on a thread beside the separations (see ``render_tasks``), unless asked not
     to."""
     if options["renders"]:
-        return render_tasks.RenderThread(worker_id)
+        return render_tasks.RenderThread(worker_name)
     return contextlib.nullcontext()
 
 

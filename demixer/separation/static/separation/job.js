@@ -62,6 +62,13 @@
         if (key !== last) { delay = FASTEST; last = key; } else { delay = Math.min(SLOWEST, delay * 1.5); }
         show(s);
         if (s.status === "done") { window.location.reload(); return; }
+        // listen while it separates: the page opens as a player once the first stretch is
+        // ready, while enough is left to separate (the server decides: near the end, or for a
+        // short song, the complete stems come within seconds)
+        if (s.ready && s.ready.opens_player) {
+          window.location.reload();
+          return;
+        }
         if (s.status === "failed" || s.status === "cancelled") {
           // the buttons differ for a finished job: let the server draw them
           window.location.reload();

@@ -1,0 +1,76 @@
+/* The result page's time ruler (an ES module): ticks and times over the waveforms, the A-B loop
+ * drawn on it. It lies over the first waveform's column (its left and width copied from that
+ * canvas), so a time on the ruler is the same time on every stem below it. */
+
+const STEPS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600]; // seconds between labelled ticks
+const MIN_LABEL_PX = 56; // CSS pixels between two labels, at least
+
+export function fmtTime(seconds) {
+  seconds = Math.max(0, seconds || 0);
+  const m = Math.floor(seconds / 60);
+  const s = Math.floor(seconds % 60);
+  return m + ":" + (s < 10 ? "0" : "") + s;
+}
+
+/* The labelled step for a track of `duration` seconds drawn `width` CSS pixels wide. */
+export function tickStep(duration, width) {
+  const wanted = (duration * MIN_LABEL_PX) / Math.max(1, width);
+  return STEPS.find((s) => s >= wanted) || STEPS[STEPS.length - 1];
+}
+
+export class Ruler {
+  /* canvas: the ruler; follow: the canvas whose column it lines up with */
+  constructor(canvas, follow) {
+    this.canvas = canvas;
+    this.follow = follow;
+    this.drawn = "";
+  }
+
+  /* Line up with the waveform column; true when the geometry changed. */
+  place() {
+    const box = this.follow.getBoundingClientRect();
+    const parent = this.canvas.parentElement.getBoundingClientRect();
+    const left = Math.round(box.left - parent.left) + "px";
+    const width = Math.round(box.width) + "px";
+    if (this.canvas.style.left === left && this.canvas.style.width === width) return false;
+    this.canvas.style.left = left; // CSSOM, which the page's CSP allows
+    this.canvas.style.width = width;
+    return true;
+  }
+
+  /* duration: seconds; loop: {start, end} or null; on: whether it loops; colors: strings */
+  draw(duration, loop, on, colors) {
+    const placed = this.place();
+    const c = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(c.clientWidth * dpr));
+    const h = Math.max(1, Math.round(c.clientHeight * dpr));
+    const key = [w, h, duration, loop && loop.start, loop && loop.end, on].join();
+    if (!placed && key === this.drawn) return;
+    this.drawn = key;
+    c.width = w;
+    c.height = h;
+    const g = c.getContext("2d");
+    g.clearRect(0, 0, w, h);
+    if (!(duration > 0)) return;
+    const x = (t) => (t / duration) * w;
+    if (loop) {
+      g.fillStyle = on ? colors.loop : colors.loopOff;
+      g.fillRect(x(loop.start), 0, Math.max(dpr, x(loop.end) - x(loop.start)), h);
+    }
+    const step = tickStep(duration, w / dpr);
+    const minor = step / 5;
+    g.fillStyle = colors.tick;
+    for (let t = 0; t <= duration + 1e-9; t += minor) {
+      const major = Math.abs(t / step - Math.round(t / step)) < 1e-6;
+      const th = major ? h * 0.45 : h * 0.2;
+      g.fillRect(Math.min(w - dpr, Math.round(x(t))), h - th, dpr, th);
+    }
+    g.fillStyle = colors.text;
+    g.font = Math.round(10 * dpr) + "px system-ui, sans-serif";
+    g.textBaseline = "top";
+    for (let t = 0; t < duration - step / 3; t += step) {
+      g.fillText(fmtTime(t), Math.round(x(t)) + 3 * dpr, 1 * dpr);
+    }
+  }
+}
