@@ -31,3 +31,36 @@ def song_6s() -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Six seconds of generated music: (true stems, mix), float32 (2, N) at 44.1 kHz."""
     stems = signals.song(6.0, seed=7)
     return stems, signals.mix(stems)
+
+
+# The checkpoint importer's fixtures (tests/engine/test_import.py, tests/web/test_six_stems.py):
+# its environment is built once (minutes), random-weight checkpoints are made once, and imports go
+# to one models folder per test session, so each model is exported once however many tests use it.
+IMPORT_HELPER = Path(__file__).parent / "engine" / "demucs_reference.py"
+
+
+@pytest.fixture(scope="session")
+def importer_python() -> Path:
+    from demixer.engine.importer import environment
+
+    try:
+        return environment.ensure()
+    except environment.ImporterEnvError as exc:
+        pytest.skip(f"the importer's environment cannot be built here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random-weight Demucs checkpoints made with demucs' own classes (see the helper)."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("checkpoints")
+    command = [str(importer_python), str(IMPORT_HELPER), "make", str(out)]
+    subprocess.run(command, check=True, timeout=1800)
+    return out
+
+
+@pytest.fixture(scope="session")
+def imports_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The models folder imports go to in this test session."""
+    return tmp_path_factory.mktemp("models")

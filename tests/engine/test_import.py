@@ -31,28 +31,12 @@ CLI = [sys.executable, "-m", "demixer.engine.cli"]
 MIN_SNR_DB = 40.0
 
 
-@pytest.fixture(scope="session")
-def importer_python() -> Path:
-    try:
-        return environment.ensure()
-    except environment.ImporterEnvError as exc:
-        pytest.skip(f"the importer's environment cannot be built here: {exc}")
-
-
 @pytest.fixture(scope="module")
-def checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("checkpoints")
-    subprocess.run([str(importer_python), str(HELPER), "make", str(out)], check=True, timeout=1800)
-    return out
-
-
-@pytest.fixture(scope="module")
-def models_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Imports go to a folder of their own, which this process's registry reads meanwhile."""
-    folder = tmp_path_factory.mktemp("models")
+def models_folder(imports_folder: Path) -> Iterator[Path]:
+    """Imports go to the session's folder of their own, which the registry reads meanwhile."""
     previous = model_files._configured_dir
-    registry.configure(folder)
-    yield folder
+    registry.configure(imports_folder)
+    yield imports_folder
     model_files._configured_dir = previous
 
 

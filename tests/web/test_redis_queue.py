@@ -114,8 +114,8 @@ def test_a_stopping_worker_puts_its_job_back_on_the_redis_queue(
     separation_queue.empty()
     real_report = services.report
 
-    def report_then_stop(job_id, progress, stage, eta):
-        real_report(job_id, progress, stage, eta)
+    def report_then_stop(job_id, claim, progress, stage, eta):
+        real_report(job_id, claim, progress, stage, eta)
         if stage == "separating":
             tasks.shutdown_requested.set()  # what SIGTERM does in the worker
 

@@ -254,9 +254,9 @@ def test_writing_the_stems_moves_the_bar_with_an_estimate(
     reports: list[tuple[float, str, float | None]] = []
     real = services.report
 
-    def spy(job_id: str, progress: float, stage: str, eta: float | None) -> None:
+    def spy(job_id: str, claim: str, progress: float, stage: str, eta: float | None) -> None:
         reports.append((progress, stage, eta))
-        real(job_id, progress, stage, eta)
+        real(job_id, claim, progress, stage, eta)
 
     monkeypatch.setattr(services, "report", spy)
     upload(alice_client, make_clip(2.0, seed=35))

@@ -16,7 +16,6 @@ import pytest
 from django.urls import reverse
 
 from demixer.engine import model_files, registry
-from demixer.engine.importer import environment
 from demixer.separation.models import Separation, Status
 from tests.web.conftest import body, decode_bytes, run_worker, upload
 from tests.web.test_downloads import rendered
@@ -25,30 +24,24 @@ from tests.web.test_files import correlation, master
 pytestmark = [pytest.mark.model, pytest.mark.django_db(transaction=True)]
 
 SIX = ("drums", "bass", "other", "vocals", "guitar", "piano")
-HELPER = Path(__file__).parents[1] / "engine" / "demucs_reference.py"
 CLI = [sys.executable, "-m", "demixer.engine.cli"]
 
 
 @pytest.fixture(scope="module")
-def six_stem_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A models folder holding the imported random-weight htdemucs_6s (exported once)."""
-    try:
-        python = environment.ensure()
-    except environment.ImporterEnvError as exc:
-        pytest.skip(f"the importer's environment cannot be built here: {exc}")
-    checkpoints = tmp_path_factory.mktemp("checkpoints")
-    subprocess.run([str(python), str(HELPER), "make", str(checkpoints)], check=True, timeout=1800)
-    folder = tmp_path_factory.mktemp("models")
-    files = sorted((checkpoints / "htdemucs_6s").iterdir())
-    result = subprocess.run(
-        [*CLI, "--models-dir", str(folder), "models", "import", *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    yield folder
+def six_stem_models(checkpoints: Path, imports_folder: Path) -> Path:
+    """The session's imports folder with the random-weight htdemucs_6s in it (imported here
+    unless tests/engine/test_import.py already did in this session: one export either way)."""
+    if not (imports_folder / "imported" / "htdemucs_6s" / "manifest.json").is_file():
+        files = sorted((checkpoints / "htdemucs_6s").iterdir())
+        result = subprocess.run(
+            [*CLI, "--models-dir", str(imports_folder), "models", "import", *map(str, files)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    return imports_folder
 
 
 @pytest.fixture

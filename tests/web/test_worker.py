@@ -122,8 +122,8 @@ def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -
     seen: list[float] = []
     real_report = services.report
 
-    def report_then_cancel(job_id, progress, stage, eta):
-        real_report(job_id, progress, stage, eta)
+    def report_then_cancel(job_id, claim, progress, stage, eta):
+        real_report(job_id, claim, progress, stage, eta)
         seen.append(progress)
         if stage == "separating" and len(seen) == 2:  # the first progress report
             assert Separation.objects.get(id=job_id).status == Status.RUNNING
@@ -211,8 +211,8 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
     real_report = services.report
     stages: list[str] = []
 
-    def report_then_stop(job_id, progress, stage, eta):
-        real_report(job_id, progress, stage, eta)
+    def report_then_stop(job_id, claim, progress, stage, eta):
+        real_report(job_id, claim, progress, stage, eta)
         stages.append(stage)
         if stage == "separating":
             tasks.shutdown_requested.set()  # what SIGTERM does in the worker command
