@@ -64,3 +64,24 @@ def checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory)
 def imports_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The models folder imports go to in this test session."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def six_stem_import(checkpoints: Path, imports_folder: Path) -> Path:
+    """``demixer models import`` of the random-weight htdemucs_6s checkpoint and the wheel's
+    htdemucs_6s.yaml into the session's imports folder, run once (one export) for the engine's
+    parity test and the web's 6-stem job alike; returns the folder."""
+    import subprocess
+    import sys
+
+    files = sorted((checkpoints / "htdemucs_6s").iterdir())
+    command = [sys.executable, "-m", "demixer.engine.cli", "--models-dir", str(imports_folder)]
+    result = subprocess.run(
+        [*command, "models", "import", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return imports_folder

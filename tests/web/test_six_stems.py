@@ -6,8 +6,6 @@ the zip, and the instrumental is the five stems that are not vocals."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,31 +22,13 @@ from tests.web.test_files import correlation, master
 pytestmark = [pytest.mark.model, pytest.mark.django_db(transaction=True)]
 
 SIX = ("drums", "bass", "other", "vocals", "guitar", "piano")
-CLI = [sys.executable, "-m", "demixer.engine.cli"]
-
-
-@pytest.fixture(scope="module")
-def six_stem_models(checkpoints: Path, imports_folder: Path) -> Path:
-    """The session's imports folder with the random-weight htdemucs_6s in it (imported here
-    unless tests/engine/test_import.py already did in this session: one export either way)."""
-    if not (imports_folder / "imported" / "htdemucs_6s" / "manifest.json").is_file():
-        files = sorted((checkpoints / "htdemucs_6s").iterdir())
-        result = subprocess.run(
-            [*CLI, "--models-dir", str(imports_folder), "models", "import", *map(str, files)],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-    return imports_folder
 
 
 @pytest.fixture
-def six_stems_installed(six_stem_models: Path, settings) -> Iterator[None]:
+def six_stems_installed(six_stem_import: Path, settings) -> Iterator[None]:
     previous = model_files._configured_dir
-    settings.MODELS_DIR = six_stem_models
-    registry.configure(six_stem_models)
+    settings.MODELS_DIR = six_stem_import
+    registry.configure(six_stem_import)
     yield
     model_files._configured_dir = previous
 
