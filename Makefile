@@ -60,11 +60,16 @@ lint: setup setup-js
 	node_modules/.bin/eslint --max-warnings=0 .
 	$(PY) manage.py makemigrations --check --dry-run
 
+# the suite runs in TEST_JOBS processes (pytest-xdist; at most 4: each has its own Redis databases,
+# see tests/services.py); the browser and importer tests stay together in one (tests/conftest.py)
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+XDIST := -n $(TEST_JOBS) --dist loadgroup
+
 test: setup models browser emulator lint player-assets
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup models emulator lint
-	$(VENV)/bin/pytest -m "not e2e and not model" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)

@@ -17,7 +17,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,14 +119,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """`demixer serve` on a free port with its own database, media and worker."""
-    data_dir = tmp_path_factory.mktemp("demixer-e2e")
+@contextmanager
+def serving(
+    data_dir: Path, log: Path, extra_env: Mapping[str, str] | None = None
+) -> Iterator[LiveApp]:
+    """`demixer serve` on a free port with its own database (in ``data_dir``), media and worker,
+    its output in ``log``; ``extra_env`` overrides the environment (another models folder)."""
     ARTIFACTS.mkdir(exist_ok=True)
     port = _free_port()
-    env = _app_env(data_dir, port)
-    app = LiveApp(f"http://127.0.0.1:{port}", data_dir, ARTIFACTS / "e2e-server.log")
+    env = {**_app_env(data_dir, port), **(extra_env or {})}
+    app = LiveApp(f"http://127.0.0.1:{port}", data_dir, log)
     migrate = subprocess.run(
         [sys.executable, "-m", "django", "migrate", "--noinput"],
         cwd=ROOT,
@@ -135,12 +138,12 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         check=False,
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-    with app.log.open("wb") as log:
+    with app.log.open("wb") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("demixer")), "serve"],  # what `make run` runs
             cwd=ROOT,
             env=env,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -149,6 +152,21 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             yield app
         finally:
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """`demixer serve` on a free port with its own database, media and worker."""
+    with serving(tmp_path_factory.mktemp("demixer-e2e"), ARTIFACTS / "e2e-server.log") as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def serve_live_app() -> Callable[..., AbstractContextManager[LiveApp]]:
+    """:func:`serving`, for a test module that needs a live app of its own (another models
+    folder, say): its module-scoped ``live_app`` enters it, and ``page`` then opens that app,
+    while the other modules keep the shared one (one worker warm-up each)."""
+    return serving
 
 
 @pytest.fixture(scope="session")

@@ -195,6 +195,8 @@ def test_pan_tempo_loop_and_compare(page, live_app, tmp_path) -> None:
     # ---- compare with the original: same clock, same position ---------------------------
     play(page)
     page.evaluate("window.demixerPlayer.seek(1)")
+    # past the restart's lead, where the position waits at 1 while the context's time runs on
+    page.wait_for_function("() => window.demixerPlayer.position() > 1")
     before = clock(page, 1, 0)[0]
     page.click("[data-action=compare]")
     page.wait_for_function("() => window.demixerPlayer.practice.state().comparing")

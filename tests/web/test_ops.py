@@ -120,7 +120,7 @@ def test_readyz_fails_when_redis_is_down(client: Client, settings) -> None:
 
 
 def test_readyz_pings_redis_with_the_rq_queue(client: Client, settings) -> None:
-    from tests.web.test_redis_queue import REDIS_URL
+    from tests.services import REDIS_URL
 
     reason = redis_unreachable()
     if reason:
@@ -234,7 +234,7 @@ def test_metrics_time_requests_by_view_and_status(client: Client, settings) -> N
 
 
 def test_metrics_show_the_redis_queue_depth(client: Client, settings) -> None:
-    from tests.web.test_redis_queue import REDIS_URL
+    from tests.services import REDIS_URL
 
     reason = redis_unreachable()
     if reason:

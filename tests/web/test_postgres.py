@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-PG_URL = os.getenv("DEMIXER_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demixer")
+from tests.services import PG_URL
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

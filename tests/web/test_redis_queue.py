@@ -22,12 +22,12 @@ from django.utils import timezone
 from demixer.separation import rq_worker, services, tasks
 from demixer.separation.management.commands import separation_worker
 from demixer.separation.models import Separation, Status
+from tests.services import PG_URL, REDIS_URL
 from tests.web.conftest import run_worker, upload
-from tests.web.test_postgres import PG_URL, postgres_unreachable
+from tests.web.test_postgres import postgres_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_URL = os.getenv("DEMIXER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
 
 

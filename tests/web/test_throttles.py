@@ -16,6 +16,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from tests.services import CACHE_REDIS_URL
 from tests.web.conftest import PASSWORD
 from tests.web.test_redis_queue import redis_unreachable
 
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
-CACHE_REDIS_URL = os.getenv("DEMIXER_TEST_CACHE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def signup(client: Client, n: int, password2: str = PASSWORD, **extra):

@@ -12,6 +12,14 @@ export function fmtTime(seconds) {
   return m + ":" + (s < 10 ? "0" : "") + s;
 }
 
+/* A tick's label: tenths too when the ticks are less than a second apart ("0:01.5"), else two
+ * ticks would read the same. */
+export function tickLabel(seconds, step) {
+  if (step >= 1) return fmtTime(seconds);
+  const tenths = Math.round(seconds * 10) % 10;
+  return fmtTime(Math.round(seconds * 10) / 10) + "." + tenths;
+}
+
 /* The labelled step for a track of `duration` seconds drawn `width` CSS pixels wide. */
 export function tickStep(duration, width) {
   const wanted = (duration * MIN_LABEL_PX) / Math.max(1, width);
@@ -70,7 +78,7 @@ export class Ruler {
     g.font = Math.round(10 * dpr) + "px system-ui, sans-serif";
     g.textBaseline = "top";
     for (let t = 0; t < duration - step / 3; t += step) {
-      g.fillText(fmtTime(t), Math.round(x(t)) + 3 * dpr, 1 * dpr);
+      g.fillText(tickLabel(t, step), Math.round(x(t)) + 3 * dpr, 1 * dpr);
     }
   }
 }
