@@ -334,6 +334,9 @@ def recover_stale(now: datetime | None = None) -> tuple[int, int]:
             status=Status.FAILED, error=_gave_up(job.attempts), finished=now, eta_seconds=None
         ):
             logger.info("job %s: failed (its worker stopped beating, out of attempts)", job.id)
+            signals.job_ended.send(Separation, job_id=str(job.id), status=Status.FAILED)
+            # the stretches its dead worker published: no retry will replace them now
+            files.delete_tree(f"{Separation.objects.get(id=job.id).storage_dir()}/live")
             failed += 1
     if requeued or failed:
         logger.warning("stale jobs: %d requeued, %d failed", requeued, failed)

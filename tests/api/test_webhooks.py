@@ -117,3 +117,29 @@ def test_no_webhook_for_jobs_of_the_site_or_of_revoked_tokens(
     services.cancel(other)
     run_worker()
     assert handler.received == []
+
+
+def test_a_job_failed_by_the_stale_recovery_is_told_too(
+    alice, make_done_separation, receiver, settings, media_dir
+) -> None:
+    """A job whose worker stopped beating once too often ends failed without any worker to say
+    so: the recovery itself sends the webhook and removes the dead worker's stretches."""
+    url, handler = receiver
+    _, raw = tokens.create(alice, "hooked", url)
+    job = queued_job(alice, make_done_separation)
+    token_client(raw).post(
+        f"/api/v1/tracks/{job.track.id}/separations/",
+        {"mode": "4"},
+        content_type="application/json",
+    )
+    Separation.objects.filter(id=job.id).update(
+        status=Status.RUNNING, attempts=settings.SEPARATION_MAX_ATTEMPTS, heartbeat=None
+    )
+    live = media_dir / job.storage_dir() / "live" / "dead-claim"
+    live.mkdir(parents=True)
+    (live / "00000.f32").write_bytes(b"\0" * 8)  # a stretch its dead worker published
+    assert services.recover_stale() == (0, 1)
+    assert not live.exists()
+    run_worker()  # delivers the queued webhook
+    [(_, body)] = handler.received
+    assert json.loads(body)["separation"]["status"] == "failed"
