@@ -2,7 +2,8 @@
 
 As on the web (``demixer.separation.downloads``): FLAC masters and their zip are served at once;
 anything that needs encoding is a render job, answered 202 with ``Location`` and a status URL
-until the worker has made the file, then served from its cache.
+until the worker has made the file, then served from its cache. Every file but the master takes
+an optional ``rate`` and ``bit_depth`` (``DownloadOptions``); a value not offered is a 400.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from demixer.api.errors import ApiError
-from demixer.api.schemas import Error, Format, MixIn, RenderOut, render_out
+from demixer.api.schemas import DownloadOptions, Error, Format, MixIn, RenderOut, render_out
 from demixer.api.separations import ERRORS, own
 from demixer.separation import downloads as web
 from demixer.separation import files, renders
@@ -46,6 +47,14 @@ def _status(item: Render) -> HttpResponse:
     return response
 
 
+def _options(job: Separation, fmt: str, options: DownloadOptions) -> dict[str, int]:
+    """The options as render params; a 400 naming what is not offered."""
+    try:
+        return renders.download_options(job, fmt, options.rate, options.bit_depth)
+    except renders.BadOption as exc:
+        raise ApiError(400, "invalid_option", str(exc)) from None
+
+
 def _rendered(
     request: HttpRequest, job: Separation, kind: str, fmt: str, params: dict[str, object]
 ) -> HttpResponseBase:
@@ -58,22 +67,29 @@ def _rendered(
 @router.get(
     "/separations/{uuid:separation_id}/stems/{slug:name}.{slug:fmt}", response=FILE, url_name="stem"
 )
-def stem(request: HttpRequest, separation_id: UUID, name: str, fmt: Format) -> HttpResponseBase:
-    """One stem: ``flac`` is the lossless master (Range, ETag); the other formats are made by
-    the worker (202 until then)."""
+def stem(
+    request: HttpRequest,
+    separation_id: UUID,
+    name: str,
+    fmt: Format,
+    query: Query[DownloadOptions],
+) -> HttpResponseBase:
+    """One stem: ``flac`` is the lossless master (Range, ETag); the other formats, and any
+    ``rate`` or ``bit_depth`` but the master's, are made by the worker (202 until then)."""
     job = _done(request, separation_id)
     found = get_object_or_404(Stem, separation=job, name=name)
-    if fmt == MASTER.name:
+    options = _options(job, fmt, query)
+    if fmt == MASTER.name and not options:
         return files.serve(
             request,
             files.name_of(found.master),
             _download_name(job, found.label, fmt),
             attachment=True,
         )
-    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name})
+    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name, **options})
 
 
-class ZipQuery(Schema):
+class ZipQuery(DownloadOptions):
     format: Format = MASTER.name
 
 
@@ -81,14 +97,16 @@ class ZipQuery(Schema):
 def stems_zip(
     request: HttpRequest, separation_id: UUID, query: Query[ZipQuery]
 ) -> HttpResponseBase:
-    """Every stem in one zip: the FLAC masters streamed, or (``format``) their conversions."""
+    """Every stem in one zip: the FLAC masters streamed, or (``format``, ``rate``,
+    ``bit_depth``) their conversions."""
     job = _done(request, separation_id)
-    if query.format == MASTER.name:
+    options = _options(job, query.format, query)
+    if query.format == MASTER.name and not options:
         members = renders.zip_members(
             job, MASTER.name, lambda label, ext: _download_name(job, label, ext)
         )
         return files.serve_zip(members, web._zip_name(job))
-    return _rendered(request, job, RenderKind.ZIP, query.format, {})
+    return _rendered(request, job, RenderKind.ZIP, query.format, {**options})
 
 
 @router.get(
@@ -96,19 +114,24 @@ def stems_zip(
     response=FILE,
     url_name="instrumental",
 )
-def instrumental(request: HttpRequest, separation_id: UUID, fmt: Format) -> HttpResponseBase:
+def instrumental(
+    request: HttpRequest, separation_id: UUID, fmt: Format, query: Query[DownloadOptions]
+) -> HttpResponseBase:
     """Everything but the vocals, as one file (made by the worker)."""
     job = _done(request, separation_id)
     names = set(job.stems.values_list("name", flat=True))
     if "vocals" not in names or len(names) < 2:
         raise ApiError(404, "no_instrumental", "This separation has no vocals stem to leave out.")
-    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {})
+    options = _options(job, fmt, query)
+    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {**options})
 
 
 @router.post("/separations/{uuid:separation_id}/mix/", response=FILE, url_name="mix")
 def mix(request: HttpRequest, separation_id: UUID, body: MixIn) -> HttpResponseBase:
-    """The stems mixed with a gain each (0..2; a stem left out: 1), made by the worker."""
+    """The stems mixed with a gain each (0..2; a stem left out: 1), made by the worker (at
+    ``rate`` and ``bit_depth`` if given)."""
     job = _done(request, separation_id)
+    options = _options(job, body.format, body)
     names = list(job.stems.values_list("name", flat=True))
     unknown = sorted(set(body.gains) - set(names))
     if unknown:
@@ -119,7 +142,7 @@ def mix(request: HttpRequest, separation_id: UUID, body: MixIn) -> HttpResponseB
         if not 0.0 <= gain <= 2.0:  # also refuses nan
             raise ApiError(400, "invalid_gain", f"The gain of {name} must be between 0 and 2.")
         gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
-    return _rendered(request, job, RenderKind.MIX, body.format, {"gains": gains})
+    return _rendered(request, job, RenderKind.MIX, body.format, {"gains": gains, **options})
 
 
 def _own_render(request: HttpRequest, render_id: UUID) -> Render:

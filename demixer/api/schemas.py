@@ -11,7 +11,7 @@ from ninja import Field, Schema
 
 from demixer.api.errors import ApiError
 from demixer.engine import formats
-from demixer.separation import modes, queue, renders, stretches
+from demixer.separation import modes, queue, render, renders, stretches
 from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import Track
 
@@ -129,7 +129,49 @@ class SeparateIn(Schema):
     model: str | None = None
 
 
-class MixIn(Schema):
+def _rates_text() -> str:
+    stored, *others = render.download_rates(0)
+    limits = [f"{f.name}: {max(f.rates)} at most" for f in formats.FORMATS.values() if f.rates]
+    return (
+        f"{stored} (the stems' own, the default), {', '.join(map(str, others))}, "
+        f"or the track's own sample_rate ({'; '.join(limits)})."
+    )
+
+
+def _depths_text() -> str:
+    def depth(bits: int) -> str:
+        return f"{bits} (float)" if bits == 32 else str(bits)
+
+    each = [
+        f"{f.name}: {', '.join(map(depth, f.bit_depths))}"
+        for f in formats.FORMATS.values()
+        if f.bit_depths
+    ]
+    lossy = [f.name for f in formats.FORMATS.values() if not f.bit_depths]
+    return (
+        f"Bits per sample of a lossless file ({'; '.join(each)}), "
+        f"{render.DOWNLOAD_BIT_DEPTH} by default. Not for {' or '.join(lossy)} (it has a bitrate)."
+    )
+
+
+class DownloadOptions(Schema):
+    """A converted file's sample rate and bit depth (both optional: the defaults are the
+    stems' own rate and 24 bits). Each setting is a file of its own, made once."""
+
+    rate: int | None = Field(
+        None,
+        description=f"Sample rate in Hz: {_rates_text()}",
+        ge=1,
+        le=1_000_000,
+    )
+    bit_depth: int | None = Field(
+        None,
+        description=_depths_text(),
+        json_schema_extra={"enum": list(formats.BIT_DEPTHS)},
+    )
+
+
+class MixIn(DownloadOptions):
     format: Format = formats.WAV.name
     gains: dict[str, float] = Field(default_factory=dict)
 

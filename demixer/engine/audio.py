@@ -415,6 +415,7 @@ def encode_blocks(
     """Write float32 (C, n) blocks at ``rate`` to ``path`` as they come, as :func:`encode` does:
     memory holds one block whatever the length (a mix summed from files, block by block)."""
     spec = formats.get(fmt)  # an unknown name is refused before anything is written
+    spec.check_rate(rate)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.part")
     try:

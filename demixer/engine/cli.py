@@ -182,12 +182,15 @@ def _separate(args: argparse.Namespace) -> int:
             f"{fmt.name} supports {' or '.join(map(str, fmt.bit_depths))} bits; "
             f"use --format {' or '.join(others)} for {args.bit_depth}-bit output"
         )
+    sample_rate = _sample_rate(args.sample_rate)
+    if isinstance(sample_rate, int):  # 'source' is checked per file, when it is written
+        fmt.check_rate(sample_rate)
     output = OutputOptions(
         fmt=args.format,
         bit_depth=args.bit_depth,
         bitrate_kbps=args.bitrate,
         clip=args.clip_mode,
-        sample_rate=_sample_rate(args.sample_rate),
+        sample_rate=sample_rate,
     )
     missing = [f for f in args.files if not f.is_file()]
     if missing:

@@ -35,6 +35,19 @@ class OutputFormat:
     # bit depth -> libsndfile subtype (writer "soundfile"); 32 is float
     subtypes: tuple[tuple[int, str], ...] = ()
     default_kbps: int = 0  # lossy: the bitrate when none is asked for (constant bitrate)
+    rates: tuple[int, ...] = ()  # the sample rates its encoder takes; empty: any
+
+    def takes_rate(self, rate: int) -> bool:
+        return not self.rates or rate in self.rates
+
+    def check_rate(self, rate: int) -> None:
+        """An :class:`UnknownFormat` if the encoder cannot write ``rate`` Hz (bad input)."""
+        if not self.takes_rate(rate):
+            top = max(self.rates)
+            raise UnknownFormat(
+                f"{self.name} cannot be written at {rate} Hz (at most {top} Hz); "
+                f"choose a lower rate or another format"
+            )
 
     @property
     def extension(self) -> str:
@@ -83,6 +96,8 @@ MP3 = OutputFormat(
     container="mp3",
     codec="libmp3lame",
     default_kbps=320,
+    # MPEG-1, 2 and 2.5 layer III: nothing above 48 kHz
+    rates=(8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
 )
 
 FORMATS: dict[str, OutputFormat] = {fmt.name: fmt for fmt in (WAV, FLAC, MP3)}

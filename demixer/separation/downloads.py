@@ -10,6 +10,9 @@ job and answers 202 with where to poll. Two ways to ask:
   (``status``, ``percent``, ``status_url``, ``download_url``): 200 once done, else 202.
 
 Every query filters by the owner: another user's separation or render is a 404.
+
+Every conversion takes an optional ``rate`` (Hz) and ``bit_depth`` (query, or the mix's form):
+see ``renders.download_options``; a value it does not take is a 400 with one sentence.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST, require_safe
@@ -55,12 +65,26 @@ def _zip_name(job: Separation) -> str:
     return _download_name(job, "stems", "zip")
 
 
+def _bad(message: str) -> HttpResponse:
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def _options(job: Separation, fmt: str, data: QueryDict) -> dict[str, int] | HttpResponse:
+    """The download's ``rate`` and ``bit_depth`` as render params, or a 400 saying what is
+    wrong with them."""
+    try:
+        return renders.download_options(job, fmt, data.get("rate"), data.get("bit_depth"))
+    except renders.BadOption as exc:
+        return _bad(str(exc))
+
+
 def _serve(request: HttpRequest, item: Render) -> HttpResponseBase:
     if item.kind == RenderKind.ZIP:
         members = renders.zip_members(
             item.separation,
             item.fmt,
             lambda label, fmt: _download_name(item.separation, label, fmt),
+            item.params,
         )
         return files.serve_zip(members, _filename(item))
     return files.serve(request, item.storage_name(), _filename(item), attachment=True)
@@ -102,10 +126,13 @@ def stem_download(
     stem = get_object_or_404(Stem, separation=job, name=name)
     if fmt not in formats.FORMATS:
         raise Http404("unknown format")
-    if fmt == MASTER:  # the master itself
+    options = _options(job, fmt, request.GET)
+    if isinstance(options, HttpResponse):
+        return options
+    if fmt == MASTER and not options:  # the master itself
         master, filename = files.name_of(stem.master), _download_name(job, stem.label, fmt)
         return files.serve(request, master, filename, attachment=True)
-    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name})
+    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name, **options})
 
 
 @login_required
@@ -118,32 +145,43 @@ def instrumental(request: HttpRequest, separation_id: object, fmt: str) -> HttpR
     names = set(job.stems.values_list("name", flat=True))
     if "vocals" not in names or len(names) < 2:
         raise Http404("no instrumental for this separation")
-    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {})
+    options = _options(job, fmt, request.GET)
+    if isinstance(options, HttpResponse):
+        return options
+    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {**options})
 
 
 @login_required
 @require_safe
 def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """All stems in one zip: the FLAC masters streamed from storage as they are; with
-    ``?format=wav|mp3`` the stems' conversions, rendered first."""
+    ``?format=wav|mp3`` (or a ``rate`` or ``bit_depth`` of their own) the stems' conversions,
+    rendered first."""
     job = _done_job(request, separation_id)
     fmt = request.GET.get("format", MASTER)
     if fmt not in formats.FORMATS:
         raise Http404("unknown format")
-    if fmt == MASTER:
+    options = _options(job, fmt, request.GET)
+    if isinstance(options, HttpResponse):
+        return options
+    if fmt == MASTER and not options:
         members = renders.zip_members(job, fmt, lambda label, ext: _download_name(job, label, ext))
         return files.serve_zip(members, _zip_name(job))
-    return _rendered(request, job, RenderKind.ZIP, fmt, {})
+    return _rendered(request, job, RenderKind.ZIP, fmt, {**options})
 
 
 @login_required
 @require_POST
 def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
-    """The mix as set in the player: ``gain_<stem>`` in 0..2 per stem (missing: 1), ``format``."""
+    """The mix as set in the player: ``gain_<stem>`` in 0..2 per stem (missing: 1), ``format``,
+    ``rate`` and ``bit_depth``."""
     job = _done_job(request, separation_id)
     fmt = request.POST.get("format", formats.WAV.name)
     if fmt not in formats.FORMATS:
         return HttpResponseBadRequest(f"format must be {formats.names_text()}")
+    options = _options(job, fmt, request.POST)
+    if isinstance(options, HttpResponse):
+        return options
     gains: dict[str, float] = {}
     for name in job.stems.values_list("name", flat=True):
         raw = request.POST.get(f"gain_{name}", "1")
@@ -154,7 +192,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
         if not 0.0 <= gain <= 2.0:  # also refuses nan
             return HttpResponseBadRequest(f"gain_{name} must be between 0 and 2")
         gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
-    params: dict[str, object] = {"gains": gains}
+    params: dict[str, object] = {"gains": gains, **options}
     try:  # the player's tempo (0.5..1.5) and pitch (semitones), applied as it applies them
         tempo = round(float(request.POST.get("tempo", "1")), 2)
         pitch = round(float(request.POST.get("pitch", "0")), 2)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 
 from demixer.engine import audio, formats
 from demixer.separation import tempo as tempo_
@@ -21,6 +22,13 @@ PREVIEW = formats.MP3  # what the browser player streams
 PREVIEW_KBPS = 192
 PEAK_POINTS = 800
 DOWNLOAD_BIT_DEPTH = 24  # lossless downloads (the master's depth); lossy ones: default bitrate
+STORED_RATE = audio.TARGET_RATE  # the stems' own rate: a download's rate unless asked otherwise
+# The rates a download may be asked for besides the stored one: those of a DAW session (44.1 and
+# 48 kHz, and their doubles, which studios and video work use). A musician drops stems into a
+# session and wants them at its rate; resampling adds nothing to 44.1 kHz stems, but saves the
+# DAW a conversion (some do it badly, some refuse). The track's own rate is offered as well
+# when it is none of these (see ``download_rates``).
+SESSION_RATES = (44100, 48000, 88200, 96000)
 BLOCK = 1 << 18  # samples per block: 2 MB of float32 stereo per stem
 PEAK_SHARE = 0.2  # of a mix's progress: the first pass, which only finds the peak
 STRETCH_SHARE = 0.8  # of a stretched mix's: the pass through the stretcher
@@ -59,14 +67,35 @@ def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, 
     }
 
 
-def convert(master: Path, target: Path, fmt: str, progress: Progress | None = None) -> Path:
-    """The master in ``fmt`` (lossless: 24-bit, lossy: the format's default bitrate), read and
-    encoded block by block.
+def download_rates(source_rate: int, fmt: str | None = None) -> tuple[int, ...]:
+    """The sample rates (Hz) a download of a track recorded at ``source_rate`` may be asked
+    for: the stored rate first (the default), the DAW session rates, and the track's own rate
+    when it is none of those (a 32 kHz or 22.05 kHz original gets its stems back at its rate);
+    in format ``fmt``, only those its encoder takes."""
+    rates = (STORED_RATE, *(rate for rate in SESSION_RATES if rate != STORED_RATE))
+    if source_rate > 0 and source_rate not in rates:
+        rates = (*rates, source_rate)
+    if fmt is not None:
+        rates = tuple(rate for rate in rates if formats.get(fmt).takes_rate(rate))
+    return rates
+
+
+def convert(
+    master: Path,
+    target: Path,
+    fmt: str,
+    progress: Progress | None = None,
+    rate: int | None = None,
+    bit_depth: int = DOWNLOAD_BIT_DEPTH,
+) -> Path:
+    """The master in ``fmt`` (lossless: ``bit_depth``, lossy: the format's default bitrate) at
+    ``rate`` Hz (None: the master's), read, resampled and encoded block by block.
 
     A master was written below full scale (rescaled as the reference does), so it converts at
     gain 1 in one pass, as the whole-array ``encode`` would have.
     """
-    return _encode(_summed({"stem": master}, {"stem": 1.0}, progress), master, target, fmt)
+    blocks = _summed({"stem": master}, {"stem": 1.0}, progress)
+    return _encode(blocks, master, target, fmt, rate, bit_depth)
 
 
 def mix(
@@ -77,9 +106,12 @@ def mix(
     progress: Progress | None = None,
     tempo: float = 1.0,
     pitch: float = 0.0,
+    rate: int | None = None,
+    bit_depth: int = DOWNLOAD_BIT_DEPTH,
 ) -> Path:
-    """Sum of ``gain * stem`` over the masters, written as ``fmt``; memory holds one block per
-    stem (a 20-minute mix needs a few MB, not the 400 MB of the whole sum).
+    """Sum of ``gain * stem`` over the masters, written as ``fmt`` (at ``rate`` and
+    ``bit_depth``, as ``convert``); memory holds one block per stem (a 20-minute mix needs a
+    few MB, not the 400 MB of the whole sum).
 
     A stem missing from ``gains`` counts as gain 0. Rescaled only if the sum would clip, as the
     engine's ``clip_gain`` does, which takes a first pass for the peak (FLAC decodes fast;
@@ -87,14 +119,15 @@ def mix(
     (semitones) are applied as the player applies them (``tempo.stretched``).
     """
     if not tempo_.is_identity(tempo, pitch):
-        return _stretched_mix(masters, gains, target, fmt, progress, tempo, pitch)
+        stretch = (tempo, pitch)
+        return _stretched_mix(masters, gains, target, fmt, progress, stretch, rate, bit_depth)
     peak = 0.0
     for block in _summed(masters, gains, _share(progress, 0.0, PEAK_SHARE)):
         peak = max(peak, float(np.abs(block).max(initial=0.0)))
     scale = np.float32(1.0 / max(1.01 * peak, 1.0))
     rest = _share(progress, PEAK_SHARE, 1.0 - PEAK_SHARE)
     blocks = (block * scale for block in _summed(masters, gains, rest))
-    return _encode(blocks, next(iter(masters.values()), None), target, fmt)
+    return _encode(blocks, next(iter(masters.values()), None), target, fmt, rate, bit_depth)
 
 
 def _stretched_mix(
@@ -103,20 +136,22 @@ def _stretched_mix(
     target: Path,
     fmt: str,
     progress: Progress | None,
-    tempo: float,
-    pitch: float,
+    stretch: tuple[float, float],
+    rate: int | None,
+    bit_depth: int,
 ) -> Path:
     """``mix`` through the stretcher. Stretching costs more than decoding and encoding
     together, so it runs once: its output goes to a float file beside ``target`` (the render's
     temporary folder) while the peak is found, then that file is scaled and encoded."""
+    tempo, pitch = stretch
     first = next(iter(masters.values()), None)
-    rate = sf.info(first).samplerate if first is not None else audio.TARGET_RATE
+    source_rate = sf.info(first).samplerate if first is not None else audio.TARGET_RATE
     channels = sf.info(first).channels if first is not None else 2
     scratch = target.with_name(target.name + ".stretched.rf64")  # float, any length
     peak = 0.0
     summed = _summed(masters, gains, _share(progress, 0.0, STRETCH_SHARE))
-    with sf.SoundFile(scratch, "w", rate, channels, "FLOAT", format="RF64") as out:
-        for block in tempo_.stretched(summed, rate, channels, tempo, pitch):
+    with sf.SoundFile(scratch, "w", source_rate, channels, "FLOAT", format="RF64") as out:
+        for block in tempo_.stretched(summed, source_rate, channels, tempo, pitch):
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
             out.write(block.T)
     scale = np.float32(1.0 / max(1.01 * peak, 1.0))
@@ -131,7 +166,7 @@ def _stretched_mix(
                 yield block.T * scale
 
     try:
-        return _encode(scaled(), first, target, fmt)
+        return _encode(scaled(), first, target, fmt, rate, bit_depth)
     finally:
         scratch.unlink(missing_ok=True)
 
@@ -163,14 +198,44 @@ def _share(progress: Progress | None, offset: float, share: float) -> Progress |
     return lambda done: progress(offset + share * done)
 
 
-def _encode(blocks: Iterable[np.ndarray], master: Path | None, target: Path, name: str) -> Path:
+def _encode(
+    blocks: Iterable[np.ndarray],
+    master: Path | None,
+    target: Path,
+    name: str,
+    rate: int | None = None,
+    bit_depth: int = DOWNLOAD_BIT_DEPTH,
+) -> Path:
+    """float32 (C, n) blocks at the master's rate into ``target``: resampled to ``rate`` (None:
+    kept), at ``bit_depth`` if the format has one (a lossy one has a bitrate instead)."""
     fmt = formats.get(name)
+    if fmt.bit_depths:
+        fmt.subtype(bit_depth)  # an unknown depth is refused before anything is read
     if master is None:  # no stems at all: an empty file
-        rate, channels = audio.TARGET_RATE, 2
+        source_rate, channels = audio.TARGET_RATE, 2
     else:
         info = sf.info(master)
-        rate, channels = info.samplerate, info.channels
-    return audio.encode_blocks(blocks, target, channels, rate, fmt.name, DOWNLOAD_BIT_DEPTH)
+        source_rate, channels = info.samplerate, info.channels
+    rate = rate or source_rate
+    if rate != source_rate:
+        blocks = _resampled(blocks, channels, source_rate, rate)
+    return audio.encode_blocks(blocks, target, channels, rate, fmt.name, bit_depth)
+
+
+def _resampled(
+    blocks: Iterable[np.ndarray], channels: int, from_rate: int, to_rate: int
+) -> Iterator[np.ndarray]:
+    """float32 (C, n) blocks at ``from_rate`` -> float32 (C, m) blocks at ``to_rate`` (soxr VHQ,
+    as the engine resamples), streamed. Clamped at full scale: a resampled peak may overshoot
+    the master's by a hair, which PCM would wrap or clip."""
+    stream = soxr.ResampleStream(from_rate, to_rate, channels, dtype="float32", quality="VHQ")
+    for block in blocks:
+        out = stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32))
+        if out.shape[0]:
+            yield np.ascontiguousarray(np.clip(out.T, -1.0, 1.0))
+    out = stream.resample_chunk(np.zeros((0, channels), dtype=np.float32), last=True)
+    if out.shape[0]:
+        yield np.ascontiguousarray(np.clip(out.T, -1.0, 1.0))
 
 
 def master_file(stem: str) -> str:

@@ -16,6 +16,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import close_old_connections, connection
 from django.tasks import task
@@ -91,18 +92,25 @@ class _Reporter:
 def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
     separation = job.separation
     masters = {stem.name: files.name_of(stem.master) for stem in separation.stems.all()}
+    # the download's sample rate and bit depth (absent: the stored rate, 24 bits)
+    encoding = _Encoding(
+        rate=_int_param(job, "rate"),
+        bit_depth=_int_param(job, "bit_depth") or render.DOWNLOAD_BIT_DEPTH,
+    )
     if job.kind == RenderKind.ZIP:
         # each stem converted once, into the same cache a single stem's download uses; the zip
         # itself is then streamed from those files
-        todo = [n for n in masters if not files.default_storage.exists(_name(job, n))]
+        names = {n: renders.stem_cache_name(job, n) for n in masters}
+        todo = [n for n in masters if not files.default_storage.exists(names[n])]
         for i, name in enumerate(todo):
             progress.stage(i / len(todo), 1 / len(todo))
-            _convert(masters[name], tmp / f"{name}.{job.fmt}", job.fmt, progress)
-            _store(job, _name(job, name), tmp / f"{name}.{job.fmt}")
+            built = tmp / f"{name}.{job.fmt}"
+            _convert(masters[name], built, job.fmt, progress, encoding)
+            _store(job, names[name], built)
         return
     target = tmp / job.key
     if job.kind == RenderKind.STEM:
-        _convert(masters[str(job.params["stem"])], target, job.fmt, progress)
+        _convert(masters[str(job.params["stem"])], target, job.fmt, progress, encoding)
     else:
         if job.kind == RenderKind.INSTRUMENTAL:
             gains = {name: 0.0 if name == "vocals" else 1.0 for name in masters}
@@ -112,17 +120,23 @@ def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
             local = {n: stack.enter_context(files.local_copy(m)) for n, m in masters.items()}
             tempo = float(job.params.get("tempo", 1.0))  # the player's tempo and pitch
             pitch = float(job.params.get("pitch", 0.0))
-            render.mix(local, gains, target, job.fmt, progress, tempo, pitch)
+            render.mix(local, gains, target, job.fmt, progress, tempo, pitch, *encoding)
     _store(job, job.storage_name(), target)
 
 
-def _name(job: Render, stem: str) -> str:
-    return renders.cache_name(job.separation, f"{stem}.{job.fmt}")
+class _Encoding(NamedTuple):
+    rate: int | None  # None: the masters' own
+    bit_depth: int
 
 
-def _convert(master: str, target: Path, fmt: str, progress: _Reporter) -> None:
+def _int_param(job: Render, key: str) -> int | None:
+    value = job.params.get(key)
+    return int(value) if value is not None else None
+
+
+def _convert(master: str, target: Path, fmt: str, progress: _Reporter, encoding: _Encoding) -> None:
     with files.local_copy(master) as path:
-        render.convert(path, target, fmt, progress)
+        render.convert(path, target, fmt, progress, *encoding)
 
 
 def _store(job: Render, name: str, built: Path) -> None:

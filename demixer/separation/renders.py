@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
@@ -21,24 +22,76 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from demixer.engine import formats
 from demixer.separation import files
 from demixer.separation.models import Render, RenderKind, Separation, Status
-from demixer.separation.render import MASTER
+from demixer.separation.render import DOWNLOAD_BIT_DEPTH, MASTER, STORED_RATE, download_rates
 
 KEPT_MIXES = 5  # custom mixes kept per separation: each new one drops the oldest beyond this
 LOST = "The worker stopped while preparing this file, more than once. Please try again later."
 
 
+class BadOption(ValueError):
+    """A download option that is not one of its choices; the message is one sentence for the
+    client."""
+
+
+def _number(name: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value):
+        return int(value)
+    raise BadOption(f"{name} must be a whole number.")
+
+
+def _choices(values: Iterable[int]) -> str:
+    *rest, last = [str(value) for value in values]
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def download_options(job: Separation, fmt: str, rate: object, bit_depth: object) -> dict[str, int]:
+    """The render params for a download's optional sample rate (Hz) and bit depth, as a query,
+    a form or the API gives them (None or "": the default). Left out when they are the default
+    (the stored rate, 24 bits), so that asking for the default explicitly finds the same file;
+    different settings are different renders and files. Raises :class:`BadOption`."""
+    spec = formats.get(fmt)
+    params: dict[str, int] = {}
+    if rate is not None and rate != "":
+        rates = download_rates(job.track.sample_rate, spec.name)
+        hz = _number("rate", rate)
+        if hz not in rates:
+            raise BadOption(f"rate must be {_choices(rates)} (Hz) for {spec.name}.")
+        if hz != STORED_RATE:
+            params["rate"] = hz
+    if bit_depth is not None and bit_depth != "":
+        if not spec.bit_depths:
+            raise BadOption(f"{spec.name} has no bit depth (it is lossy): leave bit_depth out.")
+        bits = _number("bit_depth", bit_depth)
+        if bits not in spec.bit_depths:
+            raise BadOption(f"bit_depth must be {_choices(spec.bit_depths)} for {spec.name}.")
+        if bits != DOWNLOAD_BIT_DEPTH:
+            params["bit_depth"] = bits
+    return params
+
+
+def _variant(params: dict[str, object]) -> str:
+    """``-48000hz-16bit``: a download's rate and bit depth in its cache name (nothing for the
+    defaults, so the files made before these options keep their names)."""
+    units = (("rate", "hz"), ("bit_depth", "bit"))
+    return "".join(f"-{params[key]}{unit}" for key, unit in units if key in params)
+
+
 def key_for(kind: str, fmt: str, params: dict[str, object]) -> str:
     """The cache file's name under the separation's ``cache/`` folder."""
+    variant = _variant(params)
     if kind == RenderKind.STEM:
-        return f"{params['stem']}.{fmt}"
+        return f"{params['stem']}{variant}.{fmt}"
     if kind == RenderKind.ZIP:
-        return f"stems-{fmt}.zip"
+        return f"stems-{fmt}{variant}.zip"
     if kind == RenderKind.INSTRUMENTAL:
-        return f"instrumental.{fmt}"
+        return f"instrumental{variant}.{fmt}"
     setting: object = params["gains"]
-    if "tempo" in params or "pitch" in params:  # a plain mix keeps the name it always had
+    if set(params) != {"gains"}:  # a plain mix keeps the name it always had
         setting = {**params}
     canonical = json.dumps(setting, sort_keys=True)
     return f"mix-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}.{fmt}"
@@ -48,17 +101,30 @@ def cache_name(job: Separation, key: str) -> str:
     return f"{job.storage_dir()}/cache/{key}"
 
 
-def zip_members(job: Separation, fmt: str, name: Callable[[str, str], str]) -> dict[str, str]:
-    """``{name in the zip: storage name}``: the FLAC masters, or their cached conversions.
-    ``name(label, fmt)`` gives a member's name in the zip."""
+def zip_members(
+    job: Separation,
+    fmt: str,
+    name: Callable[[str, str], str],
+    params: dict[str, object] | None = None,
+) -> dict[str, str]:
+    """``{name in the zip: storage name}``: the FLAC masters, or their cached conversions (the
+    files a single stem's download with the same ``params``, rate and bit depth, is served
+    from). ``name(label, fmt)`` gives a member's name in the zip."""
+    variant = _variant(params or {})
     return {
         name(stem.label, fmt): (
             files.name_of(stem.master)
-            if fmt == MASTER.name
-            else cache_name(job, f"{stem.name}.{fmt}")
+            if fmt == MASTER.name and not variant
+            else cache_name(job, f"{stem.name}{variant}.{fmt}")
         )
         for stem in job.stems.all()
     }
+
+
+def stem_cache_name(render: Render, stem: str) -> str:
+    """Where a zip's render keeps ``stem``'s conversion (the file that stem's own download
+    with the same options is served from)."""
+    return cache_name(render.separation, f"{stem}{_variant(render.params)}.{render.fmt}")
 
 
 def is_ready(render: Render) -> bool:
@@ -66,7 +132,7 @@ def is_ready(render: Render) -> bool:
     job = render.separation
     names: Iterable[str]
     if render.kind == RenderKind.ZIP:
-        names = zip_members(job, render.fmt, lambda label, fmt: label).values()
+        names = zip_members(job, render.fmt, lambda label, fmt: label, render.params).values()
     else:
         names = [cache_name(job, render.key)]
     return all(files.default_storage.exists(name) for name in names)

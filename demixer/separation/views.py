@@ -20,7 +20,9 @@ from demixer.separation import render as audio_render
 from demixer.separation.models import Separation, Status, Stem
 
 INSTRUMENTAL_FORMAT = formats.WAV
-MIX_FORMAT = formats.MP3  # the mix form's first choice: the smallest file
+# the download settings' first choice (zip, instrumental, mix): the masters as they are, so the
+# zip comes at once, lossless
+DOWNLOAD_FORMAT = audio_render.MASTER
 
 
 def _job(request: HttpRequest, separation_id: object) -> Separation:
@@ -86,9 +88,10 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
             for stem in stems
         ],
         "mix_formats": [
-            {"name": fmt.name, "label": fmt.label, "selected": fmt == MIX_FORMAT}
+            {"name": fmt.name, "label": fmt.label, "selected": fmt == DOWNLOAD_FORMAT}
             for fmt in formats.FORMATS.values()
         ],
+        **download_settings(job, "vocals" in names and len(names) > 2),
         "zip_url": reverse("separation-zip", args=[job.id]),
         # with two stems the other one is the instrumental, already a row of its own
         "instrumental_url": (
@@ -99,6 +102,64 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
         "mix_url": reverse("separation-mix", args=[job.id]),
         # the footer's note, for the model that made these stems
         "licence_note": job.licence_note or LICENSE_NOTE,
+    }
+
+
+def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
+    """The result page's download settings (format: ``mix_formats``; sample rate, bit depth)
+    and what its script needs to apply them to the zip, the instrumental and each stem's links
+    (``download_options``: each format's bit depths and rates, the defaults, the URLs by
+    format)."""
+    rates = audio_render.download_rates(job.track.sample_rate)
+    depths = formats.BIT_DEPTHS
+    return {
+        "download_rates": [
+            {
+                "value": rate,
+                "label": f"{rate / 1000:g} kHz"
+                + (
+                    " (as separated)"
+                    if rate == audio_render.STORED_RATE
+                    else " (the original's)"
+                    if rate == job.track.sample_rate
+                    else ""
+                ),
+                "selected": rate == audio_render.STORED_RATE,
+            }
+            for rate in rates
+        ],
+        "download_bit_depths": [
+            {
+                "value": depth,
+                "label": f"{depth}-bit float" if depth == 32 else f"{depth}-bit",
+                "selected": depth == audio_render.DOWNLOAD_BIT_DEPTH,
+            }
+            for depth in depths
+        ],
+        "instrumental_href": (
+            reverse("separation-instrumental", args=[job.id, DOWNLOAD_FORMAT.name])
+            if instrumental
+            else None
+        ),
+        "download_options": {
+            "master": audio_render.MASTER.name,
+            "stored_rate": audio_render.STORED_RATE,
+            "bit_depth": audio_render.DOWNLOAD_BIT_DEPTH,
+            "bit_depths": {fmt.name: fmt.bit_depths for fmt in formats.FORMATS.values()},
+            "rates": {
+                fmt: audio_render.download_rates(job.track.sample_rate, fmt)
+                for fmt in formats.NAMES
+            },
+            "zip": reverse("separation-zip", args=[job.id]),
+            "instrumental": (
+                {
+                    fmt: reverse("separation-instrumental", args=[job.id, fmt])
+                    for fmt in formats.NAMES
+                }
+                if instrumental
+                else None
+            ),
+        },
     }
 
 

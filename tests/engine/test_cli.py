@@ -111,6 +111,10 @@ def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
         (["separate", "{clip}", "--two-stems", "kazoo"], "--two-stems must be one of"),
         (["separate", "{clip}", "--format", "flac", "--bit-depth", "32"], "flac supports"),
         (["separate", "{clip}", "--sample-rate", "fast"], "--sample-rate"),
+        (
+            ["separate", "{clip}", "--format", "mp3", "--sample-rate", "96000"],
+            "mp3 cannot be written at 96000 Hz",
+        ),
     ],
 )
 def test_bad_input_exit_code_2(args: list[str], message: str, clip: Path, tmp_path: Path) -> None:

@@ -153,3 +153,13 @@ def test_no_template_or_script_lists_output_formats() -> None:
         for match in [*NAME.finditer(path.read_text()), *MIME.finditer(path.read_text())]
     ]
     assert found == [], "\n".join(found)
+
+
+def test_mp3_takes_no_rate_above_48_khz(tmp_path) -> None:
+    """libmp3lame refuses 88.2/96 kHz: the table says so and the encoder refuses it in one line,
+    before writing anything."""
+    assert formats.MP3.takes_rate(48000) and not formats.MP3.takes_rate(96000)
+    assert formats.WAV.takes_rate(96000) and formats.FLAC.takes_rate(192000)
+    with pytest.raises(formats.UnknownFormat, match="at most 48000 Hz"):
+        audio.encode(np.zeros((2, 100), np.float32), tmp_path / "x.mp3", rate=96000, fmt="mp3")
+    assert list(tmp_path.iterdir()) == []

@@ -1,10 +1,16 @@
-/* The result page's downloads that the server renders first.
+/* The result page's downloads that the server renders first, and the download settings.
  *
  * Conversions, the instrumental and mixes are encoded by the worker, not in the request: asked
  * with Accept: application/json, the server answers 200 when the file is ready or 202 with a
  * status URL, polled here with a back-off until the file can be downloaded. Links marked
  * data-render and the mix form go this way; everything else is a plain link. None of it needs
  * Web Audio.
+ *
+ * The download settings (format, sample rate, bit depth: fields of the mix form, which posts
+ * them itself) are applied here to the zip's and the instrumental's links, and the rate and
+ * depth to each stem's links, as the query the server takes (?format=, ?rate=, ?bit_depth=;
+ * defaults left out). A link that then needs rendering (anything but the FLAC masters as they
+ * are) gets data-render.
  */
 
 const POLL_FIRST = 500;
@@ -33,8 +39,105 @@ function startDownload(url) {
   link.remove();
 }
 
-/* root: the element whose data-render links are handled; mixForm: the mix's form (or null);
- * statusEl: where "Preparing …" and errors are shown (or null). */
+function withQuery(url, query) {
+  const text = query.toString();
+  return text ? url + (url.indexOf("?") === -1 ? "?" : "&") + text : url;
+}
+
+/* A link to a file stored as it is (a plain download) or rendered first (data-render). */
+function setLink(link, href, rendered, label) {
+  link.setAttribute("href", href);
+  if (rendered) {
+    link.setAttribute("data-render", label);
+    link.removeAttribute("download");
+  } else {
+    link.removeAttribute("data-render");
+    link.setAttribute("download", "");
+  }
+}
+
+/* The download settings in form (its selects format, rate, bit_depth) applied to root's links.
+ * options: the page's #download-options (the master's format, the stored rate, the default
+ * depth, each format's bit depths and rates, the zip's URL and the instrumental's by format). */
+export function wireSettings(root, form, options) {
+  const formatEl = form.querySelector("select[name=format]");
+  const rateEl = form.querySelector("select[name=rate]");
+  const depthEl = form.querySelector("select[name=bit_depth]");
+  const depthSetting = form.querySelector("[data-role=bit-depth-setting]");
+  if (!formatEl || !rateEl || !depthEl) return;
+  const depthsOf = (fmt) => options.bit_depths[fmt] || [];
+  const ratesOf = (fmt) => options.rates[fmt] || [options.stored_rate];
+
+  // only the rates the chosen format's encoder takes (MP3 stops at 48 kHz)
+  function fitRate() {
+    const rates = ratesOf(formatEl.value);
+    Array.from(rateEl.options).forEach((option) => {
+      option.disabled = rates.indexOf(Number(option.value)) === -1;
+    });
+    const chosen = rateEl.options[rateEl.selectedIndex];
+    if (!chosen || chosen.disabled) rateEl.value = String(options.stored_rate);
+  }
+
+  // only the depths the chosen format has; a lossy one has none: the select is disabled (and
+  // so not posted with the mix)
+  function fitDepth() {
+    const depths = depthsOf(formatEl.value);
+    Array.from(depthEl.options).forEach((option) => {
+      option.disabled = depths.indexOf(Number(option.value)) === -1;
+    });
+    const chosen = depthEl.options[depthEl.selectedIndex];
+    if (depths.length && (!chosen || chosen.disabled)) depthEl.value = String(options.bit_depth);
+    depthEl.disabled = depths.length === 0;
+    if (depthSetting) depthSetting.setAttribute("data-disabled", String(depthEl.disabled));
+  }
+
+  // the query for a file in fmt: the rate and the depth where fmt has them (a stem's MP3 link
+  // stays at the stored rate when 96 kHz is chosen); defaults left out
+  function query(fmt) {
+    const params = new URLSearchParams();
+    const rate = Number(rateEl.value);
+    if (rate !== options.stored_rate && ratesOf(fmt).indexOf(rate) !== -1) {
+      params.set("rate", rateEl.value);
+    }
+    const depth = Number(depthEl.value);
+    if (depthsOf(fmt).indexOf(depth) !== -1 && depth !== options.bit_depth) {
+      params.set("bit_depth", String(depth));
+    }
+    return params;
+  }
+
+  function apply() {
+    fitRate();
+    fitDepth();
+    const fmt = formatEl.value;
+    const params = query(fmt);
+    const zip = new URLSearchParams(fmt === options.master ? {} : { format: fmt });
+    params.forEach((value, name) => zip.set(name, value));
+    const asStored = fmt === options.master && !params.toString();
+    root.querySelectorAll("a[data-download=zip]").forEach((link) => {
+      setLink(link, withQuery(options.zip, zip), !asStored, "the zip");
+    });
+    if (options.instrumental) {
+      root.querySelectorAll("a[data-download=instrumental]").forEach((link) => {
+        setLink(link, withQuery(options.instrumental[fmt], params), true, "the instrumental");
+      });
+    }
+    root.querySelectorAll(".stem-downloads a[data-format]").forEach((link) => {
+      if (!link.hasAttribute("data-base")) link.setAttribute("data-base", link.getAttribute("href"));
+      const own = link.getAttribute("data-format");
+      const ownParams = query(own);
+      setLink(link, withQuery(link.getAttribute("data-base"), ownParams),
+        own !== options.master || Boolean(ownParams.toString()), link.getAttribute("data-label"));
+    });
+  }
+
+  [formatEl, rateEl, depthEl].forEach((el) => el.addEventListener("change", apply));
+  apply(); // the browser may have restored the selects' last values
+}
+
+/* root: the element whose data-render links are handled; mixForm: the mix's form, which holds
+ * the download settings (or null); statusEl: where "Preparing …" and errors are shown (or
+ * null). */
 export function wireDownloads(root, mixForm, statusEl) {
   function show(text, kind) {
     if (!statusEl) return;
@@ -85,6 +188,8 @@ export function wireDownloads(root, mixForm, statusEl) {
     renderedDownload(link.href, { method: "GET" }, link.getAttribute("data-render"));
   });
   if (!mixForm) return;
+  const optionsEl = document.getElementById("download-options");
+  if (optionsEl) wireSettings(root, mixForm, JSON.parse(optionsEl.textContent));
   mixForm.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const button = mixForm.querySelector("[type=submit]");

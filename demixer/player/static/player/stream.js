@@ -283,6 +283,12 @@ export class LiveMixer extends Mixer {
   }
 }
 
+/* The job ended while followed (ok: done, else failed): finish_notice.js, a plain script the
+ * page loads before this module, tells a person who left the tab. */
+function finishNotice(ok) {
+  if (window.demixerFinishNotice) window.demixerFinishNotice.finished(ok);
+}
+
 /* Follow a running job: new stretches into the mixer, in order; hooks tell the page.
  * hooks: {progress(status), peaks({stem: [..]}), done(status), stopped(status), failed(err)} */
 export function followJob(statusUrl, mixer, hooks) {
@@ -321,11 +327,13 @@ export function followJob(statusUrl, mixer, hooks) {
       .then((s) => {
         hooks.progress(s);
         if (s.status === "done") {
+          finishNotice(true);
           hooks.done(s);
           return;
         }
         if (s.status === "failed" || s.status === "cancelled") {
           mixer.ended = true; // what was heard was final audio; nothing more comes
+          if (s.status === "failed") finishNotice(false);
           hooks.stopped(s);
           return;
         }

@@ -1,4 +1,5 @@
-// Job page: poll the status endpoint, back off while nothing changes, reload when done.
+// Job page: poll the status endpoint, back off while nothing changes, reload when done (once the
+// tab is seen again if it was hidden: finish_notice.js tells the person meanwhile).
 (function () {
   "use strict";
   var job = document.getElementById("job");
@@ -51,6 +52,14 @@
     error.hidden = !s.error;
   }
 
+  // the job ended: the server draws the page anew (the player, or the failed job's buttons)
+  function ended(ok) {
+    var reload = function () { window.location.reload(); };
+    var notice = window.demixerFinishNotice;
+    if (notice && notice.finished(ok, reload)) return; // hidden: reloads once seen
+    reload();
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -61,7 +70,7 @@
         var key = [s.status, s.percent, s.stage, s.queue_position].join("|");
         if (key !== last) { delay = FASTEST; last = key; } else { delay = Math.min(SLOWEST, delay * 1.5); }
         show(s);
-        if (s.status === "done") { window.location.reload(); return; }
+        if (s.status === "done") { ended(true); return; }
         // listen while it separates: the page opens as a player once the first stretch is
         // ready, while enough is left to separate (the server decides: near the end, or for a
         // short song, the complete stems come within seconds)
@@ -69,7 +78,8 @@
           window.location.reload();
           return;
         }
-        if (s.status === "failed" || s.status === "cancelled") {
+        if (s.status === "failed") { ended(false); return; }
+        if (s.status === "cancelled") {
           // the buttons differ for a finished job: let the server draw them
           window.location.reload();
           return;
