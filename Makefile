@@ -4,13 +4,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMIXER := $(VENV)/bin/demixer
 export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
+# bytecode caches (git-ignored) spare every test process, worker and CLI run recompiling the
+# project and pytest re-rewriting its plugins' modules; some shells turn them off
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help setup setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
 	@echo "make test     - set up what is missing, then lint + migrations check + the whole test suite"
-	@echo "make test-fast - tests without the browser and without the real model (a stand-in engine)"
+	@echo "make test-fast - tests without the browser, the real model and the slow child runs (a stand-in engine)"
 	@echo "make bench    - engine speed/memory benchmark (prints figures)"
 
 $(VENV)/.installed: pyproject.toml
@@ -69,7 +72,7 @@ test: setup models browser emulator lint player-assets
 	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup models emulator lint
-	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets
 	$(VENV)/bin/pytest -m e2e $(PYTEST_ARGS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -28,6 +30,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.model)
         if item.get_closest_marker("e2e") or fixtures & IMPORTER_FIXTURES:
             item.add_marker(pytest.mark.xdist_group(ONE_PROCESS))
+
+
+@pytest.fixture(autouse=True)
+def one_throttle_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """django-ratelimit counts in fixed windows of wall-clock time: a test that crossed a
+    window's edge between two requests would see its count start again (and fail now and then).
+    In a test, its clock stands still."""
+    import django_ratelimit.core
+
+    now = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture(scope="session")

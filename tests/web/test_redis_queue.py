@@ -26,7 +26,8 @@ from tests.services import PG_URL, REDIS_URL
 from tests.web.conftest import run_worker, upload
 from tests.web.test_postgres import postgres_unreachable
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# the scaled-out queue on a real Redis, with real worker runs: make test, not test-fast
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -63,6 +63,7 @@ def supervise_until(supervisor: Supervisor, done: Callable[[], bool], timeout: f
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # real child processes, started and killed
 def test_a_child_that_keeps_dying_is_restarted_with_a_doubling_back_off(tmp_path: Path) -> None:
     dying = Child("dying", DIES, restart_args=lambda pid: ["--dead-worker", str(pid)])
     steady, mark = steady_child(tmp_path, "steady")
@@ -102,6 +103,7 @@ def test_a_child_that_keeps_dying_is_restarted_with_a_doubling_back_off(tmp_path
     assert Path(f"{mark}.ready").read_text() == "ready\n"
 
 
+@pytest.mark.slow  # real child processes, started and killed
 def test_the_back_off_starts_again_after_a_steady_run(tmp_path: Path) -> None:
     lives = Child("lives", [sys.executable, "-c", "import time; time.sleep(0.3); exit(3)"])
     dying = Child("dying", DIES)
@@ -194,6 +196,7 @@ def test_ctrl_c_stops_both_children_once_and_cleanly(tmp_path: Path) -> None:
     assert [m.read_text() for m in marks] == ["SIGTERM", "SIGTERM"]
 
 
+@pytest.mark.slow  # real child processes, started and killed
 def test_serve_restarts_a_child_that_dies_and_keeps_the_other(tmp_path: Path) -> None:
     """``run`` with the real back-off: the dying child is restarted after 1 s, then 2 s, while
     the other runs on untouched; Ctrl-C during the back-off still stops cleanly."""

@@ -30,7 +30,8 @@ from tests.web.test_stretches import (
     synthetic,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# the scaled-out queue on a real Redis, with real worker runs: make test, not test-fast
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
