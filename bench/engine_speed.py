@@ -12,6 +12,8 @@ Contenders:
   stems). The CLI is what a user runs and what the npm CLI does, so the comparison is CLI vs CLI.
 - ``demixer-fast``: the same with ``--quality fast`` (int8 MatMul weights).
 - ``demixer-lowmem``: the same with ``--low-memory``.
+- ``demixer-spleeter``: the same with ``--model spleeter`` (2 stems, another model: its ratio
+  says how much quicker the "quick" model is, not a like-for-like comparison).
 - ``demixer-steady``: a child (this file, ``--child steady``) that creates the session, warms
   it (two runs), decodes the clip, and then times ``separate_array`` alone: the steady-state
   figure a long-running worker sees. It also times ``SegmentModel.prepare / infer / finish`` one
@@ -103,6 +105,7 @@ ALL = (
     "demixer-fast",
     "demixer-steady",
     "demixer-lowmem",
+    "demixer-spleeter",
     "npm",
     "demucs-onnx",
     "torch",
@@ -192,6 +195,11 @@ def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namesp
             *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
             *["-q", "--low-memory"],
         ]
+    if name == "demixer-spleeter":
+        return [
+            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
+            *["-q", "--model", "spleeter"],
+        ]
     if name == "demixer-steady":
         return [sys.executable, __file__, "--child", "steady", str(clip)]
     if name == "npm":
@@ -234,6 +242,8 @@ def graph_of(name: str) -> str:
         return "var/models/htdemucs.fused-v1.onnx (the shipped weights, attention fused)"
     if name == "demixer-fast":
         return "var/models/htdemucs.fused-v1-int8pc.onnx (shipped weights, int8 MatMul)"
+    if name == "demixer-spleeter":
+        return "var/models/spleeter-2stems.v1.onnx (Spleeter 2-stem, 16 kHz band; not htdemucs)"
     if name == "npm":
         return "its own htdemucs.onnx (the shipped weights)"
     if name == "torch":

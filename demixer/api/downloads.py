@@ -128,21 +128,17 @@ def instrumental(
 
 @router.post("/separations/{uuid:separation_id}/mix/", response=FILE, url_name="mix")
 def mix(request: HttpRequest, separation_id: UUID, body: MixIn) -> HttpResponseBase:
-    """The stems mixed with a gain each (0..2; a stem left out: 1), made by the worker (at
-    ``rate`` and ``bit_depth`` if given)."""
+    """The stems mixed as the player mixes them: a gain each (0..2; a stem left out: 1), a pan
+    each (-1 left .. 1 right; left out: centre), the tempo (0.5..1.5) and pitch (semitones,
+    -6..6); made by the worker (at ``rate`` and ``bit_depth`` if given)."""
     job = _done(request, separation_id)
     options = _options(job, body.format, body)
     names = list(job.stems.values_list("name", flat=True))
-    unknown = sorted(set(body.gains) - set(names))
-    if unknown:
-        raise ApiError(400, "unknown_stem", f"No stem {unknown[0]!r}; stems: {', '.join(names)}.")
-    gains: dict[str, float] = {}
-    for name in names:
-        gain = body.gains.get(name, 1.0)
-        if not 0.0 <= gain <= 2.0:  # also refuses nan
-            raise ApiError(400, "invalid_gain", f"The gain of {name} must be between 0 and 2.")
-        gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
-    return _rendered(request, job, RenderKind.MIX, body.format, {"gains": gains, **options})
+    try:
+        params = renders.mix_params(names, body.gains, body.pans, body.tempo, body.pitch)
+    except renders.BadOption as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
+    return _rendered(request, job, RenderKind.MIX, body.format, {**params, **options})
 
 
 def _own_render(request: HttpRequest, render_id: UUID) -> Render:

@@ -173,7 +173,12 @@ class DownloadOptions(Schema):
 
 class MixIn(DownloadOptions):
     format: Format = formats.WAV.name
-    gains: dict[str, float] = Field(default_factory=dict)
+    gains: dict[str, float] = Field(default_factory=dict, description="stem -> 0..2 (1)")
+    pans: dict[str, float] = Field(
+        default_factory=dict, description="stem -> -1 (left) .. 1 (right); 0, the centre"
+    )
+    tempo: float = Field(1.0, description="0.5..1.5: the speed, the pitch kept")
+    pitch: float = Field(0.0, description="semitones, -6..6: the pitch, the tempo kept")
 
 
 class RenderOut(Schema):

@@ -36,7 +36,6 @@ from demixer.engine import formats
 from demixer.separation import files, renders
 from demixer.separation import render as audio_render
 from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
-from demixer.separation.tempo import PITCH_RANGE, TEMPO_RANGE, is_identity
 from demixer.separation.views import _done_job, _download_name
 
 MASTER = audio_render.MASTER.name  # served as stored, no render
@@ -173,8 +172,8 @@ def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
 @login_required
 @require_POST
 def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
-    """The mix as set in the player: ``gain_<stem>`` in 0..2 per stem (missing: 1), ``format``,
-    ``rate`` and ``bit_depth``."""
+    """The mix as set in the player: ``gain_<stem>`` in 0..2 and ``pan_<stem>`` in -1..1 per
+    stem (missing: 1 and centre), ``tempo``, ``pitch``, ``format``, ``rate`` and ``bit_depth``."""
     job = _done_job(request, separation_id)
     fmt = request.POST.get("format", formats.WAV.name)
     if fmt not in formats.FORMATS:
@@ -182,32 +181,25 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     options = _options(job, fmt, request.POST)
     if isinstance(options, HttpResponse):
         return options
-    gains: dict[str, float] = {}
-    for name in job.stems.values_list("name", flat=True):
-        raw = request.POST.get(f"gain_{name}", "1")
-        try:
-            gain = float(raw)
-        except ValueError:
-            return HttpResponseBadRequest(f"gain_{name} must be a number")
-        if not 0.0 <= gain <= 2.0:  # also refuses nan
-            return HttpResponseBadRequest(f"gain_{name} must be between 0 and 2")
-        gains[name] = round(gain, 3)  # the player's precision: one cached file per setting
-    params: dict[str, object] = {"gains": gains, **options}
+    names = list(job.stems.values_list("name", flat=True))
+    numbers: dict[str, dict[str, float]] = {"gain": {}, "pan": {}}
+    for field, default in (("gain", "1"), ("pan", "0")):
+        for name in names:
+            raw = request.POST.get(f"{field}_{name}", default)
+            try:
+                numbers[field][name] = float(raw)
+            except ValueError:
+                return _bad(f"{field}_{name} must be a number.")
     try:  # the player's tempo (0.5..1.5) and pitch (semitones), applied as it applies them
-        tempo = round(float(request.POST.get("tempo", "1")), 2)
-        pitch = round(float(request.POST.get("pitch", "0")), 2)
+        tempo = float(request.POST.get("tempo", "1"))
+        pitch = float(request.POST.get("pitch", "0"))
     except ValueError:
-        return HttpResponseBadRequest("tempo and pitch must be numbers")
-    in_range = (
-        TEMPO_RANGE[0] <= tempo <= TEMPO_RANGE[1] and PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]
-    )
-    if not in_range:  # also refuses nan
-        return HttpResponseBadRequest(
-            f"tempo must be in {TEMPO_RANGE[0]}..{TEMPO_RANGE[1]}, "
-            f"pitch in {PITCH_RANGE[0]:g}..{PITCH_RANGE[1]:g} semitones"
-        )
-    if not is_identity(tempo, pitch):
-        params.update(tempo=tempo, pitch=pitch)
+        return _bad("tempo and pitch must be numbers.")
+    try:
+        params = renders.mix_params(names, numbers["gain"], numbers["pan"], tempo, pitch)
+    except renders.BadOption as exc:
+        return _bad(str(exc))
+    params.update(options)
     return _rendered(request, job, RenderKind.MIX, fmt, params)
 
 

@@ -108,8 +108,10 @@ def mix(
     pitch: float = 0.0,
     rate: int | None = None,
     bit_depth: int = DOWNLOAD_BIT_DEPTH,
+    pans: dict[str, float] | None = None,
 ) -> Path:
-    """Sum of ``gain * stem`` over the masters, written as ``fmt`` (at ``rate`` and
+    """Sum of ``gain * stem`` over the masters, each panned by ``pans`` (-1..1, missing: centre)
+    as the player pans it, written as ``fmt`` (at ``rate`` and
     ``bit_depth``, as ``convert``); memory holds one block per stem (a 20-minute mix needs a
     few MB, not the 400 MB of the whole sum).
 
@@ -120,13 +122,13 @@ def mix(
     """
     if not tempo_.is_identity(tempo, pitch):
         stretch = (tempo, pitch)
-        return _stretched_mix(masters, gains, target, fmt, progress, stretch, rate, bit_depth)
+        return _stretched_mix(masters, gains, target, fmt, progress, stretch, rate, bit_depth, pans)
     peak = 0.0
-    for block in _summed(masters, gains, _share(progress, 0.0, PEAK_SHARE)):
+    for block in _summed(masters, gains, _share(progress, 0.0, PEAK_SHARE), pans):
         peak = max(peak, float(np.abs(block).max(initial=0.0)))
     scale = np.float32(1.0 / max(1.01 * peak, 1.0))
     rest = _share(progress, PEAK_SHARE, 1.0 - PEAK_SHARE)
-    blocks = (block * scale for block in _summed(masters, gains, rest))
+    blocks = (block * scale for block in _summed(masters, gains, rest, pans))
     return _encode(blocks, next(iter(masters.values()), None), target, fmt, rate, bit_depth)
 
 
@@ -139,6 +141,7 @@ def _stretched_mix(
     stretch: tuple[float, float],
     rate: int | None,
     bit_depth: int,
+    pans: dict[str, float] | None = None,
 ) -> Path:
     """``mix`` through the stretcher. Stretching costs more than decoding and encoding
     together, so it runs once: its output goes to a float file beside ``target`` (the render's
@@ -149,7 +152,7 @@ def _stretched_mix(
     channels = sf.info(first).channels if first is not None else 2
     scratch = target.with_name(target.name + ".stretched.rf64")  # float, any length
     peak = 0.0
-    summed = _summed(masters, gains, _share(progress, 0.0, STRETCH_SHARE))
+    summed = _summed(masters, gains, _share(progress, 0.0, STRETCH_SHARE), pans)
     with sf.SoundFile(scratch, "w", source_rate, channels, "FLOAT", format="RF64") as out:
         for block in tempo_.stretched(summed, source_rate, channels, tempo, pitch):
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
@@ -171,10 +174,27 @@ def _stretched_mix(
         scratch.unlink(missing_ok=True)
 
 
+def pan_stereo(block: np.ndarray, pan: float) -> np.ndarray:
+    """A stereo (2, n) block panned as the player's Web Audio ``StereoPannerNode`` pans a stereo
+    input (equal power; -1 left .. 1 right): a pan to one side keeps that side and folds the
+    other side into it, so what the mix download holds is what was heard."""
+    if pan == 0.0 or block.shape[0] != 2:
+        return block
+    x = (pan + 1.0 if pan < 0 else pan) * np.pi / 2
+    to_left, to_right = np.float32(np.cos(x)), np.float32(np.sin(x))
+    left, right = block
+    if pan < 0:
+        return np.stack([left + right * to_left, right * to_right])
+    return np.stack([left * to_left, right + left * to_right])
+
+
 def _summed(
-    masters: dict[str, Path], gains: dict[str, float], progress: Progress | None
+    masters: dict[str, Path],
+    gains: dict[str, float],
+    progress: Progress | None,
+    pans: dict[str, float] | None = None,
 ) -> Iterator[np.ndarray]:
-    """float32 (C, n) blocks of ``sum(gain * stem)``, every master read in step."""
+    """float32 (C, n) blocks of ``sum(pan(gain * stem))``, every master read in step."""
     with ExitStack() as stack:
         handles = {name: stack.enter_context(sf.SoundFile(path)) for name, path in masters.items()}
         frames = max((fh.frames for fh in handles.values()), default=0)
@@ -185,7 +205,8 @@ def _summed(
                 gain = float(gains.get(name, 0.0))
                 if gain != 0.0:
                     block = fh.read(total.shape[1], dtype="float32", always_2d=True)
-                    total[:, : block.shape[0]] += np.float32(gain) * block.T
+                    pan = float((pans or {}).get(name, 0.0))
+                    total[:, : block.shape[0]] += pan_stereo(np.float32(gain) * block.T, pan)
             if progress is not None:
                 progress((start + total.shape[1]) / frames)
             yield total

@@ -120,7 +120,8 @@ def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
             local = {n: stack.enter_context(files.local_copy(m)) for n, m in masters.items()}
             tempo = float(job.params.get("tempo", 1.0))  # the player's tempo and pitch
             pitch = float(job.params.get("pitch", 0.0))
-            render.mix(local, gains, target, job.fmt, progress, tempo, pitch, *encoding)
+            pans = {name: float(pan) for name, pan in job.params.get("pans", {}).items()}
+            render.mix(local, gains, target, job.fmt, progress, tempo, pitch, *encoding, pans=pans)
     _store(job, job.storage_name(), target)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from functools import partial
 
@@ -26,6 +26,7 @@ from demixer.engine import formats
 from demixer.separation import files
 from demixer.separation.models import Render, RenderKind, Separation, Status
 from demixer.separation.render import DOWNLOAD_BIT_DEPTH, MASTER, STORED_RATE, download_rates
+from demixer.separation.tempo import PITCH_RANGE, TEMPO_RANGE, is_identity
 
 KEPT_MIXES = 5  # custom mixes kept per separation: each new one drops the oldest beyond this
 LOST = "The worker stopped while preparing this file, more than once. Please try again later."
@@ -33,7 +34,11 @@ LOST = "The worker stopped while preparing this file, more than once. Please try
 
 class BadOption(ValueError):
     """A download option that is not one of its choices; the message is one sentence for the
-    client."""
+    client, ``code`` the API's error code."""
+
+    def __init__(self, message: str, code: str = "invalid_option") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _number(name: str, value: object) -> int:
@@ -71,6 +76,54 @@ def download_options(job: Separation, fmt: str, rate: object, bit_depth: object)
             raise BadOption(f"bit_depth must be {_choices(spec.bit_depths)} for {spec.name}.")
         if bits != DOWNLOAD_BIT_DEPTH:
             params["bit_depth"] = bits
+    return params
+
+
+def mix_params(
+    stems: Iterable[str],
+    gains: Mapping[str, float],
+    pans: Mapping[str, float],
+    tempo: float = 1.0,
+    pitch: float = 0.0,
+) -> dict[str, object]:
+    """A custom mix's render params, as the player sets it: a gain per stem (0..2, missing: 1),
+    a pan (-1..1, missing: centre), the tempo and the pitch. Rounded to the player's precision
+    (one cached file per setting); pans, tempo and pitch only when not neutral, so a mix
+    without them keeps the file it had before they existed. Raises :class:`BadOption`."""
+    names = list(stems)
+    unknown = sorted((set(gains) | set(pans)) - set(names))
+    if unknown:
+        raise BadOption(
+            f"There is no stem {unknown[0]!r}; the stems are {', '.join(names)}.", "unknown_stem"
+        )
+    levels: dict[str, float] = {}
+    panned: dict[str, float] = {}
+    for name in names:
+        gain, pan = float(gains.get(name, 1.0)), float(pans.get(name, 0.0))
+        if not 0.0 <= gain <= 2.0:  # also refuses nan
+            raise BadOption(f"The gain of {name} must be between 0 and 2.", "invalid_gain")
+        if not -1.0 <= pan <= 1.0:
+            raise BadOption(
+                f"The pan of {name} must be between -1 (left) and 1 (right).", "invalid_pan"
+            )
+        levels[name] = round(gain, 3)
+        if round(pan, 2) != 0.0:
+            panned[name] = round(pan, 2)
+    params: dict[str, object] = {"gains": levels}
+    if panned:
+        params["pans"] = panned
+    tempo, pitch = round(float(tempo), 2), round(float(pitch), 2)
+    in_range = (
+        TEMPO_RANGE[0] <= tempo <= TEMPO_RANGE[1] and PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]
+    )
+    if not in_range:  # also refuses nan
+        raise BadOption(
+            f"The tempo must be in {TEMPO_RANGE[0]}..{TEMPO_RANGE[1]}, "
+            f"the pitch in {PITCH_RANGE[0]:g}..{PITCH_RANGE[1]:g} semitones.",
+            "invalid_tempo",
+        )
+    if not is_identity(tempo, pitch):
+        params.update(tempo=tempo, pitch=pitch)
     return params
 
 

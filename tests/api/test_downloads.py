@@ -78,10 +78,14 @@ def test_bad_download_requests(alice, alice_api, done, make_done_separation) -> 
     assert alice_api.get(f"{base(done)}/stems/vocals.ogg").status_code == 422
     assert alice_api.get(f"{base(done)}/stems/kazoo.flac").status_code == 404
     assert alice_api.get(f"{base(done)}/stems.zip?format=ogg").status_code == 422
-    for gains, code in (({"kazoo": 1}, "unknown_stem"), ({"vocals": 3}, "invalid_gain")):
-        response = alice_api.post(
-            f"{base(done)}/mix/", {"gains": gains}, content_type="application/json"
-        )
+    for mix, code in (
+        ({"gains": {"kazoo": 1}}, "unknown_stem"),
+        ({"gains": {"vocals": 3}}, "invalid_gain"),
+        ({"pans": {"vocals": -1.5}}, "invalid_pan"),
+        ({"pans": {"kazoo": 0.5}}, "unknown_stem"),
+        ({"tempo": 2}, "invalid_tempo"),
+    ):
+        response = alice_api.post(f"{base(done)}/mix/", mix, content_type="application/json")
         assert (response.status_code, response.json()["code"]) == (400, code)
     queued = make_done_separation(alice, title="Queued")
     Separation.objects.filter(id=queued.id).update(status=Status.QUEUED)

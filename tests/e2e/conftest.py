@@ -46,6 +46,9 @@ WORKER_READY = re.compile(r"worker ready", re.I)  # separation_worker's line onc
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+PASSWORD = "correct-horse-staple-42"  # every browser test's users
+
+
 @dataclass
 class LiveApp:
     url: str
@@ -228,3 +231,20 @@ def page(browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def sign_up(page) -> Callable[[str], None]:
+    """Sign up a new user through the page's form (password ``PASSWORD``): the browser is then
+    logged in on the upload page."""
+
+    def sign_up_as(name: str) -> None:
+        page.goto("/accounts/signup/")
+        page.fill("input[name='username']", name)
+        page.fill("input[name='email']", f"{name}@example.com")
+        page.fill("input[name='password1']", PASSWORD)
+        page.fill("input[name='password2']", PASSWORD)
+        page.locator("form:has(input[name='password2']) [type='submit']").click()
+        page.wait_for_selector("input[type='file']")
+
+    return sign_up_as

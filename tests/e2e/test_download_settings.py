@@ -85,18 +85,13 @@ def downloaded(page, selector: str) -> bytes:
     return Path(info.value.path()).read_bytes()
 
 
-def test_download_settings_and_the_finish_notice(page, live_app, clip) -> None:
+def test_download_settings_and_the_finish_notice(page, sign_up, live_app, clip) -> None:
     page.context.grant_permissions(["notifications"], origin=live_app.url)
     page.add_init_script(BROWSER_STAND_INS)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "nina")
-    page.fill("input[name='email']", "nina@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    sign_up("nina")
     page.set_input_files("input[type='file']", str(clip))
     page.get_by_label(re.compile("4 stems", re.I)).check()
     page.evaluate("sessionStorage.setItem('e2e-hidden', '1')")  # the person leaves the tab

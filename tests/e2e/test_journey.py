@@ -281,17 +281,12 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     assert page.errors == []
 
 
-def test_two_stems_from_an_mp3(page, live_app, tmp_path, screenshot_dir):
+def test_two_stems_from_an_mp3(page, sign_up, live_app, tmp_path, screenshot_dir):
     """Vocals / instrumental from an MP3 upload: the player adapts to two rows, and a stem's own
     download link gives the stem at the clip's length."""
     stems = signals.song(CLIP_SECONDS, seed=2)
     clip = write_audio(tmp_path / "karaoke-take.mp3", signals.mix(stems), RATE, "mp3")
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "grace")
-    page.fill("input[name='email']", "grace@example.com")
-    page.fill("input[name='password1']", USER["password"])
-    page.fill("input[name='password2']", USER["password"])
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    sign_up("grace")
     page.set_input_files("input[type='file']", str(clip))
     page.get_by_label(re.compile("2 stems", re.I)).check()
     page.locator("form:has(input[type='file']) [type='submit']").click()

@@ -43,16 +43,13 @@ def separate_again(page, mode: str, quality: str) -> None:
     page.locator(".separate-form [type='submit']").click()
 
 
-def test_both_results_stay_reachable_and_fit_a_phone(page, live_app, tmp_path, screenshot_dir):
+def test_both_results_stay_reachable_and_fit_a_phone(
+    page, sign_up, live_app, tmp_path, screenshot_dir
+):
     clip = write_audio(
         tmp_path / "two-takes.wav", signals.mix(signals.song(4.0, seed=5)), signals.RATE, "wav16"
     )
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "ida")
-    page.fill("input[name='email']", "ida@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    sign_up("ida")
     page.set_input_files("input[type='file']", str(clip))
     page.get_by_label(re.compile("4 stems", re.I)).check()
     page.locator("form:has(input[type='file']) [type='submit']").click()

@@ -73,13 +73,8 @@ class Published:
                         self.page_digests[st["index"]] = digest
 
 
-def test_play_while_it_separates(page, live_app, clip, tmp_path) -> None:
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "lin")
-    page.fill("input[name='email']", "lin@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
+def test_play_while_it_separates(page, sign_up, live_app, clip, tmp_path) -> None:
+    sign_up("lin")
     page.set_input_files("input[type='file']", str(clip))
     page.get_by_label(re.compile("4 stems", re.I)).check()
     page.locator("form:has(input[type='file']) [type='submit']").click()

@@ -64,19 +64,14 @@ def pause(page) -> None:
     page.evaluate("window.demixerPlayer.pause()")
 
 
-def test_pan_tempo_loop_and_compare(page, live_app, tmp_path) -> None:
+def test_pan_tempo_loop_and_compare(page, sign_up, live_app, tmp_path) -> None:
     clip = write_audio(
         tmp_path / "practice-take.wav",
         signals.mix(signals.song(CLIP_SECONDS, seed=2)),
         signals.RATE,
         "wav16",
     )
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "pia")
-    page.fill("input[name='email']", "pia@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
+    sign_up("pia")
     page.set_input_files("input[type='file']", str(clip))
     page.check("input[name=mode][value=spleeter]")  # the quick model: one fast run
     page.locator("form:has(input[type='file']) [type='submit']").click()
@@ -117,9 +112,12 @@ def test_pan_tempo_loop_and_compare(page, live_app, tmp_path) -> None:
         page.keyboard.press("End")
     left, right = levels(page)
     assert right > 1e-3 and left < 0.01 * right, (left, right)
+    for name in names:  # the custom mix is rendered with the pans that are heard
+        assert page.input_value(f"#mix-form input[name=pan_{name}]") == "1.00"
     for name in names:
         page.dblclick(f".stem[data-stem='{name}'] [data-role=pan]")
     assert page.evaluate("window.demixerPlayer.practice.pans()") == dict.fromkeys(names, 0)
+    assert page.input_value(f"#mix-form input[name=pan_{names[0]}]") == "0.00"
 
     # ---- tempo 50 %: the clock at half speed, every stem on it ---------------------------
     page.focus("[data-role=tempo]")

@@ -69,14 +69,8 @@ def read(data: bytes) -> np.ndarray:
     return samples
 
 
-def test_a_six_stem_job_in_the_browser(page, live_app, clip, screenshot_dir) -> None:
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", "hexa")
-    page.fill("input[name='email']", "hexa@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
-    page.wait_for_selector("input[type='file']")
+def test_a_six_stem_job_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
+    sign_up("hexa")
 
     # the built-in models are not installed on this app: the form offers the import alone
     offered = page.eval_on_selector_all("input[name='mode']", "els => els.map(e => e.value)")

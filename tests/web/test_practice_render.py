@@ -91,6 +91,54 @@ def test_the_player_sends_tempo_and_pitch_and_the_worker_applies_them(
     run_worker()  # nothing left queued
 
 
+def web_audio_pan(left: float, right: float, pan: float) -> tuple[float, float]:
+    """The Web Audio specification's StereoPannerNode on a stereo input (its "equal-power"
+    algorithm, written out sample by sample), what the player's pan runs in the browser."""
+    x = (pan + 1 if pan <= 0 else pan) * np.pi / 2
+    gain_l, gain_r = np.cos(x), np.sin(x)
+    if pan <= 0:
+        return left + right * gain_l, right * gain_r
+    return left * gain_l, right + left * gain_r
+
+
+@pytest.mark.parametrize("pan", [-1.0, -0.35, 0.0, 0.5, 1.0])
+def test_the_pan_law_is_the_players(pan: float) -> None:
+    rng = np.random.default_rng(3)
+    block = rng.uniform(-0.5, 0.5, (2, 64)).astype(np.float32)
+    expected = np.array([web_audio_pan(lv, rv, pan) for lv, rv in block.T]).T
+    np.testing.assert_allclose(render.pan_stereo(block, pan), expected, atol=1e-6)
+
+
+def test_the_mix_is_panned_as_the_player_pans_it(
+    alice_client: Client, alice, make_done_separation, media_dir, tmp_path
+) -> None:
+    """Vocals hard left and drums half right in the player: the mix download holds the same."""
+    job = make_done_separation(alice)
+    stems = {name: master(media_dir, job, name) for name in ("vocals", "drums")}
+    url = reverse("separation-mix", args=[job.id])
+    data = {"gain_bass": "0", "gain_other": "0", "pan_vocals": "-1", "pan_drums": "0.5"}
+    mixed, _ = decode_bytes(rendered(alice_client, alice_client.post(url, data)), tmp_path, ".wav")
+    item = Render.objects.get(kind=RenderKind.MIX)
+    assert item.params["pans"] == {"vocals": -1.0, "drums": 0.5}
+    expected = sum(render.pan_stereo(stems[n], p) for n, p in (("vocals", -1.0), ("drums", 0.5)))
+    expected *= 1.0 / max(1.01 * float(np.abs(expected).max()), 1.0)  # as the mix rescales
+    n = min(mixed.shape[1], expected.shape[1])
+    assert np.abs(mixed[:, :n] - expected[:, :n]).max() < 1e-3  # 16-bit WAV
+    unpanned = stems["vocals"] + stems["drums"]
+    assert np.abs(mixed[:, :n] - unpanned[:, :n]).max() > 0.05  # the pan made a difference
+    # a centred pan is no pan: the same file as before pans existed
+    alice_client.post(url, {"gain_bass": "0", "gain_other": "0", "pan_vocals": "0"})
+    assert "pans" not in Render.objects.exclude(id=item.id).get(kind=RenderKind.MIX).params
+    run_worker()
+
+
+@pytest.mark.parametrize(("field", "value"), [("pan_vocals", "2"), ("pan_drums", "left")])
+def test_a_pan_out_of_range_is_refused(alice_client, alice, make_done_separation, field, value):
+    job = make_done_separation(alice)
+    response = alice_client.post(reverse("separation-mix", args=[job.id]), {field: value})
+    assert response.status_code == 400 and field.split("_")[1] in response.content.decode()
+
+
 @pytest.mark.parametrize(
     ("tempo", "pitch"), [("0.3", "0"), ("1", "7"), ("fast", "0"), ("1", "nan")]
 )

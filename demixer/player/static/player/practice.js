@@ -413,6 +413,8 @@ export function wirePractice(root, mixer, views) {
       pans[view.name].pan.value = v;
       view.row.setAttribute("data-pan", String(v));
       if (panValue) panValue.textContent = panText(v);
+      const form = field("pan_" + view.name); // the custom mix is rendered with the same pan
+      if (form) form.value = v.toFixed(2);
     };
     panEl.addEventListener("input", applyPan);
     panEl.addEventListener("dblclick", () => {
