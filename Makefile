@@ -64,7 +64,8 @@ lint: setup setup-js
 	$(PY) manage.py makemigrations --check --dry-run
 
 # the suite runs in TEST_JOBS processes (pytest-xdist; at most 4: each has its own Redis databases,
-# see tests/services.py); the browser and importer tests stay together in one (tests/conftest.py)
+# see tests/services.py); the importer tests keep to one process, the browser tests to one
+# (tests/conftest.py)
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 XDIST := -n $(TEST_JOBS) --dist loadgroup
 

@@ -15,21 +15,24 @@ from demixer.testing import signals
 DATA = Path(__file__).parent / "data"
 
 
-# Tests whose session fixtures are expensive (the browser tests' live app and its worker warm-up;
-# the importer's environment and exports) run in one test process when the suite runs in parallel
-# (`make test`: pytest-xdist with --dist loadgroup), so each is set up once, not once per process.
-ONE_PROCESS = "one-process"
+# Tests whose session fixtures are expensive run in one test process each when the suite runs in
+# parallel (`make test`: pytest-xdist with --dist loadgroup), so each is set up once, not once per
+# process: the importer's environment and exports (the 6-stem browser test among them), and the
+# browser tests' shared live app with its worker warm-up. The two groups may run side by side.
 IMPORTER_FIXTURES = {"importer_python", "checkpoints", "imports_folder", "six_stem_import"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups off the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that asks for the real session runs the real model, so it carries the mark."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "model" in fixtures:
             item.add_marker(pytest.mark.model)
-        if item.get_closest_marker("e2e") or fixtures & IMPORTER_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group(ONE_PROCESS))
+        if fixtures & IMPORTER_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group("importer"))
+        elif item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(autouse=True)
