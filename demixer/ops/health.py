@@ -72,19 +72,31 @@ def check_storage() -> None:
         default_storage.delete(name)
 
 
-def check_models() -> None:
-    """The weights the workers load are present and pass their SHA-256 (the registry's stamp
-    makes this cheap after the first look; it never imports onnxruntime)."""
+def check_models() -> dict[str, object] | None:
+    """The built-in weights the workers load are present and pass their SHA-256 (the registry's
+    stamp makes this cheap after the first look; it never imports onnxruntime). An imported
+    model that fails its check does not make the site unready (its jobs are refused at
+    submission, with the reason): it is listed under ``unavailable``."""
     from demixer.engine import registry
 
+    unavailable = []
     for spec in registry.MODELS.values():
-        if not registry.is_verified(spec):
-            raise NotReady(
-                f"{spec.name} weights missing or failing their checksum; run `demixer fetch-models`"
-            )
+        if registry.is_verified(spec):
+            continue
+        if spec.origin == "import":
+            unavailable.append(spec.name)
+            continue
+        raise NotReady(
+            f"{spec.name} weights missing or failing their checksum; run `demixer fetch-models`"
+        )
+    if unavailable:
+        logger.warning("imported models missing or changed: %s", ", ".join(unavailable))
+        return {"unavailable": unavailable}
+    return None
 
 
-CHECKS: dict[str, Callable[[], None]] = {
+# a check raises NotReady (or anything) when the site cannot serve; it may return details to show
+CHECKS: dict[str, Callable[[], dict[str, object] | None]] = {
     "database": check_database,
     "queue": check_queue,
     "storage": check_storage,
@@ -105,12 +117,12 @@ def readiness() -> dict[str, dict[str, object]]:
     results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():
         try:
-            check()
+            details = check()
         except NotReady as exc:
             results[name] = {"ok": False, "error": str(exc)}
         except Exception as exc:  # whatever a driver raises: not ready, and why in the log
             logger.warning("readiness check %s failed", name, exc_info=True)
             results[name] = {"ok": False, "error": f"{FAILED[name]} ({type(exc).__name__})"}
         else:
-            results[name] = {"ok": True}
+            results[name] = {"ok": True, **(details or {})}
     return results

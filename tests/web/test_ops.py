@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -106,6 +107,21 @@ def test_readyz_fails_without_verified_weights(client: Client, tmp_path) -> None
         "ok": False,
         "error": "htdemucs weights missing or failing their checksum; run `demixer fetch-models`",
     }
+
+
+def test_a_broken_import_is_listed_but_the_site_stays_ready(client: Client, monkeypatch) -> None:
+    """A changed imported graph refuses its own jobs (at submission); the site still serves the
+    built-in models, so a load balancer must not take it out."""
+    imported = dataclasses.replace(registry.HTDEMUCS, name="htdemucs_6s", origin="import")
+    monkeypatch.setattr(registry, "MODELS", {**registry.BUILT_IN, "htdemucs_6s": imported})
+    real = registry.is_verified
+    monkeypatch.setattr(registry, "is_verified", lambda spec: spec is not imported and real(spec))
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["models"] == {"ok": True, "unavailable": ["htdemucs_6s"]}
+    # a built-in model that fails still makes the site unready
+    monkeypatch.setattr(registry, "is_verified", lambda spec: spec.name != "spleeter")
+    assert client.get("/readyz").status_code == 503
 
 
 def test_readyz_fails_when_redis_is_down(client: Client, settings) -> None:
