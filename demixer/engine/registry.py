@@ -140,7 +140,7 @@ def imported_spec(model: manifest.ImportedModel) -> ModelSpec:
         package=", ".join(member.checkpoint for member in model.members),
         files=tuple((member.path, member.sha256) for member in model.members),
         licence=manifest.LICENCE,
-        # each model of a bag is one htdemucs-sized graph run per segment, not attention-fused
+        # each model of a bag is one htdemucs-sized graph (attention fused) run per segment
         speed=float(len(model.members)),
         tunable=True,
         samplerate=model.samplerate,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from demixer.engine import model_files, registry
@@ -102,6 +103,9 @@ def test_htdemucs_checkpoint_matches_apply_model(
     assert manifest["segment_samples"] == int(7.8 * 44100)
     assert "Meta's Demucs weights" in manifest["licence"]
     assert manifest["members"][0]["agreement_db"] >= MIN_SNR_DB
+    graph = onnx.load(str(models_folder / "imported/random-htdemucs/member-0.onnx"))
+    fused = [node for node in graph.graph.node if node.op_type == "MultiHeadAttention"]
+    assert len(fused) == 10  # as the built-in graph: every attention block fused
     spec = registry.get_spec("random-htdemucs")
     assert spec.architecture == "htdemucs" and registry.is_installed("random-htdemucs")
     listed = subprocess.run(

@@ -1,7 +1,8 @@
 """``demixer models import``: export Demucs checkpoints, check the graphs, stamp and register them.
 
 The export runs ``export_demucs.py`` with the importer environment's Python (PyTorch stays out of
-this process). Back here, each graph runs through the engine's own :class:`SegmentModel` (host
+this process). Back here, each graph's attention blocks are fused as the built-in graph's are,
+then each graph runs through the engine's own :class:`SegmentModel` (host
 STFT, graph, host iSTFT) on the export's test segment and must agree with PyTorch's forward pass
 to :data:`MIN_AGREEMENT_DB`; then ``imported/<name>/`` gets the graphs and a manifest with their
 SHA-256s, moved into place in one rename, and the registry lists the model from then on.
@@ -61,6 +62,9 @@ def import_checkpoints(
         work = Path(tmp) / "model"
         say(f"exporting {len(files)} file(s) with PyTorch (minutes per model) ...")
         report = _export(python, files, work)
+        for member in report["members"]:
+            fused = _fuse(work / member["graph"])
+            say(f"{member['graph']}: {fused} attention blocks fused")
         name = name or str(report["name"]).lower()
         _check_name(name, directory, force)
         data = _manifest(report, name, work)
@@ -109,6 +113,22 @@ def _export(python: Path, files: list[Path], work: Path) -> dict[str, Any]:
         raise ImportFailed(f"import refused: {detail}")
     report: dict[str, Any] = json.loads((work / "report.json").read_text())
     return report
+
+
+def _fuse(graph: Path) -> int:
+    """Rewrite the export's attention blocks as onnxruntime's fused attention, in place, as the
+    built-in htdemucs graph is (:mod:`demixer.engine.fusion`: the same arithmetic without writing
+    out the attention matrices; 4.5 % less time on an AVX2 host, within noise on AVX-512 VNNI);
+    before the check against PyTorch and the checksum. Returns how many were fused."""
+    import onnx
+
+    from demixer.engine.fusion import fuse_attention
+
+    model = onnx.load(str(graph))
+    fused = fuse_attention(model)
+    if fused:
+        onnx.save(model, str(graph))
+    return fused
 
 
 def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
