@@ -135,9 +135,17 @@ def test_pan_tempo_loop_and_compare(page, sign_up, live_app, tmp_path) -> None:
     speed = (samples[1]["pos"] - samples[0]["pos"]) / (samples[1]["t"] - samples[0]["t"])
     assert abs(speed - 0.5) < 0.01, samples
     assert min(levels(page)) > 1e-3  # audio comes through the stretcher
+    # the playhead follows the ear: what is heard is the stretcher's latency behind the sources
+    state = practice(page)
+    assert 0 < state["latency"] < 0.5 and state["outputDelay"] == state["latency"], state
+    pos, heard = page.evaluate("[window.demixerPlayer.position(), window.demixerPlayer.heard()]")
+    assert abs((pos - heard) - 0.5 * state["latency"]) < 1e-3, (pos, heard, state)
     for _ in range(10):  # back to 100 %, step 5
         page.keyboard.press("ArrowRight")
     assert practice(page)["tempo"] == 1 and {s["rate"] for s in sources(page)} == {1}
+    assert practice(page)["outputDelay"] == 0  # no stretcher on the path, no delay
+    pos, heard = page.evaluate("[window.demixerPlayer.position(), window.demixerPlayer.heard()]")
+    assert pos == heard
     page.focus("[data-role=pitch]")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")

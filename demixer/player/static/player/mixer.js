@@ -68,6 +68,9 @@ export class Mixer {
     this.loop = null;
     this.runLoop = null; // the loop the current sources were started with
     this.onSources = () => {};
+    // seconds of real time the output path holds the sound back (the time-stretcher's latency
+    // while it runs; practice.js sets it): what is heard is that far behind the sources
+    this.outputDelay = 0;
   }
 
   stem(name) {
@@ -137,6 +140,17 @@ export class Mixer {
   position() {
     if (!this.playing) return this.pausedAt;
     let t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt) * this.tempo;
+    const loop = this.runLoop;
+    if (loop && t >= loop.end) t = loop.start + ((t - loop.start) % (loop.end - loop.start));
+    return Math.min(t, this.duration);
+  }
+
+  /* Where what is heard is: position() as it was `outputDelay` seconds ago (the playhead, the
+   * time shown and "set the loop here" follow the ear, not the sources). */
+  heardPosition() {
+    if (!this.playing || !(this.outputDelay > 0)) return this.position();
+    const ran = Math.max(0, this.ctx.currentTime - this.startedAt - this.outputDelay);
+    let t = this.startOffset + ran * this.tempo;
     const loop = this.runLoop;
     if (loop && t >= loop.end) t = loop.start + ((t - loop.start) % (loop.end - loop.start));
     return Math.min(t, this.duration);

@@ -178,7 +178,7 @@ function start() {
   }
 
   function frame() {
-    const pos = mixer.position();
+    const pos = mixer.heardPosition();
     const duration = mixer.duration;
     if (!dragging) seekEl.value = String(pos);
     const shown = dragging ? parseFloat(seekEl.value) : pos;
@@ -297,6 +297,8 @@ function start() {
     toggle: () => mixer.toggle(),
     seek: (seconds) => mixer.seek(seconds),
     position: () => mixer.position(),
+    /* the position being heard: position() less the output path's delay (the stretcher's) */
+    heard: () => mixer.heardPosition(),
     duration: () => mixer.duration,
     playing: () => mixer.playing,
     /* stem name -> the GainNode's gain.value right now (what is audible, before the master) */

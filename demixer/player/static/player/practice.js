@@ -96,6 +96,7 @@ export function wirePractice(root, mixer, views) {
     originalReason: "",
   };
   let stretchNode = null;
+  let stretchLatency = 0; // seconds the stretcher holds the sound back while it runs
   let originalBuffer = null;
   let originalSource = null;
   let originalRun = null;
@@ -139,9 +140,11 @@ export function wirePractice(root, mixer, views) {
     const identity = state.tempo === 1 && state.pitch === 0;
     mixer.master.disconnect();
     if (identity || !stretchNode) {
+      mixer.outputDelay = 0;
       mixer.master.connect(out);
       return;
     }
+    mixer.outputDelay = stretchLatency; // the display follows the ear
     stretchNode.schedule({ active: true, semitones: semitonesFor(state.tempo, state.pitch) });
     mixer.master.connect(stretchNode);
   }
@@ -162,8 +165,11 @@ export function wirePractice(root, mixer, views) {
       .then((node) => {
         stretchNode = node;
         stretchNode.connect(out);
-        state.stretch = "ready";
-        route();
+        return Promise.resolve(node.latency()).then((seconds) => {
+          stretchLatency = seconds > 0 ? seconds : 0; // its input and output latency together
+          state.stretch = "ready";
+          route();
+        });
       })
       .catch(() => {
         state.stretch = "missing";
@@ -215,13 +221,13 @@ export function wirePractice(root, mixer, views) {
   }
 
   function markA() {
-    const at = mixer.position();
+    const at = mixer.heardPosition();
     const end = state.loop && state.loop.end - at >= MIN_LOOP ? state.loop.end : mixer.duration;
     setLoop(at, end, state.loopOn || !state.loop);
   }
 
   function markB() {
-    const at = mixer.position();
+    const at = mixer.heardPosition();
     const start = state.loop && at - state.loop.start >= MIN_LOOP ? state.loop.start : 0;
     setLoop(start, at, true);
   }
@@ -428,7 +434,10 @@ export function wirePractice(root, mixer, views) {
 
   ui.loop.addEventListener("click", () => {
     if (state.loop) toggleLoop();
-    else setLoop(mixer.position(), Math.min(mixer.duration, mixer.position() + 4), true);
+    else {
+      const at = mixer.heardPosition();
+      setLoop(at, Math.min(mixer.duration, at + 4), true);
+    }
   });
   ui.loopA.addEventListener("click", markA);
   ui.loopB.addEventListener("click", markB);
@@ -495,6 +504,8 @@ export function wirePractice(root, mixer, views) {
       loopOn: state.loopOn,
       comparing: state.comparing,
       stretch: state.stretch,
+      latency: stretchLatency,
+      outputDelay: mixer.outputDelay,
       original: state.original,
       originalReason: state.originalReason,
       stemsGain: bus.gain.value,
