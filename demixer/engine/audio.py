@@ -353,6 +353,24 @@ def prevent_clip(wav: np.ndarray, mode: ClipMode = "rescale") -> np.ndarray:
 BLOCK = 1 << 18  # samples per block when streaming a stem out
 
 
+def resampled_blocks(
+    blocks: Iterable[np.ndarray], channels: int, from_rate: int, to_rate: int
+) -> Iterator[np.ndarray]:
+    """float32 (C, n) blocks at ``from_rate`` -> float32 (C, m) blocks at ``to_rate``, streamed
+    through one soxr VHQ resampler (the same samples as :func:`resample` on the whole)."""
+    if from_rate == to_rate:
+        yield from blocks
+        return
+    stream = soxr.ResampleStream(from_rate, to_rate, channels, dtype="float32", quality="VHQ")
+    for block in blocks:
+        out = stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32))
+        if out.shape[0]:
+            yield np.ascontiguousarray(out.T)
+    tail = stream.resample_chunk(np.zeros((0, channels), dtype=np.float32), last=True)
+    if tail.shape[0]:
+        yield np.ascontiguousarray(tail.T)
+
+
 def _blocks(wav: np.ndarray, clip: ClipMode, from_rate: int, to_rate: int) -> Iterator[np.ndarray]:
     """The stem in float32 (C, n) blocks: clip handling applied, resampled on the fly.
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from demixer.engine import audio, formats
 from demixer.separation import tempo as tempo_
@@ -230,8 +229,6 @@ def _encode(
     """float32 (C, n) blocks at the master's rate into ``target``: resampled to ``rate`` (None:
     kept), at ``bit_depth`` if the format has one (a lossy one has a bitrate instead)."""
     fmt = formats.get(name)
-    if fmt.bit_depths:
-        fmt.subtype(bit_depth)  # an unknown depth is refused before anything is read
     if master is None:  # no stems at all: an empty file
         source_rate, channels = audio.TARGET_RATE, 2
     else:
@@ -246,17 +243,10 @@ def _encode(
 def _resampled(
     blocks: Iterable[np.ndarray], channels: int, from_rate: int, to_rate: int
 ) -> Iterator[np.ndarray]:
-    """float32 (C, n) blocks at ``from_rate`` -> float32 (C, m) blocks at ``to_rate`` (soxr VHQ,
-    as the engine resamples), streamed. Clamped at full scale: a resampled peak may overshoot
+    """The engine's streamed resampling, clamped at full scale: a resampled peak may overshoot
     the master's by a hair, which PCM would wrap or clip."""
-    stream = soxr.ResampleStream(from_rate, to_rate, channels, dtype="float32", quality="VHQ")
-    for block in blocks:
-        out = stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32))
-        if out.shape[0]:
-            yield np.ascontiguousarray(np.clip(out.T, -1.0, 1.0))
-    out = stream.resample_chunk(np.zeros((0, channels), dtype=np.float32), last=True)
-    if out.shape[0]:
-        yield np.ascontiguousarray(np.clip(out.T, -1.0, 1.0))
+    for block in audio.resampled_blocks(blocks, channels, from_rate, to_rate):
+        yield np.clip(block, -1.0, 1.0)
 
 
 def master_file(stem: str) -> str:

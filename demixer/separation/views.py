@@ -69,6 +69,8 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
     the stems of a running job, which has no stem rows yet."""
     stems = list(job.stems.all()) if live_names is None else [Stem(name=n) for n in live_names]
     names = {s.name for s in stems}
+    # with two stems the other one is the instrumental, already a row of its own
+    has_instrumental = "vocals" in names and len(names) > 2
     return {
         "separation": job,
         "track": job.track,
@@ -88,15 +90,19 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
             for stem in stems
         ],
         "mix_formats": [
-            {"name": fmt.name, "label": fmt.label, "selected": fmt == DOWNLOAD_FORMAT}
+            {
+                "name": fmt.name,
+                "value": fmt.name,
+                "label": fmt.label,
+                "selected": fmt == DOWNLOAD_FORMAT,
+            }
             for fmt in formats.FORMATS.values()
         ],
-        **download_settings(job, "vocals" in names and len(names) > 2),
+        **download_settings(job, has_instrumental),
         "zip_url": reverse("separation-zip", args=[job.id]),
-        # with two stems the other one is the instrumental, already a row of its own
         "instrumental_url": (
             reverse("separation-instrumental", args=[job.id, INSTRUMENTAL_FORMAT.name])
-            if "vocals" in names and len(names) > 2
+            if has_instrumental
             else None
         ),
         "mix_url": reverse("separation-mix", args=[job.id]),
@@ -111,7 +117,6 @@ def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
     (``download_options``: each format's bit depths and rates, the defaults, the URLs by
     format)."""
     rates = audio_render.download_rates(job.track.sample_rate)
-    depths = formats.BIT_DEPTHS
     return {
         "download_rates": [
             {
@@ -134,7 +139,7 @@ def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
                 "label": f"{depth}-bit float" if depth == 32 else f"{depth}-bit",
                 "selected": depth == audio_render.DOWNLOAD_BIT_DEPTH,
             }
-            for depth in depths
+            for depth in formats.BIT_DEPTHS
         ],
         "instrumental_href": (
             reverse("separation-instrumental", args=[job.id, DOWNLOAD_FORMAT.name])

@@ -28,7 +28,6 @@ from demixer.testing import signals
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
-PASSWORD = "correct-horse-staple-42"
 RATE = 44100
 FINISH = 600_000  # ms: the worker's warm-up and one separation on a loaded 2-core host
 # The tab's visibility as the test says (sessionStorage, so it holds across the job page's

@@ -13,7 +13,6 @@ from demixer.testing.files import write_audio
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-staple-42"
 PHONE = {"width": 390, "height": 844}
 # elements reaching past the viewport's edges (but the skip link and screen-reader text,
 # which are off-screen on purpose)

@@ -27,7 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
 RATE = 44100
 SECONDS = 23.0
-PASSWORD = "correct-horse-staple-42"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from demixer.testing.files import write_audio
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-staple-42"
 CLIP_SECONDS = 8.0
 # the clock read together with the audio context's time, every `ms`, `count` times; Chrome
 # advances currentTime from the audio thread, even within a task: a read between two equal

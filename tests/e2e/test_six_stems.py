@@ -32,7 +32,6 @@ MODEL = "htdemucs_6s"
 SIX = ("drums", "bass", "other", "vocals", "guitar", "piano")
 RATE = 44100
 SECONDS = 5.0
-PASSWORD = "correct-horse-staple-42"
 
 
 @pytest.fixture(scope="module")

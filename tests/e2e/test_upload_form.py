@@ -10,21 +10,11 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct-horse-staple-42"
 
-
-def sign_up(page, name: str) -> None:
-    page.goto("/accounts/signup/")
-    page.fill("input[name='username']", name)
-    page.fill("input[name='email']", f"{name}@example.com")
-    page.fill("input[name='password1']", PASSWORD)
-    page.fill("input[name='password2']", PASSWORD)
-    page.locator("form:has(input[name='password2']) [type='submit']").click()
-    page.wait_for_selector("#upload-form")
-
-
-def test_a_non_audio_file_is_refused_with_a_message(page, live_app, tmp_path: Path) -> None:
-    sign_up(page, "hedy")
+def test_a_non_audio_file_is_refused_with_a_message(
+    page, sign_up, live_app, tmp_path: Path
+) -> None:
+    sign_up("hedy")
     fake = tmp_path / "holiday.mp3"
     fake.write_text("these are my holiday notes, not a song\n" * 50)
     posts: list[str] = []
@@ -44,8 +34,10 @@ def test_a_non_audio_file_is_refused_with_a_message(page, live_app, tmp_path: Pa
     assert page.errors == []
 
 
-def test_an_oversize_file_is_refused_before_it_is_sent(page, live_app, tmp_path: Path) -> None:
-    sign_up(page, "lise")
+def test_an_oversize_file_is_refused_before_it_is_sent(
+    page, sign_up, live_app, tmp_path: Path
+) -> None:
+    sign_up("lise")
     big = tmp_path / "long-mix.wav"
     big.write_bytes(b"\0" * 200_000)
     # the server's limit is 200 MB; lower the page's copy of it instead of sending 200 MB

@@ -68,25 +68,21 @@ export function wireSettings(root, form, options) {
   const depthsOf = (fmt) => options.bit_depths[fmt] || [];
   const ratesOf = (fmt) => options.rates[fmt] || [options.stored_rate];
 
-  // only the rates the chosen format's encoder takes (MP3 stops at 48 kHz)
-  function fitRate() {
-    const rates = ratesOf(formatEl.value);
-    Array.from(rateEl.options).forEach((option) => {
-      option.disabled = rates.indexOf(Number(option.value)) === -1;
+  // only the choices in `allowed` stay enabled; a disabled choice falls back to `fallback`
+  function fit(select, allowed, fallback) {
+    Array.from(select.options).forEach((option) => {
+      option.disabled = allowed.indexOf(Number(option.value)) === -1;
     });
-    const chosen = rateEl.options[rateEl.selectedIndex];
-    if (!chosen || chosen.disabled) rateEl.value = String(options.stored_rate);
+    const chosen = select.options[select.selectedIndex];
+    if (allowed.length && (!chosen || chosen.disabled)) select.value = String(fallback);
   }
 
-  // only the depths the chosen format has; a lossy one has none: the select is disabled (and
-  // so not posted with the mix)
-  function fitDepth() {
+  // only the rates the chosen format's encoder takes (MP3 stops at 48 kHz), and the depths it
+  // has; a lossy one has none: the select is disabled (and so not posted with the mix)
+  function fitChoices() {
+    fit(rateEl, ratesOf(formatEl.value), options.stored_rate);
     const depths = depthsOf(formatEl.value);
-    Array.from(depthEl.options).forEach((option) => {
-      option.disabled = depths.indexOf(Number(option.value)) === -1;
-    });
-    const chosen = depthEl.options[depthEl.selectedIndex];
-    if (depths.length && (!chosen || chosen.disabled)) depthEl.value = String(options.bit_depth);
+    fit(depthEl, depths, options.bit_depth);
     depthEl.disabled = depths.length === 0;
     if (depthSetting) depthSetting.setAttribute("data-disabled", String(depthEl.disabled));
   }
@@ -107,8 +103,7 @@ export function wireSettings(root, form, options) {
   }
 
   function apply() {
-    fitRate();
-    fitDepth();
+    fitChoices();
     const fmt = formatEl.value;
     const params = query(fmt);
     const zip = new URLSearchParams(fmt === options.master ? {} : { format: fmt });
