@@ -8,20 +8,34 @@ export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 # project and pytest re-rewriting its plugins' modules; some shells turn them off
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean
+.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
 	@echo "make test     - set up what is missing, then lint + migrations check + the whole test suite"
 	@echo "make test-fast - tests without the browser, the real model and the slow child runs (a stand-in engine)"
 	@echo "make bench    - engine speed/memory benchmark (prints figures)"
+	@echo "make lock     - refresh requirements/*.lock from pyproject.toml's ranges"
 
-$(VENV)/.installed: pyproject.toml
+# exactly the locked versions (with their hashes), then the project itself without resolving again
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	@py=$$(scripts/find-python.sh) || exit 1; \
 	  [ -x $(PY) ] || $$py -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
+
+# refresh the lock files from pyproject.toml's ranges (the newest versions they admit), with uv's
+# resolver in a venv of its own; then `make test` says whether a numeric result moved
+UV_VERSION := 0.13.9
+LOCK := var/lock-tools/bin/uv pip compile pyproject.toml --generate-hashes --no-emit-index-url \
+	--universal --python-version 3.12 --upgrade -q
+lock:
+	@[ -x var/lock-tools/bin/uv ] || { python3 -m venv var/lock-tools && \
+	  var/lock-tools/bin/pip install -q uv==$(UV_VERSION); }
+	$(LOCK) --extra postgres --extra redis --extra s3 -o requirements/base.lock
+	$(LOCK) --all-extras -c requirements/base.lock -o requirements/dev.lock
 
 setup: $(VENV)/.installed
 
