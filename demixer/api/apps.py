@@ -9,6 +9,9 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from demixer.api import webhooks
-        from demixer.separation.signals import job_ended
+        from demixer.jobs import loop
+        from demixer.jobs.signals import job_ended
+        from demixer.separation.models import Separation
 
-        job_ended.connect(webhooks.job_ended, dispatch_uid="api-webhooks")
+        job_ended.connect(webhooks.job_ended, sender=Separation, dispatch_uid="api-webhooks")
+        loop.register(loop.Lane("webhook", webhooks.take_next, interval=1.0))

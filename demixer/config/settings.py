@@ -102,7 +102,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_tasks_db",
     "axes",
 ]
 
@@ -161,9 +160,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Job queue. "db" (default): jobs wait in the database (django-tasks-db); any number of workers
-# on one PostgreSQL claim them with SKIP LOCKED. "rq": jobs are delivered through Redis (RQ) to
-# workers on any number of hosts. Either way the Separation rows stay the source of truth.
+# Job queue. "db" (default): the job rows are the queue; every worker's own loop claims them with
+# a conditional update (demixer.jobs), so nothing is delivered and django.tasks gets the dummy
+# backend. "rq": separations are delivered through Redis (RQ) to workers on any number of hosts.
+# Either way the rows stay the source of truth; renders and webhooks always use the rows.
 QUEUE = os.getenv("DEMIXER_QUEUE", "db")
 TASK_QUEUES = ["default", "separation"]
 REDIS_URL = os.getenv("DEMIXER_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -174,15 +174,14 @@ RQ_QUEUES = {
     for name in TASK_QUEUES
 }
 if QUEUE == "db":
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
+    TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": TASK_QUEUES}
+    }
 elif QUEUE == "rq":
     INSTALLED_APPS.append("django_rq")
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
 else:
     raise ImproperlyConfigured(f"DEMIXER_QUEUE must be db or rq, not {QUEUE!r}")
-# Downloads that need encoding (conversions, zips of them, mixes) are short render jobs: they
-# always wait in the database, on a queue every worker serves on a thread beside separations.
-TASKS["renders"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["render"]}
 
 # The cache holds the throttles' counts. This process's memory by default; several web processes
 # or hosts must share one: Redis (DEMIXER_CACHE_URL, or the queue's Redis with DEMIXER_QUEUE=rq).

@@ -48,14 +48,14 @@ def redis_client() -> Iterator[Any]:
 
 
 def check_queue() -> None:
-    """The queue the jobs go through: the database's task table, or Redis answering a ping."""
+    """The queue the jobs go through: the job rows' table, or Redis answering a ping."""
     if settings.QUEUE == "rq":
         with redis_client() as client:
             client.ping()
         return
-    from django_tasks_db.models import DBTaskResult
+    from demixer.separation.models import Separation
 
-    DBTaskResult.objects.exists()  # the queue's table is there and answers
+    Separation.objects.exists()  # the queue's table is there and answers
 
 
 def check_storage() -> None:

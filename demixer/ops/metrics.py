@@ -52,8 +52,8 @@ class JobMetrics:
 
 
 def queue_depth() -> int | None:
-    """Deliveries waiting to be taken: the Redis queue's length, or django-tasks-db's ready
-    rows; None when the queue cannot be reached (the scrape goes on without it)."""
+    """Deliveries waiting to be taken: the Redis queue's length, or (the rows being the queue)
+    the queued separations; None when the queue cannot be reached (the scrape goes on)."""
     if settings.QUEUE == "rq":
         import redis
         from rq import Queue
@@ -65,9 +65,9 @@ def queue_depth() -> int | None:
                 return Queue("separation", connection=client).count
         except redis.RedisError:
             return None
-    from django_tasks_db.models import DBTaskResult
+    from demixer.separation.models import Separation, Status
 
-    return DBTaskResult.objects.ready().filter(queue_name="separation").count()
+    return Separation.objects.filter(status=Status.QUEUED).count()
 
 
 def finished_job_histograms() -> Iterator[HistogramMetricFamily]:

@@ -6,19 +6,10 @@ from django.db import models
 
 from demixer.engine import registry, stems
 from demixer.engine.options import SeparationOptions
+from demixer.jobs.status import ACTIVE as ACTIVE  # the job states: the state machine's
+from demixer.jobs.status import Status as Status
 from demixer.separation import modes
 from demixer.tracks.models import Track
-
-
-class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE = (Status.QUEUED, Status.RUNNING)
 
 
 class Quality(models.TextChoices):

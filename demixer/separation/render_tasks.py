@@ -1,11 +1,10 @@
-"""The worker side of render jobs: the task, and the thread that runs them beside separations.
+"""The worker side of render jobs: running one, and the thread that runs them beside separations.
 
 A separation worker runs one job at a time, for minutes; a render queued behind it would wait
-that long. So renders have a queue of their own (``render``, always in the database:
-the ``renders`` task backend), served by a second django-tasks-db loop on a thread of every
-worker process, between and during separations. A render is light: it reads the FLAC masters
-and encodes block by block (a few MB), and its encoders release the GIL. This module never
-imports onnxruntime; the web side imports it to enqueue.
+that long. So renders are served by a loop of their own (:mod:`demixer.jobs.loop`; their rows
+are the queue) on a thread of every worker process, between and during separations. A render is
+light: it reads the FLAC masters and encodes block by block (a few MB), and its encoders release
+the GIL. This module never imports onnxruntime.
 """
 
 from __future__ import annotations
@@ -18,9 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
-from django.db import close_old_connections, connection
-from django.tasks import task
-from django_tasks_db.management.commands.db_worker import Worker
+from django.db import close_old_connections
 
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.separation import files, render, renders, services
@@ -28,39 +25,51 @@ from demixer.separation.models import Render, RenderKind
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "render"
-BACKEND = "renders"
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes (each also beats the heartbeat)
-STOP_TIMEOUT = 20.0  # seconds the worker waits for a render to put itself back in the queue
 FAILED = "Something went wrong while preparing this file. The error has been logged; try again."
 
 
-@task(backend=BACKEND, queue_name=QUEUE)
-def render_download(render_id: str) -> str:
+def take_next() -> bool:
+    """The render loop's step: claim the oldest queued render and run it; False when none is
+    queued."""
+    claim = services.claim_id()
+    job = renders.JOBS.claim_next(claim)
+    if job is None:
+        return False
+    _run(job, claim)
+    return True
+
+
+def render_one(render_id: str) -> str:
+    """Claim this render and run it; returns what happened."""
+    claim = services.claim_id()
+    if not renders.JOBS.claim(render_id, claim):
+        return "not queued (done, deleted or claimed elsewhere)"
+    return _run(renders.JOBS.rows().get(id=render_id), claim)
+
+
+def _run(job: Render, claim: str) -> str:
     """Render one download into the separation's cache; returns what happened."""
     from demixer.separation.tasks import shutdown_requested  # set on SIGTERM by the command
 
-    claim = services.claim_id()
-    job = renders.claim(render_id, claim)
-    if job is None:
-        return "not queued (done, deleted or claimed elsewhere)"
+    render_id = str(job.id)
     reporter = _Reporter(render_id, claim, shutdown_requested)
     try:
         with tempfile.TemporaryDirectory(prefix="demixer-render-") as tmp:
             _render(job, Path(tmp), reporter)
-        if renders.finish(render_id, claim):
+        if renders.JOBS.complete(render_id, claim):
             return "done"
         return "dropped (deleted meanwhile)"
     except Cancelled:
-        if shutdown_requested.is_set() and renders.requeue(render_id, claim):
+        if shutdown_requested.is_set() and renders.JOBS.requeue(render_id, claim):
             return "requeued (worker stopping)"
         return "dropped (deleted meanwhile)"
     except EngineError as exc:
-        renders.fail(render_id, claim, str(exc))
+        renders.JOBS.fail(render_id, claim, str(exc))
         return "failed"
     except Exception:
         logger.exception("render %s failed", render_id)
-        renders.fail(render_id, claim, FAILED)
+        renders.JOBS.fail(render_id, claim, FAILED)
         return "failed (unexpected error)"
     finally:
         close_old_connections()
@@ -85,7 +94,7 @@ class _Reporter:
         if now - self.last < PROGRESS_INTERVAL:
             return
         self.last = now
-        if not renders.report(self.render_id, self.claim, self.base + self.share * fraction):
+        if not renders.JOBS.report(self.render_id, self.claim, self.base + self.share * fraction):
             raise Cancelled("render no longer wanted")
 
 
@@ -147,50 +156,3 @@ def _store(job: Render, name: str, built: Path) -> None:
     if not Render.objects.filter(id=job.id).exists():
         files.default_storage.delete(name)
         raise Cancelled("render no longer wanted")
-
-
-def run_batch(worker_name: str) -> None:
-    """Render what is queued, then return (the worker's ``--batch``)."""
-    _worker(worker_name, batch=True, interval=0).run()
-
-
-def _worker(worker_name: str, *, batch: bool, interval: float) -> Worker:
-    return Worker(
-        queue_names=[QUEUE],
-        interval=interval,
-        batch=batch,
-        backend_name=BACKEND,
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=f"{worker_name[:55]}:render",
-        excluded_queue_names=[],
-    )
-
-
-class RenderThread(threading.Thread):
-    """django-tasks-db's loop over the ``render`` queue, on a thread of the worker process."""
-
-    def __init__(self, worker_name: str, interval: float = 0.5) -> None:
-        super().__init__(name="render-worker", daemon=True)
-        self.worker = _worker(worker_name, batch=False, interval=interval)
-
-    def run(self) -> None:
-        try:
-            self.worker.run()
-        except Exception:
-            logger.exception("the render loop stopped")
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        """Stop after the render in hand (which stops at its next block once the command has
-        set ``shutdown_requested``, and goes back to the queue)."""
-        self.worker.running = False
-        self.join(STOP_TIMEOUT)
-
-    def __enter__(self) -> RenderThread:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

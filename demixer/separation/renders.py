@@ -13,16 +13,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
-from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from demixer.engine import formats
+from demixer.jobs.machine import JobKind
 from demixer.separation import files
 from demixer.separation.models import Render, RenderKind, Separation, Status
 from demixer.separation.render import DOWNLOAD_BIT_DEPTH, MASTER, STORED_RATE, download_rates
@@ -191,10 +189,20 @@ def is_ready(render: Render) -> bool:
     return all(files.default_storage.exists(name) for name in names)
 
 
-def _enqueue(render_id: str) -> None:
-    from demixer.separation.render_tasks import render_download
+class RenderJobs(JobKind[Render]):
+    """Render jobs on the one state machine: a render's row adds nothing to the edges."""
 
-    transaction.on_commit(partial(render_download.enqueue, render_id))
+    name = "render"
+    error_length = 300
+
+    def lost_message(self, attempts: int) -> str:
+        return LOST
+
+    def rows(self) -> QuerySet[Render]:
+        return Render.objects.select_related("separation__track")
+
+
+JOBS = RenderJobs(Render)
 
 
 def request(job: Separation, kind: str, fmt: str, params: dict[str, object]) -> Render:
@@ -210,7 +218,7 @@ def request(job: Separation, kind: str, fmt: str, params: dict[str, object]) -> 
             with transaction.atomic():
                 render.save(force_insert=True)
                 if render.status == Status.QUEUED:
-                    _enqueue(str(render.id))
+                    JOBS.enqueue(render.id)
         except IntegrityError:  # the same request, a moment earlier, from another thread
             return Render.objects.select_related("separation__track").get(separation=job, key=key)
         if kind == RenderKind.MIX:
@@ -225,21 +233,12 @@ def revive(render: Render, *, retry_failed: bool) -> None:
     """Queue a render again when its worker stopped beating (it failed for good after
     ``DEMIXER_MAX_ATTEMPTS``), when it is done but its file is gone, or, asked for again by
     the user, when it failed."""
-    same = Render.objects.filter(id=render.id, status=render.status, heartbeat=render.heartbeat)
-    stale = timezone.now() - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
-    if render.status == Status.RUNNING and (render.heartbeat is None or render.heartbeat < stale):
-        if render.attempts >= settings.SEPARATION_MAX_ATTEMPTS:
-            same.update(status=Status.FAILED, error=LOST, finished=timezone.now())
-            render.refresh_from_db()
-            return
-    elif not (
-        (render.status == Status.FAILED and retry_failed)
-        or (render.status == Status.DONE and not is_ready(render))
+    if render.status == Status.RUNNING:
+        JOBS.recover_stale(ids=[render.id])
+    elif (render.status == Status.FAILED and retry_failed) or (
+        render.status == Status.DONE and not is_ready(render)
     ):
-        return
-    with transaction.atomic():
-        if same.update(status=Status.QUEUED, progress=0.0, error="", worker_id="", heartbeat=None):
-            _enqueue(str(render.id))
+        JOBS.retry(render.id, render.status)
     render.refresh_from_db()
 
 
@@ -252,67 +251,6 @@ def _drop_old_mixes(job: Separation) -> None:
     for render in old:
         render.delete()  # a worker rendering it notices and drops its file
         files.default_storage.delete(cache_name(job, render.key))
-
-
-def claim(render_id: str, worker_id: str) -> Render | None:
-    now = timezone.now()
-    claimed = Render.objects.filter(id=render_id, status=Status.QUEUED).update(
-        status=Status.RUNNING,
-        worker_id=worker_id[:64],
-        heartbeat=now,
-        progress=0.0,
-        attempts=F("attempts") + 1,
-    )
-    if claimed != 1:
-        return None  # done meanwhile, deleted with its separation, or claimed elsewhere
-    return Render.objects.select_related("separation__track").get(id=render_id)
-
-
-def _claimed_by(render_id: str, worker_id: str) -> QuerySet[Render]:
-    return Render.objects.filter(id=render_id, status=Status.RUNNING, worker_id=worker_id[:64])
-
-
-def report(render_id: str, worker_id: str, progress: float) -> bool:
-    """Record progress (and that the worker lives); False once the render is no longer ours."""
-    return (
-        _claimed_by(render_id, worker_id).update(
-            progress=max(0.0, min(1.0, progress)), heartbeat=timezone.now()
-        )
-        == 1
-    )
-
-
-def finish(render_id: str, worker_id: str) -> bool:
-    return (
-        _claimed_by(render_id, worker_id).update(
-            status=Status.DONE, progress=1.0, finished=timezone.now()
-        )
-        == 1
-    )
-
-
-def fail(render_id: str, worker_id: str, message: str) -> bool:
-    return (
-        _claimed_by(render_id, worker_id).update(
-            status=Status.FAILED, error=message[:300], finished=timezone.now()
-        )
-        == 1
-    )
-
-
-def requeue(render_id: str, worker_id: str) -> bool:
-    """Back to the queue (the worker is stopping); the attempt does not count."""
-    with transaction.atomic():
-        moved = _claimed_by(render_id, worker_id).update(
-            status=Status.QUEUED,
-            progress=0.0,
-            worker_id="",
-            heartbeat=None,
-            attempts=F("attempts") - 1,
-        )
-        if moved:
-            _enqueue(render_id)
-    return moved == 1
 
 
 def payload(

@@ -10,7 +10,6 @@ import contextlib
 import logging
 from types import FrameType
 
-from django.conf import settings
 from redis.exceptions import LockError
 from rq import Queue, SimpleWorker
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
@@ -25,9 +24,7 @@ RECONCILE_LOCK = "demixer:reconcile-separation-queue"
 RECONCILE_LOCK_SECONDS = 60
 
 
-def configured() -> bool:
-    """True when the default task backend is the RQ one."""
-    return str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_rq.")
+configured = tasks.delivered_by_redis
 
 
 class SeparationWorker(SimpleWorker):

@@ -1,39 +1,29 @@
 """Every change to a separation job goes through here; views, the API and the worker share it.
 
-State changes are conditional updates (``filter(status=...).update(...)`` and a count check), so
-two processes racing on one job cannot both win: the database decides.
+The state changes are the one job state machine's (:mod:`demixer.jobs.machine`); this module
+says what a separation's row adds to them and keeps the names its callers use.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
+from typing import Any
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+from django.db.models import Q, QuerySet
 
 from demixer.engine import registry
 from demixer.engine.errors import EngineError
 from demixer.engine.options import DEFAULT_OVERLAP, SeparationOptions
-from demixer.separation import files, queue, quotas, signals
+from demixer.jobs.machine import JobKind
+from demixer.jobs.machine import claim_id as claim_id  # the worker's claims' ids
+from demixer.jobs.machine import worker_name as worker_name
+from demixer.separation import files, queue, quotas
 from demixer.separation.models import ACTIVE, Quality, Separation, Status, Stem
 from demixer.tracks.models import Track
 
 logger = logging.getLogger(__name__)
-
-
-def _enqueue(separation_id: str) -> None:
-    """Deliver the job once its row is committed, so no worker sees a job before its row."""
-    transaction.on_commit(
-        partial(signals.job_queued.send, sender=Separation, separation_id=separation_id)
-    )
 
 
 class ModelUnavailable(Exception):
@@ -98,8 +88,7 @@ def start(
         overlap=overlap,
         shifts=shifts,
     )
-    _enqueue(str(job.id))
-    logger.info("job %s: queued", job.id)
+    JOBS.enqueue(job.id)  # once the row is committed: no worker sees a job before its row
     return job, False
 
 
@@ -135,72 +124,77 @@ def queue_position(job: Separation) -> int | None:
     return None if place is None else place.position
 
 
+class SeparationJobs(JobKind[Separation]):
+    """Separation jobs on the one state machine: what their rows add to each edge."""
+
+    name = "separation"
+
+    def claim_fields(self, now: datetime) -> dict[str, Any]:
+        # an earlier claim's live pieces are not this one's (see stretches.py)
+        return {
+            "started": now,
+            "stage": "starting",
+            "eta_seconds": None,
+            "note": "",
+            "ready_seconds": 0.0,
+            "live": {},
+        }
+
+    def reset_fields(self) -> dict[str, Any]:
+        return {"stage": "", "eta_seconds": None, "ready_seconds": 0.0, "live": {}}
+
+    def end_fields(self, status: str) -> dict[str, Any]:
+        stage = {Status.DONE: {"stage": "done"}, Status.CANCELLED: {"stage": "cancelled"}}
+        return {"eta_seconds": None, **stage.get(Status(status), {})}
+
+    def lost_message(self, attempts: int) -> str:
+        return (
+            f"The worker stopped while separating this track, {attempts} times; giving up. "
+            "Try uploading it again."
+        )
+
+    def queued(self) -> QuerySet[Separation]:
+        return queue.fair_order()
+
+    def rows(self) -> QuerySet[Separation]:
+        return Separation.objects.select_related("track")
+
+
+JOBS = SeparationJobs(Separation)
+
+
 def claim_next(worker_id: str) -> Separation | None:
     """Claim the job the fair order puts first (:func:`queue.fair_order`), whichever job the
     delivery that called this was sent for; None when no job is queued."""
-    while (job_id := queue.next_job_id()) is not None:
-        job = claim(job_id, worker_id)
-        if job is not None:
-            return job
-        # another worker claimed it first, or its owner cancelled it: it is no longer queued,
-        # so the next look finds another job (the loop ends when the queue is empty)
-    return None
+    return JOBS.claim_next(worker_id)
 
 
 def claim(job_id: str, worker_id: str) -> Separation | None:
     """Move a queued job to running for this worker; None if it is not ours to run."""
-    now = timezone.now()
-    claimed = Separation.objects.filter(id=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING,
-        worker_id=worker_id[:64],
-        started=now,
-        heartbeat=now,
-        progress=0.0,
-        stage="starting",
-        eta_seconds=None,
-        error="",
-        note="",
-        attempts=F("attempts") + 1,
-        # an earlier claim's stretches are not this one's (see stretches.py)
-        ready_seconds=0.0,
-        live={},
-    )
-    if claimed != 1:
-        return None  # cancelled, deleted, or another worker claimed it first
-    logger.info("job %s: running (worker %s)", job_id, worker_id)
-    return Separation.objects.select_related("track").get(id=job_id)
+    return JOBS.rows().get(id=job_id) if JOBS.claim(job_id, worker_id) else None
 
 
 def run_in_default_mode(job_id: str, worker_id: str, note: str) -> None:
     """The job asked for the fast mode, which this worker's CPU refused: it runs in default
     mode, and its row says so (the quality it shows is the one its stems were made with)."""
-    _claimed_by(job_id, worker_id).update(quality=Quality.DEFAULT, note=note[:300])
+    JOBS.record(job_id, worker_id, quality=Quality.DEFAULT, note=note[:300])
 
 
 def beat(job_id: str, worker_id: str) -> None:
     """Heartbeat of the claim ``worker_id``: a worker whose job was requeued as stale and
     claimed by another must not keep the new claim looking alive."""
-    _claimed_by(job_id, worker_id).update(heartbeat=timezone.now())
+    JOBS.beat(job_id, worker_id)
 
 
 def report(job_id: str, worker_id: str, progress: float, stage: str, eta: float | None) -> None:
     """Progress of the claim ``worker_id`` (a stale worker's late reports change nothing)."""
-    _claimed_by(job_id, worker_id).update(
-        progress=max(0.0, min(1.0, progress)),
-        stage=stage,
-        eta_seconds=eta,
-        heartbeat=timezone.now(),
-    )
-
-
-def _claimed_by(job_id: str, worker_id: str) -> QuerySet[Separation]:
-    return Separation.objects.filter(id=job_id, status=Status.RUNNING, worker_id=worker_id[:64])
+    JOBS.report(job_id, worker_id, progress, stage=stage, eta_seconds=eta)
 
 
 def still_wanted(job_id: str, worker_id: str) -> bool:
     """False once the owner cancelled (or deleted) the job, or once another worker took it over
     (this one was taken for dead and the job requeued): the worker stops at the next chunk."""
-    return _claimed_by(job_id, worker_id).exists()
+    return JOBS.holds(job_id, worker_id)
 
 
 def taken_over(job_id: str, worker_id: str) -> bool:
@@ -224,163 +218,61 @@ class StemFiles:
 def complete(job_id: str, worker_id: str, stems: list[StemFiles]) -> bool:
     """Record the stems and mark the job done; False (and the files removed, unless another
     worker's stems are at those paths) if it was cancelled, deleted or taken over meanwhile."""
-    with transaction.atomic():
-        done = _claimed_by(job_id, worker_id).update(
-            status=Status.DONE,
-            progress=1.0,
-            stage="done",
-            eta_seconds=None,
-            finished=timezone.now(),
-        )
-        if done == 1:
-            Stem.objects.bulk_create(
-                Stem(
-                    separation_id=job_id,
-                    name=s.name,
-                    position=i,
-                    master=s.master,
-                    preview=s.preview,
-                    peaks=s.peaks,
-                    size=s.size,
-                )
-                for i, s in enumerate(stems)
+
+    def record_stems() -> None:
+        Stem.objects.bulk_create(
+            Stem(
+                separation_id=job_id,
+                name=s.name,
+                position=i,
+                master=s.master,
+                preview=s.preview,
+                peaks=s.peaks,
+                size=s.size,
             )
-    if done == 1:
-        logger.info("job %s: done", job_id)
-        signals.job_ended.send(Separation, job_id=str(job_id), status=Status.DONE)
-    elif not taken_over(job_id, worker_id):
+            for i, s in enumerate(stems)
+        )
+
+    done = JOBS.complete(job_id, worker_id, record_stems)
+    if not done and not taken_over(job_id, worker_id):
         for s in stems:
             files.default_storage.delete(s.master)
             files.default_storage.delete(s.preview)
-    return done == 1
+    return done
 
 
 def fail(job_id: str, worker_id: str, message: str) -> bool:
-    failed = (
-        _claimed_by(job_id, worker_id).update(
-            status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
-        )
-        == 1
-    )
-    if failed:
-        logger.info("job %s: failed: %s", job_id, message[:200])
-        signals.job_ended.send(Separation, job_id=str(job_id), status=Status.FAILED)
-    return failed
+    return JOBS.fail(job_id, worker_id, message)
 
 
 def requeue(job_id: str, worker_id: str, *, count_attempt: bool = False) -> bool:
     """Put a job this worker runs back in the queue (the worker is shutting down)."""
-    changes: dict[str, object] = {
-        "status": Status.QUEUED,
-        "progress": 0.0,
-        "stage": "",
-        "eta_seconds": None,
-        "worker_id": "",
-        "heartbeat": None,
-        "ready_seconds": 0.0,  # the stretches published so far were this claim's
-        "live": {},
-    }
-    if not count_attempt:
-        changes["attempts"] = F("attempts") - 1
-    with transaction.atomic():
-        moved = _claimed_by(job_id, worker_id).update(**changes)
-        if moved == 1:
-            _enqueue(job_id)
-            logger.info("job %s: requeued", job_id)
-    return moved == 1
+    return JOBS.requeue(job_id, worker_id, count_attempt=count_attempt)
 
 
 def cancel(job: Separation) -> bool:
     """Cancel a queued or running job; a running one stops at its next chunk."""
-    cancelled = Separation.objects.filter(id=job.id, status__in=ACTIVE).update(
-        status=Status.CANCELLED, finished=timezone.now(), eta_seconds=None, stage="cancelled"
-    )
-    if cancelled == 1:
-        logger.info("job %s: cancelled", job.id)
-        signals.job_ended.send(Separation, job_id=str(job.id), status=Status.CANCELLED)
-    return cancelled == 1
+    return JOBS.cancel(job.id)
 
 
 def recover_stale(now: datetime | None = None) -> tuple[int, int]:
     """Running jobs whose worker stopped beating: requeue them once, then fail them.
-
-    Returns (requeued, failed). Safe to run from several workers: each change is conditional
-    on the row still being running with the stale heartbeat it was read with.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.SEPARATION_STALE_SECONDS)
-    requeued = failed = 0
-    stale = Separation.objects.filter(status=Status.RUNNING, heartbeat__lt=cutoff) | (
-        Separation.objects.filter(status=Status.RUNNING, heartbeat__isnull=True)
-    )
-    for job in stale.only("id", "attempts", "heartbeat"):
-        same = Separation.objects.filter(id=job.id, status=Status.RUNNING, heartbeat=job.heartbeat)
-        if job.attempts < settings.SEPARATION_MAX_ATTEMPTS:
-            with transaction.atomic():
-                if same.update(
-                    status=Status.QUEUED,
-                    progress=0.0,
-                    stage="",
-                    eta_seconds=None,
-                    worker_id="",
-                    heartbeat=None,
-                    ready_seconds=0.0,
-                    live={},
-                ):
-                    _enqueue(str(job.id))
-                    logger.info("job %s: requeued (its worker stopped beating)", job.id)
-                    requeued += 1
-        elif same.update(
-            status=Status.FAILED, error=_gave_up(job.attempts), finished=now, eta_seconds=None
-        ):
-            logger.info("job %s: failed (its worker stopped beating, out of attempts)", job.id)
-            signals.job_ended.send(Separation, job_id=str(job.id), status=Status.FAILED)
-            # the stretches its dead worker published: no retry will replace them now
-            files.delete_tree(f"{Separation.objects.get(id=job.id).storage_dir()}/live")
-            failed += 1
-    if requeued or failed:
-        logger.warning("stale jobs: %d requeued, %d failed", requeued, failed)
-    return requeued, failed
-
-
-def _gave_up(attempts: int) -> str:
-    return (
-        f"The worker stopped while separating this track, {attempts} times; giving up. "
-        "Try uploading it again."
-    )
-
-
-def worker_name(pid: int | None = None) -> str:
-    """``host:pid`` of a worker process (this one by default): the start of its claims' ids."""
-    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
-
-
-def claim_id() -> str:
-    """A new claim's worker id: this process's name (cut to fit) and a token of its own."""
-    return f"{worker_name()[:55]}:{secrets.token_hex(4)}"
+    Returns (requeued, failed)."""
+    return JOBS.recover_stale(now)
 
 
 def recover_dead_worker(pid: int) -> tuple[int, int]:
-    """Requeue the job of this host's worker ``pid``, which the supervisor saw die, or fail it
-    past its attempts, as :func:`recover_stale` would once its heartbeat went stale. Its claim
-    is recognised by the id :func:`claim_id` gave it, so no other worker's job can be taken;
-    called before the new worker claims anything, so a reused pid does not matter either.
-    Returns (requeued, failed)."""
-    name = worker_name(pid)
-    if len(name) > 55:  # claim_id cuts the name there: the pid may be cut off
-        return 0, 0
-    requeued = failed = 0
-    jobs = Separation.objects.filter(status=Status.RUNNING, worker_id__startswith=f"{name}:")
-    for job in jobs.only("id", "attempts", "worker_id"):
-        job_id = str(job.id)
-        if job.attempts < settings.SEPARATION_MAX_ATTEMPTS:
-            if requeue(job_id, job.worker_id, count_attempt=True):
-                logger.warning("requeued job %s of dead worker %s", job_id, name)
-                requeued += 1
-        elif fail(job_id, job.worker_id, _gave_up(job.attempts)):
-            logger.warning("failed job %s of dead worker %s: out of attempts", job_id, name)
-            failed += 1
-    return requeued, failed
+    """Requeue (or fail, past its attempts) the job of this host's worker ``pid``, which the
+    supervisor saw die. Returns (requeued, failed)."""
+    return JOBS.recover_dead_worker(pid)
+
+
+def forget_live_pieces(sender: object, job_id: str, **kwargs: object) -> None:
+    """The ``job_ended`` receiver: whatever ended the job, no retry will replace the live pieces
+    its workers published (the worker also drops its own when it stops)."""
+    folder = Separation.objects.filter(id=job_id).select_related("track").first()
+    if folder is not None:
+        files.delete_tree(f"{folder.storage_dir()}/live")
 
 
 def delete_separation_files(job: Separation) -> None:

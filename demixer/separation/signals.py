@@ -1,11 +1,7 @@
 """Signals of the job's life that others listen to (the task module delivers queued jobs, the
-API sends webhooks), so the services need not know who listens nor import them."""
+API sends webhooks): the state machine's (:mod:`demixer.jobs.signals`), sent with the job's
+model as ``sender``."""
 
-from django.dispatch import Signal
+from demixer.jobs.signals import job_ended, job_queued
 
-# sent once a job has ended for good, after its row says so: job_id (str), status (str)
-job_ended = Signal()
-
-# sent once a job row is queued and committed: separation_id (str); the task module puts it on
-# the configured queue (demixer.separation.tasks)
-job_queued = Signal()
+__all__ = ["job_ended", "job_queued"]

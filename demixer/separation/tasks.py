@@ -143,20 +143,14 @@ class _Reporter:
         return shutdown_requested.is_set() or not services.still_wanted(self.job_id, self.worker_id)
 
 
-@task(queue_name="separation")
-def separate_track(separation_id: str) -> str:
-    """Run one separation job; returns what happened (for the queue's own record).
-
-    Each queued job sends one delivery, but a delivery runs whichever job the fair order puts
-    first (users take turns, see :mod:`demixer.separation.queue`), not necessarily the one it
-    names; as deliveries never number fewer than queued jobs, every job is run.
-    """
+def run_next() -> str | None:
+    """Claim the job the fair order puts first and run it; what happened, or None when no job
+    is queued."""
     # one id per claim: if this job is requeued as stale while we still run it, the worker
     # that claims it next is told apart from us
     job = services.claim_next(services.claim_id())
     if job is None:
-        exists = Separation.objects.filter(id=separation_id).exists()
-        return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
+        return None
     heartbeat = _Heartbeat(str(job.id), job.worker_id)
     heartbeat.start()
     try:
@@ -166,10 +160,37 @@ def separate_track(separation_id: str) -> str:
         close_old_connections()
 
 
-@receiver(signals.job_queued)
-def _deliver(sender: object, separation_id: str, **kwargs: object) -> None:
-    """A job the services queued goes on the configured queue (database or Redis)."""
-    separate_track.enqueue(separation_id)
+def take_next() -> bool:
+    """The worker loop's step: run the next job; False when none is queued."""
+    return run_next() is not None
+
+
+@task(queue_name="separation")
+def separate_track(separation_id: str) -> str:
+    """One delivery through Redis (``DEMIXER_QUEUE=rq``); returns what happened.
+
+    Each queued job sends one delivery, but a delivery runs whichever job the fair order puts
+    first (users take turns, see :mod:`demixer.separation.queue`), not necessarily the one it
+    names; as deliveries never number fewer than queued jobs, every job is run. Without Redis
+    the worker's own loop claims the rows (:func:`run_next`) and nothing is delivered.
+    """
+    if (outcome := run_next()) is not None:
+        return outcome
+    exists = Separation.objects.filter(id=separation_id).exists()
+    return "not queued (cancelled or claimed elsewhere)" if exists else "no such job"
+
+
+def delivered_by_redis() -> bool:
+    """True when the default task backend is the RQ one (``DEMIXER_QUEUE=rq``)."""
+    return str(settings.TASKS["default"]["BACKEND"]).startswith("django_tasks_rq.")
+
+
+@receiver(signals.job_queued, sender=Separation)
+def _deliver(sender: object, job_id: str, **kwargs: object) -> None:
+    """A job the state machine queued goes on the Redis queue when there is one (without it,
+    the rows themselves are the queue)."""
+    if delivered_by_redis():
+        separate_track.enqueue(job_id)
 
 
 def _run(job: Separation) -> str:

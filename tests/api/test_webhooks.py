@@ -13,10 +13,9 @@ from typing import ClassVar
 
 import pytest
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
-from demixer.api import tokens
-from demixer.api.models import JobOrigin
+from demixer.api import tokens, webhooks
+from demixer.api.models import JobOrigin, WebhookDelivery
 from demixer.separation import services
 from demixer.separation.models import Separation, Status
 from tests.api.conftest import token_client
@@ -98,9 +97,12 @@ def test_a_failed_delivery_is_tried_again_later(alice, make_done_separation, rec
     services.cancel(job)
     run_worker()
     assert len(handler.received) == 1
-    retry = DBTaskResult.objects.filter(status="READY").get()
-    assert retry.args_kwargs["args"][-1] == 2  # the second attempt
+    first = WebhookDelivery.objects.get(attempt=1)
+    assert (first.status, first.error) == (Status.FAILED, "500")
+    retry = WebhookDelivery.objects.get(status=Status.QUEUED)
+    assert retry.attempt == 2  # the second attempt
     assert retry.run_after > timezone.now()  # after a back-off, not at once
+    assert not webhooks.JOBS.queued().exists()  # so not due yet
 
 
 def test_no_webhook_for_jobs_of_the_site_or_of_revoked_tokens(

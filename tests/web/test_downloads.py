@@ -16,8 +16,8 @@ import pytest
 import soundfile as sf
 from django.test import Client
 from django.urls import reverse
-from django_tasks_db.models import DBTaskResult
 
+from demixer.jobs import loop as lanes
 from demixer.separation import render, render_tasks, renders, services, tasks
 from demixer.separation.models import Render, Status
 from tests.web.conftest import body, decode_bytes, media_files, run_worker
@@ -62,8 +62,7 @@ def test_a_conversion_is_rendered_by_the_worker_then_served_from_the_cache(
 ):
     url = reverse("stem-download", args=[done.id, "vocals", fmt])
     first = alice_client.get(url)
-    queued = DBTaskResult.objects.get()
-    assert (queued.queue_name, queued.backend_name) == ("render", "renders")
+    assert Render.objects.get().status == Status.QUEUED  # for the workers' render lane
     data = rendered(alice_client, first)
     samples, rate = decode_bytes(data, tmp_path, f".{fmt}")
     assert rate == 44100
@@ -77,7 +76,7 @@ def test_a_conversion_is_rendered_by_the_worker_then_served_from_the_cache(
     assert again.status_code == 200
     assert f"My Song (vocals).{fmt}" in again["Content-Disposition"]
     assert body(again) == data
-    assert DBTaskResult.objects.count() == 1 and Render.objects.count() == 1
+    assert Render.objects.count() == 1
 
 
 def test_the_player_asks_for_the_status_then_downloads(alice_client, done) -> None:
@@ -124,7 +123,7 @@ def test_a_zip_of_conversions_is_rendered_then_streamed(
     assert single.status_code == 200
     assert body(single) == archive.read(f"My Song (bass).{fmt}")
     assert alice_client.get(url).status_code == 200
-    assert DBTaskResult.objects.count() == 1
+    assert Render.objects.filter(attempts__gt=0).count() == 1  # only the zip's was rendered
     cached = sorted(p.name for p in (media_dir / done.storage_dir() / "cache").iterdir())
     assert cached == sorted(f"{s}.{fmt}" for s in STEMS)  # no zip stored beside them
 
@@ -211,7 +210,7 @@ def test_a_render_of_a_deleted_separation_leaves_no_file(alice_client, done, med
 
     render_tasks.render.convert = convert_then_delete
     try:
-        assert render_tasks.render_download.call(str(item.id)) == "dropped (deleted meanwhile)"
+        assert render_tasks.render_one(str(item.id)) == "dropped (deleted meanwhile)"
     finally:
         render_tasks.render.convert = real_convert
     assert media_files(media_dir) == []
@@ -237,7 +236,7 @@ def test_a_failed_render_says_so_in_one_sentence_and_can_be_retried(
 def test_a_render_whose_worker_died_is_queued_again(alice_client, done, settings) -> None:
     data = alice_client.get(reverse("stem-download", args=[done.id, "vocals", "wav"])).json()
     item = Render.objects.get()
-    assert renders.claim(str(item.id), "dead-host:1:abcd") is not None  # then it died
+    assert renders.JOBS.claim(item.id, "dead-host:1:abcd")  # then it died
     assert alice_client.get(data["status_url"]).json()["status"] == Status.RUNNING
     settings.SEPARATION_STALE_SECONDS = 0
     assert alice_client.get(data["status_url"]).json()["status"] == Status.QUEUED
@@ -250,12 +249,12 @@ def test_a_stopping_worker_puts_the_render_back(alice_client, done) -> None:
     item = Render.objects.get()
     tasks.shutdown_requested.set()
     try:
-        assert render_tasks.render_download.call(str(item.id)) == "requeued (worker stopping)"
+        assert render_tasks.render_one(str(item.id)) == "requeued (worker stopping)"
     finally:
         tasks.shutdown_requested.clear()
     item.refresh_from_db()
     assert item.status == Status.QUEUED and item.attempts == 0
-    assert DBTaskResult.objects.filter(queue_name="render").count() == 2  # delivered again
+    assert renders.JOBS.queued().get() == item  # the next render the lane takes
 
 
 def test_the_worker_thread_renders_beside_separations(alice_client, done, media_dir) -> None:
@@ -264,11 +263,12 @@ def test_the_worker_thread_renders_beside_separations(alice_client, done, media_
     cached = media_dir / done.storage_dir() / "cache" / "vocals.mp3"
     # the test database is an in-memory SQLite shared between threads, which locks whole
     # tables: watch the file, not the row, while the thread works
-    with render_tasks.RenderThread("test-worker", interval=0.1) as thread:
+    with lanes.lanes_running() as threads:
+        assert sorted(t.name for t in threads) == ["render-lane", "webhook-lane"]
         deadline = time.monotonic() + WAIT_S
-        while not cached.exists() and thread.is_alive() and time.monotonic() < deadline:
+        while not cached.exists() and threads[0].is_alive() and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert not thread.is_alive()
+    assert not any(thread.is_alive() for thread in threads)
     assert alice_client.get(data["status_url"]).json()["status"] == Status.DONE
     assert alice_client.get(data["download_url"]).status_code == 200
 

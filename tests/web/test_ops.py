@@ -224,8 +224,8 @@ def test_metrics_count_jobs_and_their_speed(alice, client: Client, settings) -> 
     assert sample(text, "demixer_jobs", state="running") == 1
     assert sample(text, "demixer_jobs", state="done") == 2
     assert sample(text, "demixer_jobs", state="failed") == 0
-    # the db queue: nothing was enqueued (the rows were made directly)
-    assert sample(text, "demixer_queue_depth") == 0
+    # without Redis the rows are the queue: the queued one waits
+    assert sample(text, "demixer_queue_depth") == 1
     # wall times 30 s and 200 s; real-time factors 0.5 and 2.0
     assert sample(text, "demixer_separation_seconds_bucket", le="10.0") == 0
     assert sample(text, "demixer_separation_seconds_bucket", le="30.0") == 1
@@ -315,7 +315,7 @@ def test_reset_links_are_logged_without_their_token(alice, client: Client, caplo
 
 
 def test_every_job_state_change_is_logged_with_the_job_id(alice, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="demixer.separation.services")
+    caplog.set_level(logging.INFO, logger="demixer.jobs")
     job, _ = services.start(make_track(alice))
     job_id = str(job.id)
     assert services.claim(job_id, "w:1") is not None
@@ -331,14 +331,15 @@ def test_every_job_state_change_is_logged_with_the_job_id(alice, caplog) -> None
     services.claim(str(stale.id), "w:4")
     Separation.objects.filter(id=stale.id).update(heartbeat=timezone.now() - timedelta(hours=1))
     assert services.recover_stale() == (1, 0)
-    lines = [r.getMessage() for r in caplog.records if r.name == "demixer.separation.services"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "demixer.jobs"]
     assert lines[:5] == [
-        f"job {job_id}: queued",
-        f"job {job_id}: running (worker w:1)",
-        f"job {job_id}: requeued",
-        f"job {job_id}: running (worker w:2)",
-        f"job {job_id}: failed: The file is not audio.",
+        f"separation {job_id}: queued",
+        f"separation {job_id}: running (claim w:1)",
+        f"separation {job_id}: queued again",
+        f"separation {job_id}: running (claim w:2)",
+        f"separation {job_id}: failed: The file is not audio.",
     ]
-    assert f"job {other.id}: cancelled" in lines
-    assert f"job {done.id}: done" in lines
-    assert f"job {stale.id}: requeued (its worker stopped beating)" in lines
+    assert f"separation {other.id}: cancelled" in lines
+    assert f"separation {done.id}: done" in lines
+    assert f"separation {stale.id}: queued again" in lines
+    assert "separation: its worker stopped beating: 1 requeued, 0 failed" in lines

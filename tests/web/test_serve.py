@@ -283,7 +283,8 @@ def test_processes_starting_together_on_a_fresh_folder_share_one_key(tmp_path: P
 def test_the_queue_is_the_database_unless_redis_is_asked_for(tmp_path: Path) -> None:
     env = {"DEMIXER_DATA_DIR": str(tmp_path)}
     backend = "s.TASKS['default']['BACKEND']"
-    assert settings_in_child(env, backend) == "django_tasks_db.DatabaseBackend"
+    # the rows are the queue: django.tasks delivers nothing
+    assert settings_in_child(env, backend) == "django.tasks.backends.dummy.DummyBackend"
     rq = {**env, "DEMIXER_QUEUE": "rq", "DEMIXER_REDIS_URL": "redis://cache.internal:6379/2"}
     assert settings_in_child(rq, backend) == "django_tasks_rq.RQBackend"
     assert settings_in_child(rq, "s.RQ_QUEUES['separation']['URL']") == (

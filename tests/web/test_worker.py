@@ -1,8 +1,8 @@
-"""The real worker through the queue: upload -> on_commit enqueue -> ``separation_worker
---batch`` -> rows and stem files. The core flow runs the real engine with the real weights
-(``model``); the tests of the worker's bookkeeping (cancel, requeue, failures, takeovers) run the
-real ``separate_file`` around the stand-in session, which reports progress and honours cancel
-per segment as the engine does.
+"""The real worker through the queue: upload -> queued row -> ``separation_worker --batch`` (its
+loop claims the rows) -> rows and stem files. The core flow runs the real engine with the real
+weights (``model``); the tests of the worker's bookkeeping (cancel, requeue, failures,
+takeovers) run the real ``separate_file`` around the stand-in session, which reports progress
+and honours cancel per segment as the engine does.
 
 These tests use real transactions (the enqueue happens on commit, the worker claims with its
 own transactions), so they run with ``transaction=True``.
@@ -16,9 +16,9 @@ import pytest
 import soundfile as sf
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from demixer.engine import separate as engine_separate
+from demixer.jobs.signals import job_queued
 from demixer.separation import render, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
@@ -36,9 +36,8 @@ def test_core_flow_upload_queue_worker_result(alice_client, make_clip, model, me
     job = Separation.objects.get()
     assert response.url == reverse("separation-detail", args=[job.id])
     assert job.status == Status.QUEUED
-    queued = DBTaskResult.objects.get()
-    assert queued.args_kwargs["args"] == [str(job.id)]
-    assert queued.queue_name == "separation"
+    # the rows are the queue (no Redis here): the worker's loop will claim this one first
+    assert services.JOBS.queued().values_list("id", flat=True).first() == job.id
 
     page = alice_client.get(response.url).content.decode()
     assert 'id="job"' in page and "Position 1 in the queue" in page
@@ -69,7 +68,7 @@ def test_core_flow_upload_queue_worker_result(alice_client, make_clip, model, me
     result = alice_client.get(reverse("separation-detail", args=[job.id]))
     assert [s["name"] for s in result.context["stems"]] == ["drums", "bass", "other", "vocals"]
     assert result.context["instrumental_url"] and result.context["zip_url"]
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert tasks.run_next() is None  # nothing left in the queue
 
 
 def test_two_stem_mode_gives_vocals_and_no_vocals(alice_client, make_clip, media_dir) -> None:
@@ -108,11 +107,11 @@ def test_cancel_a_queued_job(alice_client, make_clip, media_dir) -> None:
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
-    run_worker()  # the task is delivered, finds the job cancelled, and does nothing
+    assert tasks.run_next() is None  # the worker finds nothing queued
+    run_worker()
     job.refresh_from_db()
     assert job.status == Status.CANCELLED and job.attempts == 0
     assert not Stem.objects.exists()
-    assert DBTaskResult.objects.get().return_value == "not queued (cancelled or claimed elsewhere)"
 
 
 def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -> None:
@@ -131,14 +130,13 @@ def test_cancel_a_running_job(alice_client, make_clip, media_dir, monkeypatch) -
 
     monkeypatch.setattr(services, "report", report_then_cancel)
     monkeypatch.setattr(tasks, "PROGRESS_INTERVAL", 0.0)
-    run_worker()
+    assert tasks.run_next() == "cancelled"
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
     assert job.progress < 0.9
     assert len(seen) == 2  # no report after the cancel: the engine stopped at its next chunk
     assert not Stem.objects.exists()
     assert media_files(media_dir / "separations") == []
-    assert DBTaskResult.objects.get().return_value == "cancelled"
 
 
 def test_a_killed_worker_left_a_job_running_it_is_requeued_and_finished(
@@ -146,7 +144,6 @@ def test_a_killed_worker_left_a_job_running_it_is_requeued_and_finished(
 ) -> None:
     upload(alice_client, make_clip(2.0, seed=25))
     job = Separation.objects.get()
-    DBTaskResult.objects.all().delete()  # its first delivery died with the worker
     stale = timezone.now() - timedelta(minutes=10)
     Separation.objects.filter(id=job.id).update(
         status=Status.RUNNING, attempts=1, heartbeat=stale, progress=0.4, worker_id="dead:1"
@@ -161,7 +158,6 @@ def test_a_killed_worker_left_a_job_running_it_is_requeued_and_finished(
 def test_a_job_whose_worker_died_twice_is_failed_with_a_message(alice_client, make_clip) -> None:
     upload(alice_client, make_clip(2.0, seed=26))
     job = Separation.objects.get()
-    DBTaskResult.objects.all().delete()
     Separation.objects.filter(id=job.id).update(
         status=Status.RUNNING, attempts=2, heartbeat=timezone.now() - timedelta(minutes=10)
     )
@@ -198,9 +194,7 @@ def test_an_undecodable_original_fails_with_a_readable_reason(alice_client, make
 
 
 def test_a_task_for_a_deleted_job_is_harmless(alice) -> None:
-    tasks.separate_track.enqueue("00000000-0000-0000-0000-000000000000")
-    run_worker()
-    assert DBTaskResult.objects.get().return_value == "no such job"
+    assert tasks.separate_track.call("00000000-0000-0000-0000-000000000000") == "no such job"
 
 
 def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
@@ -219,15 +213,22 @@ def test_worker_shutdown_puts_the_running_job_back_in_the_queue(
 
     monkeypatch.setattr(services, "report", report_then_stop)
     monkeypatch.setattr(tasks, "PROGRESS_INTERVAL", 0.0)  # every report, none skipped
+    queued_again: list[str] = []
+
+    def heard(sender: object, job_id: str, **kwargs: object) -> None:
+        queued_again.append(job_id)
+
+    job_queued.connect(heard)
     try:
         call = tasks.separate_track.call(str(job.id))
     finally:
         tasks.shutdown_requested.clear()
+        job_queued.disconnect(heard)
     assert call == "requeued (worker stopping)"
     assert stages == ["decoding", "separating"]  # stopped at the next chunk
     job.refresh_from_db()
     assert job.status == Status.QUEUED and job.attempts == 0
-    assert DBTaskResult.objects.filter(status="READY").count() == 2  # first delivery + requeue
+    assert queued_again == [str(job.id)]  # delivered again (with Redis, a new delivery)
 
 
 def test_a_failure_while_writing_stems_leaves_no_files(

@@ -1,16 +1,15 @@
 """``manage.py separation_worker``: one separation worker process.
 
 Recovers jobs a dead worker left running (at once for the one ``demixer serve`` saw die), creates
-and warms a session for each quality (so no user's job pays for it), then takes jobs from the
-``separation`` queue: django-tasks-db's worker loop, or with ``DEMIXER_QUEUE=rq`` an RQ worker
-that runs jobs in this process (RQ's default worker forks a child per job, which would throw the
-warm session away each time). A thread beside it renders downloads from the ``render`` queue.
+and warms a session for each quality (so no user's job pays for it), then runs jobs: its own loop
+over the queued rows (:mod:`demixer.jobs.loop`), or with ``DEMIXER_QUEUE=rq`` an RQ worker that
+runs the deliveries in this process (RQ's default worker forks a child per job, which would throw
+the warm session away each time). A thread beside it renders downloads (their own loop).
 SIGINT/SIGTERM stop it at the next chunk of the running job, which goes back to the queue.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
@@ -21,9 +20,11 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import Worker
 
-from demixer.separation import render_tasks, rq_worker, services, tasks
+from demixer.jobs import loop as lanes
+from demixer.jobs import machine
+from demixer.jobs.loop import Loop
+from demixer.separation import rq_worker, services, tasks
 
 logger = logging.getLogger("demixer.worker")
 
@@ -37,7 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="process the queue, then exit")
         parser.add_argument("--no-warm-up", action="store_false", dest="warm_up")
         parser.add_argument("--interval", type=float, default=1.0, help="idle poll, seconds")
-        parser.add_argument("--queue-name", default="separation")
+        parser.add_argument(
+            "--queue-name", default="separation", help="the Redis queue(s) (DEMIXER_QUEUE=rq)"
+        )
         parser.add_argument(
             "--worker-name",
             "--worker-id",  # its former name
@@ -66,8 +69,12 @@ class Command(BaseCommand):
             logging.basicConfig(level=logging.INFO)
         tasks.shutdown_requested.clear()
         if options["dead_worker"]:
-            services.recover_dead_worker(options["dead_worker"])
+            for kind in machine.kinds():
+                kind.recover_dead_worker(options["dead_worker"])
         requeued, failed = services.recover_stale()
+        for kind in machine.kinds():
+            if kind is not services.JOBS:
+                kind.recover_stale()
         if requeued or failed:
             self.stdout.write(f"recovered stale jobs: {requeued} requeued, {failed} failed")
         if rq_worker.configured() and (lost := rq_worker.reconcile()):
@@ -82,56 +89,41 @@ class Command(BaseCommand):
         if rq_worker.configured():
             self._run_rq(queue_names, worker_name, options)
             return
-        worker = Worker(
-            queue_names=queue_names,
-            interval=options["interval"],
-            batch=options["batch"],
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=options["max_jobs"],
-            worker_id=worker_name,
-            excluded_queue_names=[],
-        )
+        loop = Loop(tasks.take_next, interval=options["interval"], max_jobs=options["max_jobs"])
         if options["batch"]:
-            worker.run()
-            if options["renders"]:
-                render_tasks.run_batch(worker_name)
+            loop.run(batch=True)
+            lanes.run_lanes_batch(_skipped(options))
             return
-        self._install_signals(worker)
-        with _RecoveryLoop(), _render_thread(options, worker_name):
+        self._install_signals(loop)
+        with _RecoveryLoop(), lanes.lanes_running(_skipped(options)):
             self.stdout.write("separation worker ready")
-            worker.run()
+            loop.run()
 
     def _run_rq(self, queue_names: list[str], worker_name: str, options: dict[str, Any]) -> None:
         """Take jobs from Redis; ``--batch`` is RQ's burst mode (stop when the queue is empty)."""
         worker = rq_worker.separation_worker(queue_names, worker_name)
         if options["batch"]:
             worker.work(burst=True, max_jobs=options["max_jobs"], logging_level="WARNING")
-            if options["renders"]:
-                render_tasks.run_batch(worker_name)
+            lanes.run_lanes_batch(_skipped(options))
             return
-        with _RecoveryLoop(), _render_thread(options, worker_name):
+        with _RecoveryLoop(), lanes.lanes_running(_skipped(options)):
             self.stdout.write(f"separation worker ready (Redis queue {', '.join(queue_names)})")
             worker.work(max_jobs=options["max_jobs"], logging_level="WARNING")
 
-    def _install_signals(self, worker: Worker) -> None:
+    def _install_signals(self, loop: Loop) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
             # the engine checks this between chunks; the job goes back to the queue
             tasks.shutdown_requested.set()
-            worker.shutdown(signum, frame)
+            loop.stop()
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, stop)
 
 
-def _render_thread(
-    options: dict[str, Any], worker_name: str
-) -> render_tasks.RenderThread | contextlib.nullcontext[None]:
-    """Renders run on a thread beside the separations (see ``render_tasks``), unless asked not
-    to."""
-    if options["renders"]:
-        return render_tasks.RenderThread(worker_name)
-    return contextlib.nullcontext()
+def _skipped(options: dict[str, Any]) -> list[str]:
+    """The lanes (short jobs on threads beside separations: renders, webhooks) this worker
+    leaves to others."""
+    return [] if options["renders"] else ["render"]
 
 
 class _RecoveryLoop(threading.Thread):
@@ -146,7 +138,8 @@ class _RecoveryLoop(threading.Thread):
         try:
             while not self.stopped.wait(RECOVERY_INTERVAL):
                 try:
-                    services.recover_stale()
+                    for kind in machine.kinds():
+                        kind.recover_stale()
                     if rq_worker.configured():
                         rq_worker.reconcile()
                 except Exception:
