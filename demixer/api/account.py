@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from demixer.api import tokens
+from demixer.api import tokens, webhook_targets
 from demixer.api.models import ApiToken
 from demixer.http import AuthedRequest
 
@@ -24,8 +24,18 @@ class TokenForm(forms.Form):
         max_length=500,
         assume_scheme="https",
         validators=[URLValidator(schemes=["http", "https"])],  # the worker POSTs with urllib
-        help_text="Optional: a signed JSON POST goes here when a job this token started ends.",
+        help_text="Optional: a signed JSON POST goes here when a job this token started ends "
+        "(public addresses only).",
     )
+
+    def clean_webhook_url(self) -> str:
+        url: str = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                webhook_targets.check(url)
+            except webhook_targets.WebhookRefused as exc:
+                raise forms.ValidationError(str(exc), code="webhook_refused") from None
+        return url
 
 
 @login_required

@@ -1,6 +1,7 @@
 """The JSON API (v1), its personal tokens and their webhooks."""
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ApiConfig(AppConfig):
@@ -14,4 +15,5 @@ class ApiConfig(AppConfig):
         from demixer.separation.models import Separation
 
         job_ended.connect(webhooks.job_ended, sender=Separation, dispatch_uid="api-webhooks")
-        loop.register(loop.Lane("webhook", webhooks.take_next, interval=1.0))
+        threads = settings.WEBHOOK_THREADS
+        loop.register(loop.Lane("webhook", webhooks.take_next, interval=1.0, threads=threads))

@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from demixer.api import webhook_targets
 from demixer.api.models import ApiToken
 
 PREFIX = "dmx_"
@@ -28,7 +29,10 @@ def digest(raw: str) -> str:
 
 def create(user: User, name: str, webhook_url: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``: the row and the secret, which is never shown again. With a
-    webhook URL, the row gets a webhook secret of its own to sign the deliveries with."""
+    webhook URL, the row gets a webhook secret of its own to sign the deliveries with; a URL
+    webhooks may not go to raises ``webhook_targets.WebhookRefused`` and creates nothing."""
+    if webhook_url:
+        webhook_targets.check(webhook_url)
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

@@ -4,9 +4,11 @@ that token's URL, retried with back-off.
 The body is signed with the token's webhook secret: header ``X-Demixer-Signature:
 sha256=<hex HMAC-SHA256 of "<X-Demixer-Timestamp>.<body>">``, so a receiver can check that it
 came from here and is fresh. Deliveries are jobs of their own (:class:`WebhookDelivery` rows on
-the one state machine) on a lane of their own, a thread of every worker beside separations and
-renders, so a slow receiver holds up nothing else; a failed one (no answer, or not 2xx) is tried
-again after 10 s, 20 s, 40 s, ... up to ``ATTEMPTS`` times.
+the one state machine) on a lane of their own, threads of every worker that never render or
+separate, so a slow receiver holds up no one's downloads. Each one goes only where
+``webhook_targets`` allows, to the address it checked, and ends within ``DEADLINE_S`` all told
+(``webhook_http``); a failed one (no answer in time, a redirect, not 2xx) is tried again after
+10 s, 20 s, 40 s, ... up to ``ATTEMPTS`` times. A refused URL is not tried again.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import hmac
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from demixer.api import webhook_http, webhook_targets
 from demixer.api.models import ApiToken, JobOrigin, WebhookDelivery
 from demixer.jobs.machine import JobKind, claim_id
 from demixer.jobs.status import Status
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 6
 FIRST_RETRY_S = 10
-TIMEOUT_S = 10
+DEADLINE_S = 10.0  # connect, TLS, send and the whole answer together
+MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read, at most
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -77,10 +79,13 @@ def job_ended(sender: object, job_id: str, status: str, **kwargs: object) -> Non
         .first()
     )
     if origin is not None:
-        _queue(origin.token_id, job_id, status, attempt=1, run_after=timezone.now())
+        queue_delivery(origin.token_id, job_id, status, attempt=1, run_after=timezone.now())
 
 
-def _queue(token_id: int, job_id: str, status: str, *, attempt: int, run_after: datetime) -> None:
+def queue_delivery(
+    token_id: int, job_id: str, status: str, *, attempt: int, run_after: datetime
+) -> None:
+    """A delivery of ``status`` for the job, due at ``run_after``."""
     delivery = WebhookDelivery.objects.create(
         token_id=token_id, separation_id=job_id, event=status, attempt=attempt, run_after=run_after
     )
@@ -103,6 +108,12 @@ def deliver(delivery: WebhookDelivery, claim: str) -> str:
     if token.revoked is not None or not token.webhook_url:
         JOBS.fail(delivery.id, claim, "dropped: the token was revoked or its webhook removed")
         return "dropped (token revoked or webhook removed)"
+    try:
+        target = webhook_targets.check(token.webhook_url)
+    except webhook_targets.WebhookRefused as exc:  # not tried again: it would be refused again
+        logger.warning("webhook for job %s refused: %s", delivery.separation_id, exc)
+        JOBS.fail(delivery.id, claim, f"refused: {exc}")
+        return f"refused ({exc})"
     job_id = str(delivery.separation_id)
     body = json.dumps(
         {
@@ -116,22 +127,35 @@ def deliver(delivery: WebhookDelivery, claim: str) -> str:
         }
     ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(token.webhook_url, data=body, method="POST")  # noqa: S310
-    request.add_header("Content-Type", "application/json")
-    request.add_header("User-Agent", "demixer-webhook/1")
-    request.add_header("X-Demixer-Timestamp", timestamp)
-    request.add_header("X-Demixer-Signature", signature(token.webhook_secret, timestamp, body))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "demixer-webhook/1",
+        "X-Demixer-Timestamp": timestamp,
+        "X-Demixer-Signature": signature(token.webhook_secret, timestamp, body),
+    }
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
-            JOBS.complete(delivery.id, claim)
-            return f"delivered ({response.status})"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = str(getattr(exc, "code", None) or getattr(exc, "reason", exc))
-        JOBS.fail(delivery.id, claim, reason)
-        if delivery.attempt >= ATTEMPTS:
-            logger.warning("webhook for job %s: giving up after %d tries", job_id, delivery.attempt)
-            return f"gave up ({reason})"
-        delay = FIRST_RETRY_S * 2 ** (delivery.attempt - 1)
-        later = timezone.now() + timedelta(seconds=delay)
-        _queue(token.id, job_id, delivery.event, attempt=delivery.attempt + 1, run_after=later)
-        return f"failed ({reason}); retry in {delay} s"
+        answer = webhook_http.post(target, body, headers, DEADLINE_S, MAX_ANSWER)
+    except webhook_http.DeliveryFailed as exc:
+        return _again(delivery, claim, str(exc))
+    if 200 <= answer < 300:
+        JOBS.complete(delivery.id, claim)
+        return f"delivered ({answer})"
+    if 300 <= answer < 400:
+        return _again(delivery, claim, f"{answer}, a redirect: not followed")
+    return _again(delivery, claim, str(answer))
+
+
+def _again(delivery: WebhookDelivery, claim: str, reason: str) -> str:
+    """End this try as failed; queue the next after a back-off, or give up after
+    ``ATTEMPTS``."""
+    JOBS.fail(delivery.id, claim, reason)
+    job_id = str(delivery.separation_id)
+    if delivery.attempt >= ATTEMPTS:
+        logger.warning("webhook for job %s: giving up after %d tries", job_id, delivery.attempt)
+        return f"gave up ({reason})"
+    delay = FIRST_RETRY_S * 2 ** (delivery.attempt - 1)
+    later = timezone.now() + timedelta(seconds=delay)
+    queue_delivery(
+        delivery.token_id, job_id, delivery.event, attempt=delivery.attempt + 1, run_after=later
+    )
+    return f"failed ({reason}); retry in {delay} s"

@@ -183,6 +183,13 @@ elif QUEUE == "rq":
 else:
     raise ImproperlyConfigured(f"DEMIXER_QUEUE must be db or rq, not {QUEUE!r}")
 
+# Webhook deliveries have a lane of their own (demixer.jobs.loop): this many threads of every
+# worker, which never render or separate, so a slow receiver never holds up a download.
+WEBHOOK_THREADS = envint("DEMIXER_WEBHOOK_THREADS", 2)
+# Webhooks go to public addresses only; these host names and CIDRs are let through besides
+# (e.g. "hooks.internal,10.20.0.0/16"): internal receivers the operator vouches for.
+WEBHOOK_ALLOW = envlist("DEMIXER_WEBHOOK_ALLOW", "")
+
 # The cache holds the throttles' counts. This process's memory by default; several web processes
 # or hosts must share one: Redis (DEMIXER_CACHE_URL, or the queue's Redis with DEMIXER_QUEUE=rq).
 CACHE_URL = os.getenv("DEMIXER_CACHE_URL") or (REDIS_URL if QUEUE == "rq" else "")

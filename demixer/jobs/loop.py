@@ -92,6 +92,7 @@ class Lane:
     take: Callable[[], bool]
     interval: float = 0.5
     stop_timeout: float = 20.0
+    threads: int = 1
 
 
 _LANES: dict[str, Lane] = {}
@@ -117,8 +118,14 @@ def run_lanes_batch(skip: Iterable[str] = ()) -> None:
 def lanes_running(skip: Iterable[str] = ()) -> Iterator[list[LoopThread]]:
     """Every lane's loop on its own thread while the block runs."""
     threads = [
-        LoopThread(f"{lane.name}-lane", lane.take, interval=lane.interval, join_s=lane.stop_timeout)
+        LoopThread(
+            f"{lane.name}-lane{f'-{i}' if i else ''}",
+            lane.take,
+            interval=lane.interval,
+            join_s=lane.stop_timeout,
+        )
         for lane in lanes(skip)
+        for i in range(lane.threads)
     ]
     for thread in threads:
         thread.start()

@@ -87,7 +87,10 @@ def test_a_token_of_a_deactivated_user_is_refused(alice, alice_token) -> None:
     assert token_client(alice_token).get(SEPARATIONS).status_code == 401
 
 
-def test_a_token_with_a_webhook_shows_its_signing_secret_once(alice, alice_client) -> None:
+def test_a_token_with_a_webhook_shows_its_signing_secret_once(
+    alice, alice_client, fake_dns
+) -> None:
+    fake_dns["example.org"] = ["93.184.215.14"]  # a public address
     page = alice_client.post(
         reverse("api-tokens"), {"name": "hooked", "webhook_url": "https://example.org/hook"}
     ).content.decode()
