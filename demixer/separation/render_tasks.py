@@ -23,7 +23,8 @@ from django.tasks import task
 from django_tasks_db.management.commands.db_worker import Worker
 
 from demixer.engine.errors import Cancelled, EngineError
-from demixer.separation import files, render, renders, services
+from demixer.ops import disk
+from demixer.separation import budget, files, render, renders, services
 from demixer.separation.models import Render, RenderKind
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def render_download(render_id: str) -> str:
         return "not queued (done, deleted or claimed elsewhere)"
     reporter = _Reporter(render_id, claim, shutdown_requested)
     try:
+        disk.check_room(_needs(job))
         with tempfile.TemporaryDirectory(prefix="demixer-render-") as tmp:
             _render(job, Path(tmp), reporter)
         if renders.finish(render_id, claim):
@@ -58,12 +60,35 @@ def render_download(render_id: str) -> str:
     except EngineError as exc:
         renders.fail(render_id, claim, str(exc))
         return "failed"
-    except Exception:
+    except Exception as exc:
+        if disk.is_storage_full(exc):  # what it wrote went with its temporary folder
+            logger.warning("render %s: storage full: %s", render_id, exc)
+            renders.fail(render_id, claim, str(exc) if _said(exc) else disk.MESSAGE)
+            return "failed (storage full)"
         logger.exception("render %s failed", render_id)
         renders.fail(render_id, claim, FAILED)
         return "failed (unexpected error)"
     finally:
         close_old_connections()
+
+
+def _needs(job: Render) -> dict[str, int]:
+    """The room this render needs (:mod:`demixer.separation.budget`)."""
+    separation = job.separation
+    stems = separation.stems.count() if job.kind == RenderKind.ZIP else 1
+    return budget.render_needs(
+        stems,
+        separation.track.duration,
+        job.fmt,
+        _int_param(job, "rate"),
+        _int_param(job, "bit_depth") or render.DOWNLOAD_BIT_DEPTH,
+        float(job.params.get("tempo", 1.0)),
+    )
+
+
+def _said(exc: Exception) -> bool:
+    """The guard's own refusal, whose sentence is for the user (an OSError's is not)."""
+    return isinstance(exc, disk.StorageFull)
 
 
 class _Reporter:

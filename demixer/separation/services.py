@@ -22,7 +22,8 @@ from django.utils import timezone
 from demixer.engine import registry
 from demixer.engine.errors import EngineError
 from demixer.engine.options import DEFAULT_OVERLAP, SeparationOptions
-from demixer.separation import files, queue, quotas, signals
+from demixer.ops import disk
+from demixer.separation import budget, files, queue, quotas, signals
 from demixer.separation.models import ACTIVE, Quality, Separation, Status, Stem
 from demixer.tracks.models import Track
 
@@ -84,12 +85,16 @@ def start(
 ) -> tuple[Separation, bool]:
     """The job for ``track`` with these options: an existing one that is done or on its way
     (``reused`` True), or a new queued one, enqueued once the transaction commits. Raises
-    :class:`ModelUnavailable` or ``QuotaExceeded`` (nothing stored)."""
+    :class:`ModelUnavailable`, ``QuotaExceeded`` or ``StorageFull`` (nothing stored)."""
     existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
     if existing is not None:
         return existing, True
     check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
     quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
+    # raises StorageFull when the disk has no room for what the job will write
+    disk.check_room(
+        budget.separation_needs(model, two_stems, track.duration, track.size, stored=True)
+    )
     job = Separation.objects.create(
         track=track,
         model_name=model,
@@ -139,12 +144,47 @@ def claim_next(worker_id: str) -> Separation | None:
     """Claim the job the fair order puts first (:func:`queue.fair_order`), whichever job the
     delivery that called this was sent for; None when no job is queued."""
     while (job_id := queue.next_job_id()) is not None:
+        if (no_room := _no_room(job_id)) is not None:
+            # failed now with the reason rather than run into a full disk; this delivery was
+            # the job's (there are never fewer deliveries than queued jobs)
+            if refuse(job_id, no_room):
+                return None
+            continue
         job = claim(job_id, worker_id)
         if job is not None:
             return job
         # another worker claimed it first, or its owner cancelled it: it is no longer queued,
         # so the next look finds another job (the loop ends when the queue is empty)
     return None
+
+
+def _no_room(job_id: str) -> str | None:
+    """Why the disk cannot take what this queued job will write (None: it can)."""
+    job = Separation.objects.select_related("track").filter(id=job_id).first()
+    if job is None:
+        return None
+    needs = budget.separation_needs(
+        job.model_name, job.two_stems, job.track.duration, job.track.size, stored=True
+    )
+    try:
+        disk.check_room(needs)
+    except disk.StorageFull as exc:
+        return str(exc)
+    return None
+
+
+def refuse(job_id: str, message: str) -> bool:
+    """Fail a queued job before it runs (no worker claimed it), with the reason."""
+    refused = (
+        Separation.objects.filter(id=job_id, status=Status.QUEUED).update(
+            status=Status.FAILED, error=message[:1000], finished=timezone.now(), eta_seconds=None
+        )
+        == 1
+    )
+    if refused:
+        logger.warning("job %s: failed before it ran: %s", job_id, message[:200])
+        signals.job_ended.send(Separation, job_id=str(job_id), status=Status.FAILED)
+    return refused
 
 
 def claim(job_id: str, worker_id: str) -> Separation | None:
