@@ -114,7 +114,9 @@ def is_storage_full(exc: BaseException | None) -> bool:
         text = str(exc).lower()
         if any(marker in text for marker in FULL_TEXTS):
             return True
-        exc = exc.__cause__ or exc.__context__
+        # what it was raised from; not __context__: an error met while handling a full disk
+        # is an error of its own
+        exc = exc.__cause__
     return False
 
 

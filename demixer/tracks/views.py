@@ -32,7 +32,6 @@ def new_separation(request: AuthedRequest) -> HttpResponse:
     (200 too: the form was read and answered, as the page with its errors is; a 4xx would put
     a failed request in the browser's console)."""
     scripted = request.get_preferred_type(["text/html", "application/json"]) == "application/json"
-    status = 200
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, refused=refused_uploads(request))
         try:
@@ -40,20 +39,24 @@ def new_separation(request: AuthedRequest) -> HttpResponse:
         except (QuotaExceeded, ModelUnavailable) as exc:
             form.add_error(None, str(exc))  # nothing of this upload was stored
         except disk.StorageFull as exc:
-            # the server's trouble, not the form's: 507 (the page's script shows the lines too)
-            form = UploadForm()
-            form.add_error(None, str(exc))
-            status = 507
+            # the server's trouble, not the form's: 507 (the page's script shows the line too)
+            return _upload_page(request, UploadForm(), [str(exc)], scripted, status=507)
         else:
             if results is not None:
                 answer = _uploaded(request, results, form.refusals)
                 return JsonResponse({"redirect": answer.url}) if scripted else answer
-        if scripted:
-            return JsonResponse({"errors": _error_lines(form)}, status=status)
-    else:
-        form = UploadForm()
+        return _upload_page(request, form, _error_lines(form), scripted)
+    return _upload_page(request, UploadForm(), [], scripted=False)
+
+
+def _upload_page(
+    request: HttpRequest, form: UploadForm, errors: list[str], scripted: bool, status: int = 200
+) -> HttpResponse:
+    """The form with its errors, or for the page's script the lines to show."""
+    if scripted:
+        return JsonResponse({"errors": errors}, status=status)
     limits = {"max_upload_mb": settings.MAX_UPLOAD_MB, "max_minutes": f"{settings.MAX_MINUTES:g}"}
-    context = {"form": form, "errors": _error_lines(form), **limits}
+    context = {"form": form, "errors": errors, **limits}
     return render(request, "tracks/new.html", context, status=status)
 
 

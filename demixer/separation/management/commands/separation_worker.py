@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
+from demixer.ops import disk
 from demixer.separation import render_tasks, rq_worker, services, tasks
 
 logger = logging.getLogger("demixer.worker")
@@ -146,6 +147,7 @@ class _RecoveryLoop(threading.Thread):
         try:
             while not self.stopped.wait(RECOVERY_INTERVAL):
                 try:
+                    disk.warn_if_low()  # the operator's log line while space is low
                     services.recover_stale()
                     if rq_worker.configured():
                         rq_worker.reconcile()
