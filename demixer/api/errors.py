@@ -12,6 +12,8 @@ from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from demixer.ops import disk
+
 logger = logging.getLogger(__name__)
 
 
@@ -68,6 +70,10 @@ def _bad_body(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if disk.is_storage_full(exc):  # a write found the disk full: the server's, for later
+        logger.warning("API %s %s: storage full (%s)", request.method, request.path, exc)
+        disk.warn_if_low(force=True)
+        return error(507, "storage_full", disk.MESSAGE)
     logger.exception("API %s %s failed", request.method, request.path)
     return error(500, "internal_error", "Something went wrong on our side; it has been logged.")
 

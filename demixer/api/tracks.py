@@ -14,6 +14,7 @@ from ninja import File, Form, Query, Router, Status, UploadedFile
 from demixer.api import paging, webhooks
 from demixer.api.errors import ApiError
 from demixer.api.schemas import (
+    Error,
     SeparateIn,
     StartOut,
     TrackOut,
@@ -24,6 +25,7 @@ from demixer.api.schemas import (
 )
 from demixer.api.separations import ERRORS, PageQuery, limit_of
 from demixer.http import AuthedRequest
+from demixer.ops import disk
 from demixer.separation import services as separations
 from demixer.separation.models import Separation
 from demixer.separation.quotas import QuotaExceeded
@@ -31,7 +33,7 @@ from demixer.separation.services import ModelUnavailable
 from demixer.tracks import services
 from demixer.tracks.forms import UploadForm
 from demixer.tracks.models import Track
-from demixer.tracks.uploads import refused_uploads
+from demixer.tracks.uploads import refused_uploads, storage_full
 
 router = Router(tags=["tracks"])
 
@@ -61,7 +63,7 @@ def tracks(request: AuthedRequest, query: Query[PageQuery]) -> dict[str, object]
 
 @router.post(
     "/",
-    response={200: StartOut, 201: StartOut, **ERRORS},
+    response={200: StartOut, 201: StartOut, 507: Error, **ERRORS},
     url_name="upload",
 )
 def upload(
@@ -72,6 +74,8 @@ def upload(
     """Upload one audio file (multipart field ``file``) and start its separation: 201 with the
     new job, or 200 with the job these options already have for the same content."""
     uploaded = request.FILES.getlist("file")
+    if storage_full(request):
+        raise _full(disk.StorageFull())
     refused = refused_uploads(request)
     if refused:
         raise ApiError(
@@ -93,7 +97,14 @@ def upload(
         raise ApiError(403, "quota_exceeded", str(exc)) from None
     except ModelUnavailable as exc:
         raise ApiError(400, "model_unavailable", str(exc)) from None
+    except disk.StorageFull as exc:
+        raise _full(exc) from None
     return _started(request, job, reused)
+
+
+def _full(exc: disk.StorageFull) -> ApiError:
+    """507: the server has no disk space for it (nothing was stored; worth trying later)."""
+    return ApiError(507, "storage_full", str(exc))
 
 
 def _own(request: HttpRequest, track_id: UUID) -> Track:
@@ -114,7 +125,7 @@ def delete(request: HttpRequest, track_id: UUID) -> Status[None]:
 
 @router.post(
     "/{uuid:track_id}/separations/",
-    response={200: StartOut, 201: StartOut, **ERRORS},
+    response={200: StartOut, 201: StartOut, 507: Error, **ERRORS},
     url_name="separate",
 )
 def separate(
@@ -132,4 +143,6 @@ def separate(
         raise ApiError(403, "quota_exceeded", str(exc)) from None
     except ModelUnavailable as exc:
         raise ApiError(400, "model_unavailable", str(exc)) from None
+    except disk.StorageFull as exc:
+        raise _full(exc) from None
     return _started(request, job, reused)

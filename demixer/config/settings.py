@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # a view that found the disk full: a 507 page that says so, not a 500
+    "demixer.ops.disk.StorageFullMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # last, as django-axes asks: it turns a lockout into the lockout page
@@ -336,6 +338,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = MAX_FILES_PER_UPLOAD
 MAX_QUEUED_PER_USER = envint("DEMIXER_MAX_QUEUED_PER_USER", 10)
 STORAGE_MB_PER_USER = envint("DEMIXER_STORAGE_MB_PER_USER", 2000)
 MINUTES_PER_DAY = envfloat("DEMIXER_MINUTES_PER_DAY", 120)
+# The disk guard (demixer.ops.disk): uploads, jobs and renders that would leave less than this
+# free (MB) on any file system they write to are refused; below it a warning is logged.
+MIN_FREE_MB = envint("DEMIXER_MIN_FREE_MB", 500)
 
 # Worker: a running job whose heartbeat is older than this is taken to be orphaned.
 SEPARATION_STALE_SECONDS = envint("DEMIXER_STALE_SECONDS", 90)

@@ -53,6 +53,7 @@ class AudioInfo:
     channels: int
     codec: str
     tags: dict[str, str]
+    container: str = ""  # FFmpeg's demuxer name ("wav", "mov,mp4,m4a,3gp,3g2,mj2", ...)
 
 
 def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -120,6 +121,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
             channels=stream.codec_context.channels or 0,
             codec=stream.codec_context.name,
             tags=_tags(container, stream),
+            container=container.format.name,
         )
 
 
@@ -168,6 +170,7 @@ def _decode_checked(
                 f"{name}: {declared / 60:.1f} minutes long, the limit is {max_seconds / 60:.0f}"
             )
         tags = _tags(container, stream)
+        demuxer = container.format.name
         # mono stays mono here and is duplicated later (FFmpeg's upmix would lower it by 3 dB);
         # more channels go through FFmpeg's standard downmix (centre and surrounds kept)
         layout = "mono" if channels == 1 else "stereo"
@@ -199,7 +202,9 @@ def _decode_checked(
         raise AudioDecodeError(
             f"{name}: the file is truncated ({seconds:.1f} s of {declared:.1f} s could be decoded)"
         )
-    return AudioInfo(duration=seconds, rate=rate, channels=channels, codec=codec, tags=tags)
+    return AudioInfo(
+        duration=seconds, rate=rate, channels=channels, codec=codec, tags=tags, container=demuxer
+    )
 
 
 CHUNK = 1 << 22  # samples per chunk of decoded output: 32 MiB of stereo float32, 95 s at 44.1 kHz

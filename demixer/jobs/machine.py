@@ -67,6 +67,11 @@ class JobKind[M: models.Model]:
         """The error of a job whose workers died ``attempts`` times."""
         return f"The worker stopped while running this job, {attempts} times; giving up."
 
+    def refusal(self, job_id: object) -> str | None:
+        """Why this queued job cannot run here now (None: it can): such a job is failed with
+        the reason before anyone claims it (e.g. the disk cannot take what it will write)."""
+        return None
+
     def queued(self) -> QuerySet[M]:
         """Queued jobs, the next to run first (the fair order, for kinds that have one)."""
         return self.rows().filter(status=Status.QUEUED).order_by("created")
@@ -97,11 +102,21 @@ class JobKind[M: models.Model]:
     def claim_next(self, worker_id: str) -> M | None:
         """Claim the first queued job; None when none is queued."""
         while (job_id := self.queued().values_list("id", flat=True).first()) is not None:
+            if (why := self.refusal(job_id)) is not None:
+                # failed now with the reason rather than run into it; this look was the job's
+                # (with Redis, there are never fewer deliveries than queued jobs)
+                if self.refuse(job_id, why):
+                    return None
+                continue
             if self.claim(job_id, worker_id):
                 return self.rows().get(id=job_id)
             # another worker claimed it first, or its owner cancelled it: it is no longer
             # queued, so the next look finds another job (the loop ends when none is queued)
         return None
+
+    def refuse(self, job_id: object, message: str) -> bool:
+        """queued → failed before any worker claimed it, with the reason."""
+        return self._end(self._rows(job_id, Status.QUEUED), job_id, Status.FAILED, error=message)
 
     def claimed_by(self, job_id: object, worker_id: str) -> QuerySet[M]:
         """The row while the claim ``worker_id`` holds it (else nothing)."""

@@ -7,9 +7,10 @@ message can carry host names or paths. The full exception goes to the log.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 REDIS_TIMEOUT = 2.0  # seconds: a Redis that stops answering must not hang the probe
+PROBES = "probes"  # the storage folder the probe writes in
 
 
 class NotReady(Exception):
@@ -59,17 +61,21 @@ def check_queue() -> None:
 
 
 def check_storage() -> None:
-    """Write a small file where uploads and stems go, read it back, delete it."""
+    """Write a small file where uploads and stems go, read it back, delete it: also when the
+    write fails half-way (a full disk leaves an empty file), and the folder with it."""
     from django.core.files.storage import default_storage
 
     content = uuid.uuid4().hex.encode()
-    name = default_storage.save(f"probes/readyz-{uuid.uuid4().hex}.txt", ContentFile(content))
+    name = f"{PROBES}/readyz-{uuid.uuid4().hex}.txt"
     try:
-        with default_storage.open(name, "rb") as fh:
+        saved = default_storage.save(name, ContentFile(content))
+        with default_storage.open(saved, "rb") as fh:
             if fh.read() != content:
                 raise NotReady("storage returned other bytes than were written")
     finally:
         default_storage.delete(name)
+        with suppress(NotImplementedError, OSError):  # another probe may be writing there
+            os.rmdir(default_storage.path(PROBES))
 
 
 def check_models() -> dict[str, object] | None:

@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from demixer.ops import disk
 from demixer.separation.models import Separation, Status
 
 REQUEST_SECONDS = Histogram(
@@ -42,6 +43,7 @@ class JobMetrics:
                 "demixer_queue_depth", "Deliveries waiting in the job queue", value=depth
             )
         yield from finished_job_histograms()
+        yield from disk.metric_families()
 
     def _jobs_by_state(self) -> GaugeMetricFamily:
         counts = dict(Separation.objects.order_by().values_list("status").annotate(n=Count("id")))

@@ -17,8 +17,6 @@ see ``renders.download_options``; a value it does not take is a 400 with one sen
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from django.contrib.auth.decorators import login_required
 from django.http import (
     Http404,
@@ -37,6 +35,7 @@ from demixer.separation import files, renders
 from demixer.separation import render as audio_render
 from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
 from demixer.separation.views import _done_job, _download_name
+from demixer.tracks.models import OCTET_STREAM
 
 MASTER = audio_render.MASTER.name  # served as stored, no render
 PART = {RenderKind.INSTRUMENTAL: "Instrumental", RenderKind.MIX: "mix"}
@@ -206,12 +205,19 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
 @login_required
 @require_safe
 def original(request: HttpRequest, separation_id: object) -> HttpResponseBase:
-    """The uploaded file as it is (inline, Range-capable): the player's "compare with the
-    original" plays it on the stems' clock."""
+    """The uploaded file as it is (Range-capable): the player's "compare with the original"
+    plays it on the stems' clock. Served as the audio type measured at upload (inline), or as
+    ``application/octet-stream`` for a download when none was (never a type from its name)."""
     job = _done_job(request, separation_id)
-    name = files.name_of(job.track.original)
-    filename = job.track.original_name or PurePosixPath(name).name
-    return files.serve(request, name, filename, attachment=False)
+    track = job.track
+    kind = track.served_type
+    return files.serve(
+        request,
+        files.name_of(track.original),
+        track.served_filename,
+        attachment=kind == OCTET_STREAM,
+        content_type=kind,
+    )
 
 
 def _own_render(request: HttpRequest, render_id: object) -> Render:

@@ -4,7 +4,6 @@ conditional GET, a streamed zip)."""
 from __future__ import annotations
 
 import contextlib
-import mimetypes
 import os
 import re
 import shutil
@@ -30,6 +29,7 @@ from demixer.engine import formats
 
 CHUNK = 64 * 1024
 CONTENT_TYPES = {**formats.mime_types(), ".zip": formats.ZIP_MIME}
+OCTET_STREAM = "application/octet-stream"
 
 
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes; room for a browser's " (1)"
@@ -97,9 +97,9 @@ def save(name: str, path: Path, storage: Storage = default_storage) -> str:
         dir=target.parent, prefix=f".{target.name}.", delete=False
     ) as tmp:
         partial = Path(tmp.name)
-        with path.open("rb") as fh:
-            shutil.copyfileobj(fh, tmp, CHUNK * 16)
-    try:
+    try:  # a write that fails (a full disk) leaves no partial file behind
+        with path.open("rb") as fh, partial.open("wb") as out:
+            shutil.copyfileobj(fh, out, CHUNK * 16)
         partial.chmod(0o644)
         os.replace(partial, target)
     finally:
@@ -154,10 +154,15 @@ def serve(
     filename: str,
     *,
     attachment: bool,
+    content_type: str | None = None,
     storage: Storage = default_storage,
 ) -> HttpResponseBase:
     """Serve a stored file: 304 when the browser's copy is current (ETag / Last-Modified), a
-    single ``Range: bytes=...`` (206) for seeking, honoured only if ``If-Range`` still matches."""
+    single ``Range: bytes=...`` (206) for seeking, honoured only if ``If-Range`` still matches.
+
+    Its type is ``content_type``, else the one of our own formats its name ends with, else
+    ``application/octet-stream``: never one guessed from a name a user chose (an upload named
+    ``x.html`` must not come back as HTML), and browsers are told not to sniff another."""
     size = storage.size(name)
     modified = storage.get_modified_time(name)
     validators = HttpResponse()
@@ -173,11 +178,7 @@ def serve(
     )
     if conditional is not None and conditional is not validators:
         return conditional  # 304 Not Modified, or 412 for a failed If-Match
-    content_type = (
-        CONTENT_TYPES.get(Path(name).suffix.lower())
-        or mimetypes.guess_type(name)[0]
-        or "application/octet-stream"
-    )
+    content_type = content_type or CONTENT_TYPES.get(Path(name).suffix.lower(), OCTET_STREAM)
     if_range = request.headers.get("If-Range")
     if if_range is None or if_range in (validators["ETag"], validators["Last-Modified"]):
         wanted = parse_range(request.headers.get("Range", ""), size)
@@ -200,6 +201,7 @@ def serve(
     for header in ("ETag", "Last-Modified", "Cache-Control"):
         response[header] = validators[header]
     response["Accept-Ranges"] = "bytes"
+    response["X-Content-Type-Options"] = "nosniff"
     # None only for an inline file without a name: no header then
     if disposition := content_disposition_header(attachment, filename):
         response["Content-Disposition"] = disposition
@@ -219,6 +221,7 @@ def serve_zip(
     response["Content-Length"] = str(len(archive))
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "private, no-cache"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -20,7 +20,8 @@ from typing import NamedTuple
 from django.db import close_old_connections
 
 from demixer.engine.errors import Cancelled, EngineError
-from demixer.separation import files, render, renders, services
+from demixer.ops import disk
+from demixer.separation import budget, files, render, renders, services
 from demixer.separation.models import Render, RenderKind
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def _run(job: Render, claim: str) -> str:
     render_id = str(job.id)
     reporter = _Reporter(render_id, claim, shutdown_requested)
     try:
+        disk.check_room(_needs(job))
         with tempfile.TemporaryDirectory(prefix="demixer-render-") as tmp:
             _render(job, Path(tmp), reporter)
         if renders.JOBS.complete(render_id, claim):
@@ -67,12 +69,35 @@ def _run(job: Render, claim: str) -> str:
     except EngineError as exc:
         renders.JOBS.fail(render_id, claim, str(exc))
         return "failed"
-    except Exception:
+    except Exception as exc:
+        if disk.is_storage_full(exc):  # what it wrote went with its temporary folder
+            logger.warning("render %s: storage full: %s", render_id, exc)
+            renders.JOBS.fail(render_id, claim, str(exc) if _said(exc) else disk.MESSAGE)
+            return "failed (storage full)"
         logger.exception("render %s failed", render_id)
         renders.JOBS.fail(render_id, claim, FAILED)
         return "failed (unexpected error)"
     finally:
         close_old_connections()
+
+
+def _needs(job: Render) -> dict[str, int]:
+    """The room this render needs (:mod:`demixer.separation.budget`)."""
+    separation = job.separation
+    stems = separation.stems.count() if job.kind == RenderKind.ZIP else 1
+    return budget.render_needs(
+        stems,
+        separation.track.duration,
+        job.fmt,
+        _int_param(job, "rate"),
+        _int_param(job, "bit_depth") or render.DOWNLOAD_BIT_DEPTH,
+        float(job.params.get("tempo", 1.0)),
+    )
+
+
+def _said(exc: Exception) -> bool:
+    """The guard's own refusal, whose sentence is for the user (an OSError's is not)."""
+    return isinstance(exc, disk.StorageFull)
 
 
 class _Reporter:

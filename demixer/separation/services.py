@@ -19,7 +19,8 @@ from demixer.engine.options import DEFAULT_OVERLAP, SeparationOptions
 from demixer.jobs.machine import JobKind
 from demixer.jobs.machine import claim_id as claim_id  # the worker's claims' ids
 from demixer.jobs.machine import worker_name as worker_name
-from demixer.separation import files, queue, quotas
+from demixer.ops import disk
+from demixer.separation import budget, files, queue, quotas
 from demixer.separation.models import ACTIVE, Quality, Separation, Status, Stem
 from demixer.tracks.models import Track
 
@@ -74,12 +75,16 @@ def start(
 ) -> tuple[Separation, bool]:
     """The job for ``track`` with these options: an existing one that is done or on its way
     (``reused`` True), or a new queued one, enqueued once the transaction commits. Raises
-    :class:`ModelUnavailable` or ``QuotaExceeded`` (nothing stored)."""
+    :class:`ModelUnavailable`, ``QuotaExceeded`` or ``StorageFull`` (nothing stored)."""
     existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
     if existing is not None:
         return existing, True
     check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
     quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
+    # raises StorageFull when the disk has no room for what the job will write
+    disk.check_room(
+        budget.separation_needs(model, two_stems, track.duration, track.size, stored=True)
+    )
     job = Separation.objects.create(
         track=track,
         model_name=model,
@@ -156,6 +161,20 @@ class SeparationJobs(JobKind[Separation]):
     def queued(self) -> QuerySet[Separation]:
         return queue.fair_order()
 
+    def refusal(self, job_id: object) -> str | None:
+        """Why the disk cannot take what this queued job will write (None: it can)."""
+        job = Separation.objects.select_related("track").filter(id=str(job_id)).first()
+        if job is None:
+            return None
+        needs = budget.separation_needs(
+            job.model_name, job.two_stems, job.track.duration, job.track.size, stored=True
+        )
+        try:
+            disk.check_room(needs)
+        except disk.StorageFull as exc:
+            return str(exc)
+        return None
+
     def rows(self) -> QuerySet[Separation]:
         return Separation.objects.select_related("track")
 
@@ -167,6 +186,11 @@ def claim_next(worker_id: str) -> Separation | None:
     """Claim the job the fair order puts first (:func:`queue.fair_order`), whichever job the
     delivery that called this was sent for; None when no job is queued."""
     return JOBS.claim_next(worker_id)
+
+
+def refuse(job_id: str, message: str) -> bool:
+    """Fail a queued job before it runs (no worker claimed it), with the reason."""
+    return JOBS.refuse(job_id, message)
 
 
 def claim(job_id: str, worker_id: str) -> Separation | None:

@@ -28,6 +28,7 @@ from django.core.files.storage import Storage, default_storage
 from django.db import connection
 from django.urls import reverse
 
+from demixer.ops import disk
 from demixer.separation import files
 from demixer.separation.models import Separation, Status
 
@@ -80,7 +81,9 @@ class Publisher:
 
     Called on the engine's host thread; the work runs on a thread of its own, in order, so
     neither the model nor the engine waits for storage or the database. Publishing is best
-    effort: if it fails, the job goes on without it (the log says why).
+    effort: if it fails, the job goes on without it (the log says why), unless the disk is
+    full (``storage_full``): then the job is stopped (the worker checks it between chunks).
+    A piece whose write failed is removed at once.
     """
 
     def __init__(self, job: Separation, worker_id: str, storage: Storage = default_storage):
@@ -91,6 +94,7 @@ class Publisher:
         self.ends: list[int] = []
         self.peaks: dict[str, np.ndarray] = {}
         self.stopped = False
+        self.storage_full = False
         self._closed = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"publish-{job.id}")
 
@@ -120,8 +124,12 @@ class Publisher:
             return
         try:
             self._write(stretch)
-        except Exception:
+        except Exception as exc:
             self.stopped = True
+            if disk.is_storage_full(exc):
+                self.storage_full = True
+                logger.warning("job %s: a live piece found the disk full: %s", self.job.id, exc)
+                return
             logger.exception("job %s: publishing stretches failed; the job goes on", self.job.id)
 
     def _write(self, stretch: Stretch) -> None:
@@ -129,7 +137,11 @@ class Publisher:
         index = len(self.ends)
         name = stretch_name(self.job, self.token, index)
         block = np.stack([stretch.stems[n] for n in names]).astype("<f4", copy=False)
-        saved = self.storage.save(name, ContentFile(block.tobytes()))
+        try:
+            saved = self.storage.save(name, ContentFile(block.tobytes()))
+        except BaseException:
+            self.storage.delete(name)  # what a failed write left (a full disk: a partial file)
+            raise
         if saved != name:  # never expected: each claim has its own folder
             raise RuntimeError(f"storage saved {name} as {saved}")
         edges = peak_edges(stretch.total)

@@ -13,6 +13,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from demixer.engine import fast_check, registry
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
+from demixer.ops import disk
 from demixer.separation import files, render, services, signals, stretches
 from demixer.separation.models import Quality, Separation
 from demixer.tracks import services as track_services
@@ -43,6 +45,10 @@ shutdown_requested = threading.Event()
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes
 HEARTBEAT_INTERVAL = 10.0
+STORAGE_FULL = (
+    "The server's storage is full: the separation stopped and its partial files were removed. "
+    "Please try again later."
+)
 # share of the bar each stage takes
 DECODE_SHARE, SEPARATE_SHARE = 0.03, 0.90
 
@@ -102,17 +108,24 @@ def _warm_up_analysis() -> None:
 
 class _Heartbeat(threading.Thread):
     """Beats the row every few seconds while the job runs, whatever the engine is doing, so a
-    long decode or encode never looks like a dead worker."""
+    long decode or encode never looks like a dead worker. A beat that fails does not stop the
+    next; one that found the disk full sets ``storage_full``, which stops the job."""
 
     def __init__(self, job_id: str, worker_id: str) -> None:
         super().__init__(name=f"heartbeat-{job_id}", daemon=True)
         self.job_id, self.worker_id = job_id, worker_id
         self.stopped = threading.Event()
+        self.storage_full = threading.Event()
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(HEARTBEAT_INTERVAL):
-                services.beat(self.job_id, self.worker_id)
+                try:
+                    services.beat(self.job_id, self.worker_id)
+                except Exception as exc:
+                    if disk.is_storage_full(exc):
+                        self.storage_full.set()
+                    logger.warning("job %s: heartbeat failed: %s", self.job_id, exc)
         finally:
             connection.close()
 
@@ -122,12 +135,14 @@ class _Heartbeat(threading.Thread):
 
 
 class _Reporter:
-    """The engine's progress and cancel callbacks, writing to and reading the row."""
+    """The engine's progress and cancel callbacks, writing to and reading the row; the job
+    stops, too, once a write beside it (a beat, a live piece) found the disk full."""
 
-    def __init__(self, job_id: str, worker_id: str) -> None:
+    def __init__(self, job_id: str, worker_id: str, storage_full: Callable[[], bool]) -> None:
         self.job_id = job_id
         self.worker_id = worker_id
         self.last_write = 0.0
+        self.storage_full = storage_full
 
     def stage(self, progress: float, stage: str, eta: float | None = None) -> None:
         self.last_write = time.monotonic()
@@ -140,7 +155,11 @@ class _Reporter:
         self.stage(DECODE_SHARE + SEPARATE_SHARE * p.fraction, "separating", p.eta)
 
     def cancelled(self) -> bool:
-        return shutdown_requested.is_set() or not services.still_wanted(self.job_id, self.worker_id)
+        return (
+            shutdown_requested.is_set()
+            or self.storage_full()
+            or not services.still_wanted(self.job_id, self.worker_id)
+        )
 
 
 def run_next() -> str | None:
@@ -154,7 +173,7 @@ def run_next() -> str | None:
     heartbeat = _Heartbeat(str(job.id), job.worker_id)
     heartbeat.start()
     try:
-        return _run(job)
+        return _run(job, heartbeat.storage_full)
     finally:
         heartbeat.stop()
         close_old_connections()
@@ -193,13 +212,17 @@ def _deliver(sender: object, job_id: str, **kwargs: object) -> None:
         separate_track.enqueue(job_id)
 
 
-def _run(job: Separation) -> str:
+def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str:
     from demixer.engine.separate import separate_file
 
     job_id = str(job.id)
-    reporter = _Reporter(job_id, job.worker_id)
     # listen while it separates: each final stretch goes to storage as it comes
     publisher = stretches.Publisher(job, job.worker_id)
+
+    def storage_full() -> bool:
+        return publisher.storage_full or (beat_found_full is not None and beat_found_full.is_set())
+
+    reporter = _Reporter(job_id, job.worker_id, storage_full)
     try:
         publisher.start()
         reporter.stage(0.0, "decoding")
@@ -235,27 +258,47 @@ def _run(job: Separation) -> str:
             return "done"
         return "cancelled while writing"
     except Cancelled:
+        if storage_full():
+            _fail_full(job, publisher)
+            return "failed (storage full)"
         if shutdown_requested.is_set() and services.requeue(job_id, job.worker_id):
             logger.info("job %s put back in the queue: the worker is stopping", job_id)
             return "requeued (worker stopping)"
         return "cancelled"
-    except EngineError as exc:
-        # raised on purpose with a message for the user (an input past a limit, a corrupt
-        # file, ...): failed once, never requeued, as a retry would end the same way
-        _fail(job, str(exc))
-        return "failed"
-    except Exception:
-        logger.exception("separation %s failed", job_id)
-        _fail(
-            job,
-            "Something went wrong while separating this track. The error has been logged; "
-            "please try again later.",
-        )
-        return "failed (unexpected error)"
+    except Exception as exc:
+        if not disk.is_storage_full(exc):
+            return _failed(job, exc)
+        logger.warning("job %s: a write found the disk full: %s", job_id, exc)
+        _fail_full(job, publisher)
+        return "failed (storage full)"
     finally:
         # done (the full stems are stored), cancelled, failed or requeued: either way this
         # claim's stretches are no longer wanted (what was heard was final audio anyway)
         publisher.discard()
+
+
+def _failed(job: Separation, exc: Exception) -> str:
+    """Record a failure that is not the disk's: the engine's own sentence, or a generic one."""
+    if isinstance(exc, EngineError):
+        # raised on purpose with a message for the user (an input past a limit, a corrupt
+        # file, ...): failed once, never requeued, as a retry would end the same way
+        _fail(job, str(exc))
+        return "failed"
+    logger.error("separation %s failed", job.id, exc_info=exc)
+    _fail(
+        job,
+        "Something went wrong while separating this track. The error has been logged; "
+        "please try again later.",
+    )
+    return "failed (unexpected error)"
+
+
+def _fail_full(job: Separation, publisher: stretches.Publisher) -> None:
+    """The disk filled while the job ran: its live pieces go first (the database may need the
+    room to record the failure), then its stems, then the row says why."""
+    disk.warn_if_low(force=True)
+    publisher.discard()
+    _fail(job, STORAGE_FULL)
 
 
 def _analyse(job: Separation, samples: np.ndarray, rate: int) -> None:
@@ -282,12 +325,13 @@ def _fast_refused_note(verdict: fast_check.FastCheck | None) -> str:
 
 
 def _fail(job: Separation, message: str) -> None:
-    """Mark the job failed and remove the stems it had written so far (a failure while
-    writing them would otherwise leave files that no row points to)."""
+    """Remove the stems the job had written so far (a failure while writing them would
+    otherwise leave files that no row points to), then mark it failed: in that order, so a
+    full disk has the room back before the row is written."""
     job_id = str(job.id)
-    services.fail(job_id, job.worker_id, message)
     if not services.taken_over(job_id, job.worker_id):
         services.delete_separation_files(job)
+    services.fail(job_id, job.worker_id, message)
 
 
 class _WritingProgress:

@@ -8,9 +8,39 @@ from django.db import models
 
 from demixer.engine.audio import duration_text
 
+# FFmpeg's name of the container (as probing the upload reports it) -> the type the original is
+# served with; all of them are types the player decodes. Anything else: application/octet-stream.
+AUDIO_TYPES = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "aiff": "audio/aiff",
+    "aac": "audio/aac",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+    "matroska,webm": "audio/webm",
+}
+OCTET_STREAM = "application/octet-stream"
+SUFFIXES = {kind: f".{kind.split('/')[1]}" for kind in AUDIO_TYPES.values()} | {
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+}
+# the suffixes an original keeps on storage; any other (".html", ".svg") is dropped
+AUDIO_SUFFIXES = frozenset(
+    {".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aac"}
+    | {".m4a", ".mp4", ".webm", ".mka", ".wma"}
+)
+
+
+def audio_type(container: str) -> str:
+    """The Content-Type of an original whose probe found ``container``."""
+    return AUDIO_TYPES.get(container, OCTET_STREAM)
+
 
 def original_path(track: Track, filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()[:10]
+    if suffix not in AUDIO_SUFFIXES:
+        suffix = ""
     return f"tracks/{track.owner_id}/{track.id}/original{suffix}"
 
 
@@ -32,6 +62,9 @@ class Track(models.Model):
     sample_rate = models.PositiveIntegerField()
     channels = models.PositiveSmallIntegerField()
     codec = models.CharField(max_length=40, blank=True)
+    # measured at upload from the file's content (AUDIO_TYPES), never from its name: what the
+    # original is served as; blank for tracks uploaded before it was measured (octet-stream)
+    content_type = models.CharField(max_length=40, blank=True)
     # estimated by the worker after the track's first separation (demixer.engine.analysis);
     # bpm stays null until then, key stays blank when nothing fits a key
     bpm = models.FloatField(null=True, blank=True)
@@ -57,6 +90,19 @@ class Track(models.Model):
     def download_title(self) -> str:
         """How download names begin ("Artist - Title (drums).wav"): a plain hyphen for files."""
         return f"{self.artist} - {self.title}" if self.artist else self.title
+
+    @property
+    def served_type(self) -> str:
+        return self.content_type if self.content_type in AUDIO_TYPES.values() else OCTET_STREAM
+
+    @property
+    def served_filename(self) -> str:
+        """The name the original is offered under: the uploaded one, but with the measured
+        type's suffix when its own is not an audio file's (``evil.html`` -> ``evil.wav``)."""
+        name = PurePosixPath(self.original_name or PurePosixPath(self.original.name or "").name)
+        if name.suffix.lower() in AUDIO_SUFFIXES:
+            return name.name
+        return f"{name.stem or 'original'}{SUFFIXES.get(self.served_type, '.bin')}"
 
     @property
     def duration_text(self) -> str:

@@ -9,12 +9,13 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from demixer.engine.registry import DEFAULT_MODEL
-from demixer.separation import quotas
+from demixer.ops import disk
+from demixer.separation import budget, files, quotas
 from demixer.separation import services as separations
 from demixer.separation.models import Quality, Separation
 from demixer.separation.quotas import QuotaExceeded
 from demixer.tracks.forms import CheckedUpload
-from demixer.tracks.models import Track
+from demixer.tracks.models import Track, audio_type
 
 
 def add_uploads(
@@ -25,11 +26,13 @@ def add_uploads(
     model: str = DEFAULT_MODEL,
 ) -> list[tuple[Separation, bool]]:
     """:func:`add_upload` for each upload, once the owner's quotas allow all the new jobs and
-    originals together and the model can run here: refused (:class:`QuotaExceeded`,
-    ``ModelUnavailable``), nothing of the upload is stored."""
+    originals together, the model can run here and the disk has room for them: refused
+    (:class:`QuotaExceeded`, ``ModelUnavailable``, ``StorageFull``), nothing of the upload is
+    stored."""
     separations.check_model(model, two_stems, quality)
     durations: list[float] = []
     new_bytes = 0
+    needs: dict[str, int] = {}
     seen: set[str] = set()
     for checked in uploads:
         if checked.sha256 in seen:
@@ -39,9 +42,18 @@ def add_uploads(
         if track is None:
             durations.append(checked.info.duration)
             new_bytes += checked.upload.size or 0
+            job = budget.separation_needs(
+                model, two_stems, checked.info.duration, checked.upload.size or 0, stored=False
+            )
         elif separations.reusable(track, two_stems, quality, model) is None:
             durations.append(track.duration)
+            job = budget.separation_needs(model, two_stems, track.duration, track.size, stored=True)
+        else:
+            continue
+        for role, n in job.items():
+            needs[role] = needs.get(role, 0) + n
     quotas.check(owner.pk, durations, new_bytes)
+    disk.check_room(needs)
     return [add_upload(owner, checked, two_stems, quality, model) for checked in uploads]
 
 
@@ -89,8 +101,9 @@ def _store(owner: User, checked: CheckedUpload) -> Track:
         sample_rate=info.rate,
         channels=info.channels,
         codec=info.codec[:40],
+        content_type=audio_type(info.container),
     )
-    track.original.save(checked.upload.name or "upload", checked.upload, save=False)
+    _save_original(track, checked)
     try:
         with transaction.atomic():
             track.save()
@@ -102,6 +115,20 @@ def _store(owner: User, checked: CheckedUpload) -> Track:
         track.original.delete(save=False)
         raise
     return track
+
+
+def _save_original(track: Track, checked: CheckedUpload) -> None:
+    """Store the upload as the track's original; if that fails (a full disk), remove what was
+    written and the track's folder, so no file is left without its row."""
+    name = track.original.field.generate_filename(track, checked.upload.name or "upload")
+    try:
+        track.original.save(checked.upload.name or "upload", checked.upload, save=False)
+    except BaseException as exc:
+        track.original.storage.delete(name)
+        files.delete_tree(name.rsplit("/", 1)[0])
+        if isinstance(exc, OSError) and disk.is_storage_full(exc):
+            raise disk.StorageFull() from exc
+        raise
 
 
 def record_analysis(track_id: uuid.UUID | str, bpm: float, key: str) -> bool:

@@ -1,10 +1,11 @@
 """Upload handling: stream to disk, stop a file at the size limit, hash the bytes as they
-arrive (so nothing reads the file again to hash it)."""
+arrive (so nothing reads the file again to hash it), and read nothing onto a full disk."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
@@ -13,9 +14,13 @@ from django.core.files.uploadhandler import (
     SkipFile,
     TemporaryFileUploadHandler,
 )
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.utils.datastructures import MultiValueDict
+
+from demixer.ops import disk
 
 REFUSED_ATTR = "demixer_refused_uploads"
+STORAGE_FULL_ATTR = "demixer_storage_full"
 
 
 def max_upload_bytes() -> int:
@@ -28,7 +33,25 @@ class SizeLimitedUploadHandler(FileUploadHandler):
     The rest of that file is read off the connection and discarded (nothing more is written to
     disk); the file's name is noted on the request so the form can say why it is missing.
     Passes every chunk on unchanged to the next handler (:class:`HashingUploadHandler`).
+
+    Before the body is read, the disk guard checks there is room for it twice over (the
+    temporary file, then the stored original); without it every file is read off the connection
+    and dropped, and the request is marked (:func:`storage_full`).
     """
+
+    def handle_raw_input(
+        self,
+        input_data: IO[bytes],
+        META: dict[str, str],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> tuple[QueryDict, MultiValueDict[str, UploadedFile]] | None:
+        try:
+            disk.check_room({"uploads": content_length, "storage": content_length})
+        except disk.StorageFull:
+            setattr(self.request, STORAGE_FULL_ATTR, True)
+        return None  # the parsing goes on (a full disk: each file is dropped in new_file)
 
     def new_file(
         self,
@@ -44,6 +67,8 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         )
         self.received = 0
         self.limit = max_upload_bytes()
+        if getattr(self.request, STORAGE_FULL_ATTR, False):
+            raise SkipFile()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
@@ -91,7 +116,16 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self.digest.update(raw_data)
-        return super().receive_data_chunk(raw_data, start)
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except OSError as exc:
+            if not disk.is_storage_full(exc):
+                raise
+            # the disk filled while this file arrived: drop it (closing deletes it), read the
+            # rest of the request off the connection, and say why
+            setattr(self.request, STORAGE_FULL_ATTR, True)
+            self.file.close()
+            raise SkipFile() from exc
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         self.file.sha256 = self.digest.hexdigest()
@@ -108,6 +142,12 @@ def streamed_sha256(upload: UploadedFile) -> str:
 def refused_uploads(request: HttpRequest) -> list[str]:
     """Names of the files dropped for size (read request.FILES first)."""
     return list(getattr(request, REFUSED_ATTR, []))
+
+
+def storage_full(request: HttpRequest) -> bool:
+    """Whether the upload's files were dropped because the disk is full (read request.FILES
+    first)."""
+    return bool(getattr(request, STORAGE_FULL_ATTR, False))
 
 
 def sha256_of(path: str | Path) -> str:

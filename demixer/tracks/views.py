@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from demixer.http import AuthedRequest
+from demixer.ops import disk
 from demixer.separation import modes
 from demixer.separation import services as separations
 from demixer.separation.models import Quality, Separation, Status
@@ -20,7 +21,7 @@ from demixer.separation.services import ModelUnavailable
 from demixer.tracks import services
 from demixer.tracks.forms import QUALITY_CHOICES, RenameForm, UploadForm
 from demixer.tracks.models import Track
-from demixer.tracks.uploads import refused_uploads
+from demixer.tracks.uploads import refused_uploads, storage_full
 
 
 @login_required
@@ -33,27 +34,42 @@ def new_separation(request: AuthedRequest) -> HttpResponse:
     scripted = request.get_preferred_type(["text/html", "application/json"]) == "application/json"
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES, refused=refused_uploads(request))
-        if form.is_valid():
-            try:
-                results = services.add_uploads(
-                    request.user,
-                    form.checked,
-                    form.two_stems,
-                    form.cleaned_data["quality"],
-                    form.model,
-                )
-            except (QuotaExceeded, ModelUnavailable) as exc:
-                form.add_error(None, str(exc))  # nothing of this upload was stored
-            else:
+        try:
+            results = _add(request, form)
+        except (QuotaExceeded, ModelUnavailable) as exc:
+            form.add_error(None, str(exc))  # nothing of this upload was stored
+        except disk.StorageFull as exc:
+            # the server's trouble, not the form's: 507 (the page's script shows the line too)
+            return _upload_page(request, UploadForm(), [str(exc)], scripted, status=507)
+        else:
+            if results is not None:
                 answer = _uploaded(request, results, form.refusals)
                 return JsonResponse({"redirect": answer.url}) if scripted else answer
-        if scripted:
-            return JsonResponse({"errors": _error_lines(form)})
-    else:
-        form = UploadForm()
+        return _upload_page(request, form, _error_lines(form), scripted)
+    return _upload_page(request, UploadForm(), [], scripted=False)
+
+
+def _upload_page(
+    request: HttpRequest, form: UploadForm, errors: list[str], scripted: bool, status: int = 200
+) -> HttpResponse:
+    """The form with its errors, or for the page's script the lines to show."""
+    if scripted:
+        return JsonResponse({"errors": errors}, status=status)
     limits = {"max_upload_mb": settings.MAX_UPLOAD_MB, "max_minutes": f"{settings.MAX_MINUTES:g}"}
-    context = {"form": form, "errors": _error_lines(form), **limits}
-    return render(request, "tracks/new.html", context)
+    context = {"form": form, "errors": errors, **limits}
+    return render(request, "tracks/new.html", context, status=status)
+
+
+def _add(request: AuthedRequest, form: UploadForm) -> list[tuple[Separation, bool]] | None:
+    """The upload's jobs, or None when the form has errors; raises ``StorageFull`` when the
+    files were dropped for want of disk space, or there is no room for their jobs."""
+    if storage_full(request):
+        raise disk.StorageFull()
+    if not form.is_valid():
+        return None
+    return services.add_uploads(
+        request.user, form.checked, form.two_stems, form.cleaned_data["quality"], form.model
+    )
 
 
 def _error_lines(form: UploadForm) -> list[str]:
@@ -179,7 +195,7 @@ def separate_again(request: HttpRequest, track_id: str) -> HttpResponse:
         quality = Quality.DEFAULT  # one quality (Spleeter): the library's select cannot say so
     try:
         job, reused = separations.start(track, mode.two_stems, quality, mode.model)
-    except (QuotaExceeded, ModelUnavailable) as exc:
+    except (QuotaExceeded, ModelUnavailable, disk.StorageFull) as exc:
         messages.error(request, str(exc))
         return redirect(_back(request))
     if reused:

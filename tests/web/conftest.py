@@ -191,6 +191,7 @@ def make_done_separation(engine_stems, media_dir: Path) -> Callable[..., Separat
             sample_rate=info_rate,
             channels=2,
             codec="flac",
+            content_type="audio/flac",  # as an upload measures it
         )
         with original.open("rb") as fh:
             from django.core.files import File

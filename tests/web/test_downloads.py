@@ -264,7 +264,7 @@ def test_the_worker_thread_renders_beside_separations(alice_client, done, media_
     # the test database is an in-memory SQLite shared between threads, which locks whole
     # tables: watch the file, not the row, while the thread works
     with lanes.lanes_running() as threads:
-        assert sorted(t.name for t in threads) == ["render-lane", "webhook-lane"]
+        assert sorted(t.name for t in threads) == ["render-lane", "webhook-lane", "webhook-lane-1"]
         deadline = time.monotonic() + WAIT_S
         while not cached.exists() and threads[0].is_alive() and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -57,7 +57,7 @@ def ran(monkeypatch) -> list[str]:
     """The titles of the jobs the worker ran, in order; the engine's part is skipped."""
     order: list[str] = []
 
-    def fake_run(job: Separation) -> str:
+    def fake_run(job: Separation, *rest: object) -> str:
         order.append(job.track.title)
         assert services.complete(str(job.id), job.worker_id, [])
         return "done"

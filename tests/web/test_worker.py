@@ -246,9 +246,9 @@ def test_a_failure_while_writing_stems_leaves_no_files(
         return real_preview(wav, path, rate)
 
     monkeypatch.setattr(render, "write_preview", preview_then_disk_full)
-    assert tasks.separate_track.call(str(job.id)) == "failed (unexpected error)"
+    assert tasks.separate_track.call(str(job.id)) == "failed (storage full)"
     job.refresh_from_db()
-    assert job.status == Status.FAILED and "Something went wrong" in job.error
+    assert job.status == Status.FAILED and "storage is full" in job.error  # the real reason
     assert written == ["drums.mp3"]  # the first stem was stored before the failure
     assert media_files(media_dir / "separations") == []
 

@@ -24,6 +24,7 @@ from django.utils.crypto import get_random_string
 from demixer.jobs import loop as lanes
 from demixer.jobs import machine
 from demixer.jobs.loop import Loop
+from demixer.ops import disk
 from demixer.separation import rq_worker, services, tasks
 
 logger = logging.getLogger("demixer.worker")
@@ -138,6 +139,7 @@ class _RecoveryLoop(threading.Thread):
         try:
             while not self.stopped.wait(RECOVERY_INTERVAL):
                 try:
+                    disk.warn_if_low()  # the operator's log line while space is low
                     for kind in machine.kinds():
                         kind.recover_stale()
                     if rq_worker.configured():
