@@ -85,20 +85,24 @@ def start(
     """The job for ``track`` with these options: an existing one that is done or on its way
     (``reused`` True), or a new queued one, enqueued once the transaction commits. Raises
     :class:`ModelUnavailable` or ``QuotaExceeded`` (nothing stored)."""
-    existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
-    if existing is not None:
-        return existing, True
-    check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
-    quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
-    job = Separation.objects.create(
-        track=track,
-        model_name=model,
-        two_stems=two_stems,
-        quality=quality,
-        overlap=overlap,
-        shifts=shifts,
-    )
-    _enqueue(str(job.id))
+    with transaction.atomic():
+        # one owner's jobs are counted and added one request at a time, so requests racing
+        # each other stop exactly at the quota (see quotas.lock_owner)
+        quotas.lock_owner(track.owner_id)
+        existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
+        if existing is not None:
+            return existing, True
+        check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
+        quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
+        job = Separation.objects.create(
+            track=track,
+            model_name=model,
+            two_stems=two_stems,
+            quality=quality,
+            overlap=overlap,
+            shifts=shifts,
+        )
+        _enqueue(str(job.id))
     logger.info("job %s: queued", job.id)
     return job, False
 
