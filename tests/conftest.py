@@ -37,13 +37,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def one_throttle_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """django-ratelimit counts in fixed windows of wall-clock time: a test that crossed a
-    window's edge between two requests would see its count start again (and fail now and then).
-    In a test, its clock stands still."""
-    import django_ratelimit.core
+    """The throttles count in fixed windows of wall-clock time: a test that crossed a window's
+    edge between two requests would see its count start again (and fail now and then). In a
+    test, their clock stands still."""
+    from demixer.ops import throttles
 
     now = time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr(throttles, "time", SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture(scope="session")

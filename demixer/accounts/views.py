@@ -28,18 +28,28 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
         if (retry := throttles.signup_refused(request)) is not None:
-            form.add_error(
-                None,
-                "Too many accounts were created from your network in the last hour; "
-                f"please try again in {throttles.in_minutes(retry)}.",
-            )
-            return render(request, "registration/signup.html", {"form": form}, status=429)
+            return _too_many(request, form, retry)
         if form.is_valid():
-            user = form.save()
-            throttles.count_signup(request)
+            # counted before the account is made: of sign-ups racing for the last one, one wins
+            if (retry := throttles.take_signup(request)) is not None:
+                return _too_many(request, form, retry)
+            try:
+                user = form.save()
+            except BaseException:
+                throttles.give_back_signup(request)
+                raise
             login(request, user, backend="demixer.accounts.backends.UsernameOrEmailBackend")
             return redirect("separation-new")
     return render(request, "registration/signup.html", {"form": form})
+
+
+def _too_many(request: HttpRequest, form: SignUpForm, retry: int) -> HttpResponse:
+    form.add_error(
+        None,
+        "Too many accounts were created from your network in the last hour; "
+        f"please try again in {throttles.in_minutes(retry)}.",
+    )
+    return render(request, "registration/signup.html", {"form": form}, status=429)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

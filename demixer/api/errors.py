@@ -50,7 +50,8 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query"))
-    message = f"{where}: {first.get('msg', 'invalid')}" if where else "The request is invalid."
+    what = first.get("msg", "")
+    message = f"{where}: {what or 'invalid'}" if where else what or "The request is invalid."
     details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors]
     return error(422, "invalid_request", message, errors=details)
 

@@ -4,10 +4,12 @@ that turns rows into them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
+from pydantic import ModelWrapValidatorHandler, model_validator
+from pydantic_core import PydanticCustomError
 
 from demixer.api.errors import ApiError
 from demixer.engine import formats
@@ -120,7 +122,20 @@ class SeparationPage(Schema):
     next_cursor: str | None
 
 
-class SeparateIn(Schema):
+class JsonObject(Schema):
+    """A request body the schema describes as an object. ninja's Schema reads its fields off
+    any value (as off a model instance), so a list, a number or null would pass as an object
+    with every field at its default: refuse anything but an object."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _an_object(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not isinstance(data, dict | JsonObject):
+            raise PydanticCustomError("not_an_object", "The body must be a JSON object.")
+        return handler(data)
+
+
+class SeparateIn(JsonObject):
     """The upload form's options. ``model`` alone picks that model with all its stems; with
     ``mode`` it must be the mode's model."""
 
@@ -134,7 +149,8 @@ def _rates_text() -> str:
     limits = [f"{f.name}: {max(f.rates)} at most" for f in formats.FORMATS.values() if f.rates]
     return (
         f"{stored} (the stems' own, the default), {', '.join(map(str, others))}, "
-        f"or the track's own sample_rate ({'; '.join(limits)})."
+        f"or the track's own sample_rate ({'; '.join(limits)}); any other is a 400 "
+        "(invalid_option)."
     )
 
 
@@ -154,7 +170,7 @@ def _depths_text() -> str:
     )
 
 
-class DownloadOptions(Schema):
+class DownloadOptions(JsonObject):
     """A converted file's sample rate and bit depth (both optional: the defaults are the
     stems' own rate and 24 bits). Each setting is a file of its own, made once."""
 

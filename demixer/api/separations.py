@@ -8,7 +8,7 @@ from uuid import UUID
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from demixer.api import paging
 from demixer.api.errors import ApiError
@@ -23,7 +23,11 @@ ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 413: Error, 422: Error
 
 
 class PageQuery(Schema):
-    cursor: str | None = None
+    cursor: str | None = Field(
+        None,
+        description="The next_cursor of the page before; any other value is a 400 "
+        "(invalid_cursor).",
+    )
     limit: int = 20
 
 

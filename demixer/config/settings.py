@@ -90,6 +90,7 @@ SITE_NAME = os.getenv("DEMIXER_SITE_NAME", "demixer")
 
 INSTALLED_APPS = [
     "demixer.accounts",
+    "demixer.ops",
     "demixer.tracks",
     "demixer.separation",
     "demixer.player",
@@ -192,9 +193,10 @@ WEBHOOK_THREADS = envint("DEMIXER_WEBHOOK_THREADS", 2)
 # (e.g. "hooks.internal,10.20.0.0/16"): internal receivers the operator vouches for.
 WEBHOOK_ALLOW = envlist("DEMIXER_WEBHOOK_ALLOW", "")
 
-# The cache holds the throttles' counts. This process's memory by default; several web processes
-# or hosts must share one: Redis (DEMIXER_CACHE_URL, or the queue's Redis with DEMIXER_QUEUE=rq).
+# The throttles count in the database (shared by every process and kept over restarts), or in
+# Redis when one is configured (DEMIXER_CACHE_URL, or the queue's Redis with DEMIXER_QUEUE=rq).
 CACHE_URL = os.getenv("DEMIXER_CACHE_URL") or (REDIS_URL if QUEUE == "rq" else "")
+THROTTLES_IN_CACHE = bool(CACHE_URL)
 CACHES = {
     "default": (
         {
@@ -237,12 +239,11 @@ AXES_VERBOSE = False
 # from there (counted from the right); 0: REMOTE_ADDR, and the header is ignored.
 TRUSTED_PROXIES = envint("DEMIXER_TRUSTED_PROXIES", 0)
 AXES_CLIENT_IP_CALLABLE = "demixer.ops.client_ip.client_ip"
-# Throttles (django-ratelimit, counted in CACHES["default"]); 0 turns one off.
+# Throttles (demixer/ops/throttles.py: the database, or Redis as above); 0 turns one off.
 SIGNUPS_PER_IP_HOUR = envint("DEMIXER_SIGNUPS_PER_IP_HOUR", 5)
 PASSWORD_RESETS_PER_EMAIL_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_EMAIL_HOUR", 3)
 PASSWORD_RESETS_PER_IP_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_IP_HOUR", 10)
 API_REQUESTS_PER_MINUTE = envint("DEMIXER_API_REQUESTS_PER_MINUTE", 120)
-RATELIMIT_FAIL_OPEN = True  # a count the cache lost lets the request through
 # /metrics answers only "Authorization: Bearer <this>"; unset: 404
 METRICS_TOKEN = os.getenv("DEMIXER_METRICS_TOKEN", "")
 

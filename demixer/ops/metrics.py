@@ -24,7 +24,7 @@ from demixer.separation.models import Separation, Status
 
 REQUEST_SECONDS = Histogram(
     "demixer_request_duration_seconds",
-    "Time to answer a request, by view (URL name), method and status",
+    "Time to answer a request, by view (URL name), method and status class",
     ["view", "method", "status"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

@@ -16,6 +16,9 @@ logger = logging.getLogger("demixer.requests")
 
 # machines ask for these every few seconds: their lines are DEBUG, not INFO
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# every metric label takes its value from a fixed set: a client chooses the method and the path
+# it sends, and each new label value would be a new series kept until the process ends
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestLogMiddleware:
@@ -29,9 +32,9 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         seconds = time.perf_counter() - started
-        REQUEST_SECONDS.labels(view_label(request), request.method, response.status_code).observe(
-            seconds
-        )
+        REQUEST_SECONDS.labels(
+            view_label(request), method_label(request), status_label(response)
+        ).observe(seconds)
         level = logging.DEBUG if request.path_info in QUIET_PATHS else logging.INFO
         logger.log(
             level,
@@ -55,6 +58,19 @@ def view_label(request: HttpRequest) -> str:
     if request.path.startswith(settings.STATIC_URL):
         return "static"
     return "unmatched"
+
+
+def method_label(request: HttpRequest) -> str:
+    """The method when it is one of HTTP's usual ones, else "other"."""
+    method = request.method or ""
+    return method if method in METHODS else "other"
+
+
+def status_label(response: HttpResponse) -> str:
+    """The status class, "2xx" ... "5xx" (a view may answer any number; the class is what an
+    alert needs)."""
+    code = response.status_code
+    return f"{code // 100}xx" if 100 <= code < 600 else "other"
 
 
 def logged_path(request: HttpRequest) -> str:

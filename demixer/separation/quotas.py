@@ -3,8 +3,10 @@ many minutes of audio they may have separated in any 24 hours (0 turns a limit o
 
 Checked wherever a new job would be created (:func:`demixer.separation.services.start`), and for
 a whole upload before any of it is stored. A refusal is one sentence that names the limit and
-says how it frees up. The checks read, then the caller writes, without a lock: two requests of
-one user at the same instant can both pass, so a limit may be passed by one job (a soft limit).
+says how it frees up. Where jobs are added (:func:`demixer.separation.services.start`) the count
+and the insert run in one transaction under :func:`lock_owner`, so requests of one user racing
+each other stop exactly at the limit; the check of a whole upload before anything is stored is
+only the early answer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Sum
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.utils import timezone
@@ -39,6 +42,14 @@ def check(
     _check_waiting(owner_id, len(durations))
     _check_storage(owner_id, new_bytes)
     _check_minutes(owner_id, durations, now or timezone.now())
+
+
+def lock_owner(owner_id: int) -> None:
+    """Hold the owner's row until the transaction ends, so that another request of theirs
+    counting jobs waits for this one's insert (PostgreSQL: ``SELECT ... FOR UPDATE``). SQLite
+    has no row locks, but here every transaction begins with ``BEGIN IMMEDIATE`` (settings'
+    ``transaction_mode``): the write lock, taken before the count, does the same."""
+    list(get_user_model().objects.select_for_update().filter(pk=owner_id).values_list("pk"))
 
 
 def _check_waiting(owner_id: int, adding: int) -> None:

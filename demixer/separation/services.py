@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from demixer.engine import registry
@@ -76,24 +77,28 @@ def start(
     """The job for ``track`` with these options: an existing one that is done or on its way
     (``reused`` True), or a new queued one, enqueued once the transaction commits. Raises
     :class:`ModelUnavailable`, ``QuotaExceeded`` or ``StorageFull`` (nothing stored)."""
-    existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
-    if existing is not None:
-        return existing, True
-    check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
-    quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
-    # raises StorageFull when the disk has no room for what the job will write
-    disk.check_room(
-        budget.separation_needs(model, two_stems, track.duration, track.size, stored=True)
-    )
-    job = Separation.objects.create(
-        track=track,
-        model_name=model,
-        two_stems=two_stems,
-        quality=quality,
-        overlap=overlap,
-        shifts=shifts,
-    )
-    JOBS.enqueue(job.id)  # once the row is committed: no worker sees a job before its row
+    with transaction.atomic():
+        # one owner's jobs are counted and added one request at a time, so requests racing
+        # each other stop exactly at the quota (see quotas.lock_owner)
+        quotas.lock_owner(track.owner_id)
+        existing = reusable(track, two_stems, quality, model, overlap=overlap, shifts=shifts)
+        if existing is not None:
+            return existing, True
+        check_model(model, two_stems, quality, overlap=overlap, shifts=shifts)
+        quotas.check(track.owner_id, [track.duration])  # raises QuotaExceeded, nothing stored
+        # raises StorageFull when the disk has no room for what the job will write
+        disk.check_room(
+            budget.separation_needs(model, two_stems, track.duration, track.size, stored=True)
+        )
+        job = Separation.objects.create(
+            track=track,
+            model_name=model,
+            two_stems=two_stems,
+            quality=quality,
+            overlap=overlap,
+            shifts=shifts,
+        )
+        JOBS.enqueue(job.id)  # once the row is committed: no worker sees a job before its row
     return job, False
 
 

@@ -91,3 +91,15 @@ def test_bad_download_requests(alice, alice_api, done, make_done_separation) -> 
     Separation.objects.filter(id=queued.id).update(status=Status.QUEUED)
     response = alice_api.get(f"{base(queued)}/stems/vocals.flac")
     assert (response.status_code, response.json()["code"]) == (409, "not_done")
+
+
+@pytest.mark.parametrize("sent", ["[null, null]", "[]", "3", '"wav"', "null"])
+def test_a_mix_body_that_is_not_an_object_is_refused(alice_api, done, sent) -> None:
+    response = alice_api.post(f"{base(done)}/mix/", sent, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "invalid_request",
+        "message": "The body must be a JSON object.",
+        "errors": [{"loc": ["body", "body"], "msg": "The body must be a JSON object."}],
+    }
+    assert not done.renders.exists()

@@ -78,6 +78,28 @@ def test_separate_again_with_other_options(alice, alice_api, make_done_separatio
     assert Separation.objects.get(id=other.json()["separation"]["id"]).two_stems == "vocals"
 
 
+@pytest.mark.parametrize("sent", ["[null, null]", "[]", "3", "null"])
+def test_a_body_that_is_not_an_object_starts_nothing(
+    alice, alice_api, make_done_separation, sent
+) -> None:
+    job = make_done_separation(alice)
+    Separation.objects.filter(id=job.id).update(status=Status.FAILED)  # not reusable
+    url = f"{TRACKS}{job.track.id}/separations/"
+    response = alice_api.post(url, sent, content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+    assert response.json()["message"] == "options: The body must be a JSON object."
+    assert Separation.objects.count() == 1
+
+
+def test_a_cursor_not_given_by_the_api_is_documented(client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    for path in (TRACKS, "/api/v1/separations/"):
+        [cursor] = [
+            p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "cursor"
+        ]
+        assert "400 (invalid_cursor)" in cursor["description"]
+
+
 def test_list_show_and_delete_tracks(alice, alice_api, make_done_separation, media_dir) -> None:
     job = make_done_separation(alice)
     listed = alice_api.get(TRACKS).json()

@@ -242,11 +242,41 @@ def test_metrics_count_jobs_and_their_speed(alice, client: Client, settings) -> 
 def test_metrics_time_requests_by_view_and_status(client: Client, settings) -> None:
     settings.METRICS_TOKEN = TOKEN
     name = "demixer_request_duration_seconds_count"
-    labels = {"view": "landing", "method": "GET", "status": "200"}
+    labels = {"view": "landing", "method": "GET", "status": "2xx"}
     start = sample(scrape(client), name, default=0, **labels)  # earlier tests in this process
     client.get("/")
     client.get("/")
     assert sample(scrape(client), name, **labels) == start + 2
+
+
+def request_series(text: str) -> set[str]:
+    return {
+        line.split(" ")[0]
+        for line in text.splitlines()
+        if line.startswith("demixer_request_duration_seconds_count")
+    }
+
+
+def test_random_methods_and_paths_add_no_metric_series(client: Client, settings) -> None:
+    """Anyone can send any method and path; each label value would be a series kept for the
+    process's life, so the labels come from fixed sets (method "other", view "unmatched",
+    the status class)."""
+    settings.METRICS_TOKEN = TOKEN
+
+    def send(n: int) -> None:
+        client.generic(f"X{n}", "/")  # a made-up method on a page
+        client.generic(f"PROPFIND{n}", f"/no/such/page/{n}/")  # and on no page at all
+        client.get(f"/no/such/page/{n}/")
+        client.get("/", HTTP_X_ANYTHING=str(n))
+
+    send(0)
+    before = request_series(scrape(client))
+    for n in range(1, 40):
+        send(n)
+    after = request_series(scrape(client))
+    assert after == before
+    other = 'method="other",status="4xx",view="unmatched"'
+    assert f"demixer_request_duration_seconds_count{{{other}}}" in after
 
 
 def test_metrics_show_the_redis_queue_depth(client: Client, settings) -> None:
