@@ -42,6 +42,12 @@ def make(out: Path) -> None:
 
 
 def separate(model: Path, audio: Path, out: Path) -> None:
+    import types
+
+    # mdx_separator imports onnx2torch, which imports torchvision, whose wheel here is not the CPU
+    # build torch is: its operators fail to register. onnx2torch only runs when the segment size
+    # is not the graph's dim_t, never here (the graph runs on onnxruntime), so it is stubbed.
+    sys.modules.setdefault("onnx2torch", types.ModuleType("onnx2torch"))
     from audio_separator.separator.architectures.mdx_separator import MDXSeparator
 
     logger = logging.getLogger("reference")
