@@ -166,7 +166,7 @@ def mdx_spec(model: mdx_imports.MdxImport) -> ModelSpec:
         package=model.source_file,
         files=((model.graph, model.sha256),),
         licence=mdx_imports.LICENCE,
-        # UVR's usual dim_f 3072 / n_fft 7680 graph: one pass, a third of its chunks overlapping
+        # NOT measured yet: a placeholder until bench/engine_speed.py runs a UVR-sized graph
         speed=0.5,
     )
 
