@@ -10,7 +10,12 @@ mode, the same for the vocal-heavy songs alone, and each mode's steady-state rea
 Then the SNR of each fast variant's stems against the default mode's on 6 s clips (seeds 7 and
 2), the figures the fast-mode check uses. Prints the CPU class first; never asserts.
 
+With ``--ensemble``, instead: the vocals' SDR of htdemucs, Spleeter and an ensemble of the two
+(``demixer models ensemble``, weights 1:1, run by its own session from a scratch models folder
+that links the installed weights) on the same songs.
+
     .venv/bin/python bench/quality.py --songs 4 --seconds 30
+    .venv/bin/python bench/quality.py --songs 2 --seconds 20 --ensemble
 """
 
 from __future__ import annotations
@@ -86,12 +91,48 @@ def separate_songs(
     return np.array(sdrs), elapsed
 
 
+def ensemble_vocals(material: list[tuple[str, dict[str, np.ndarray], np.ndarray]]) -> None:
+    """Vocals SDR per song: htdemucs, Spleeter and their 1:1 ensemble (see the docstring)."""
+    import tempfile
+    from pathlib import Path
+
+    from demixer.engine import registry
+    from demixer.engine.ensemble import manifest
+    from demixer.engine.sessions import load_model
+
+    real = registry.models_dir()
+    with tempfile.TemporaryDirectory(prefix="bench-ensemble-") as tmp:
+        folder = Path(tmp)
+        for path in real.iterdir():
+            if path.is_file():
+                (folder / path.name).symlink_to(path)
+        manifest.write(folder, manifest.Ensemble("duo", ("htdemucs", "spleeter"), (1.0, 1.0)))
+        registry.configure(folder)
+        print(f"vocals SDR in dB against the true stems ({os.cpu_count()} CPUs)")
+        print(f"{'song':12s} {'htdemucs':>9s} {'spleeter':>9s} {'ensemble':>9s}")
+        totals = []
+        for name, stems, mix in material:
+            row = []
+            for model in ("htdemucs", "spleeter", "duo"):
+                options = SeparationOptions(model=model)
+                session = load_model(options)
+                estimates = session.separate(mix, options)
+                row.append(signals.sdr(stems["vocals"], estimates[session.sources.index("vocals")]))
+            totals.append(row)
+            print(f"{name:12s} " + " ".join(f"{v:9.2f}" for v in row))
+        print(f"{'mean':12s} " + " ".join(f"{v:9.2f}" for v in np.mean(totals, axis=0)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--songs", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--ensemble", action="store_true", help="htdemucs + Spleeter vocals")
     args = parser.parse_args()
     material = songs(args.songs, args.seconds)
+    if args.ensemble:
+        ensemble_vocals(material)
+        return
     audio_seconds = sum(mix.shape[-1] for _, _, mix in material) / signals.RATE
     rows, check_clips = [], {}
     clips = {seed: signals.mix(signals.song(6.0, seed=seed)) for seed in CHECK_SEEDS}

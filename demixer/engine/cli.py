@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from demixer.engine import formats, registry
 from demixer.engine.analysis import notes_model
+from demixer.engine.ensemble import cli as ensemble_cli
 from demixer.engine.errors import EngineError
+from demixer.engine.mdx import cli as mdx_cli
 
 if TYPE_CHECKING:
     from demixer.engine.separate import Progress
@@ -104,7 +106,8 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     models_sub.add_parser("list", help="name, stems, installed or not, licence, speed")
     imports = models_sub.add_parser(
         "import",
-        help="import official Demucs v4 checkpoints (.th; a bag's .th files and its .yaml)",
+        help="import official Demucs v4 checkpoints (.th; a bag's .th files and its .yaml) or "
+        "a UVR MDX-Net model (.onnx)",
         description="Export serialized Demucs v4 models to onnxruntime graphs, check them "
         "against PyTorch and register them. Checkpoints are unpickled with torch's weights-only "
         "loader, only the Demucs classes allowed. Builds its own PyTorch environment on first "
@@ -113,6 +116,8 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imports.add_argument("--name", help="the model's name (default: the .yaml's, else the .th's)")
     imports.add_argument("--force", action="store_true", help="replace an earlier import")
+    mdx_cli.add_arguments(imports)
+    ensemble_cli.add_parser(models_sub)
 
     for name, description in (extra_commands or {}).items():
         sub.add_parser(name, help=description)  # listed in --help; run by demixer.cli
@@ -268,6 +273,19 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             return _separate(args)
         if args.command == "fetch-models":
             return _fetch_models(args)
+        if (
+            args.command == "models"
+            and args.models_command == "import"
+            and mdx_cli.is_mdx(args.files)
+        ):
+            from demixer.engine.mdx.importer import import_mdx
+
+            given = mdx_cli.given(args)
+            import_mdx(args.files, name=args.name, force=args.force, given=given)
+            return 0
+        if args.command == "models" and args.models_command == "ensemble":
+            ensemble_cli.create(args)
+            return 0
         if args.command == "models" and args.models_command == "import":
             from demixer.engine.importer.run import import_checkpoints
 

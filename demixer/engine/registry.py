@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demixer.engine import spleeter_weights
+from demixer.engine.ensemble import manifest as ensembles
 from demixer.engine.errors import FetchError, ModelNotAvailable
 from demixer.engine.importer import manifest
+from demixer.engine.mdx import manifest as mdx_imports
 from demixer.engine.model_files import (
     checked,
     configure,
@@ -36,6 +38,8 @@ from demixer.engine.model_files import (
 )
 
 __all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44100
 LICENSE_NOTE = (
@@ -150,6 +154,48 @@ def imported_spec(model: manifest.ImportedModel) -> ModelSpec:
     )
 
 
+def mdx_spec(model: mdx_imports.MdxImport) -> ModelSpec:
+    """The registry entry of an imported MDX-Net ``.onnx`` file (see its manifest)."""
+    return ModelSpec(
+        name=model.name,
+        architecture="mdx",
+        title=model.name,
+        label=f"{model.name} (imported MDX-Net: {model.params.primary_stem})",
+        sources=model.params.sources,
+        origin="import",
+        package=model.source_file,
+        files=((model.graph, model.sha256),),
+        licence=mdx_imports.LICENCE,
+        # NOT measured yet: a placeholder until bench/engine_speed.py runs a UVR-sized graph
+        speed=0.5,
+    )
+
+
+def ensemble_spec(ensemble: ensembles.Ensemble, known: Mapping[str, ModelSpec]) -> ModelSpec:
+    """An ensemble's entry: its stems are the union of its members' (in the members' order), its
+    files theirs (so it is installed when they all are); ``KeyError`` for an unknown member."""
+    members = [known[name] for name in ensemble.members]
+    if any(m.architecture == "ensemble" for m in members):
+        raise KeyError("an ensemble's members are models, not ensembles")
+    sources = tuple(dict.fromkeys(s for m in members for s in m.sources))
+    files = tuple(dict.fromkeys(f for m in members for f in m.files))
+    names = " + ".join(ensemble.members)
+    return ModelSpec(
+        name=ensemble.name,
+        architecture="ensemble",
+        title=ensemble.name,
+        label=f"{ensemble.name} (ensemble: {names})",
+        sources=sources,
+        origin="import",
+        package=names,
+        files=files,
+        licence=" ".join(f"{m.name}: {m.licence}" for m in members),
+        speed=sum(m.speed for m in members),
+        samplerate=members[0].samplerate,
+        member_weights=tuple((w,) for w in ensemble.weights),
+    )
+
+
 class _Models(Mapping[str, ModelSpec]):
     """The built-in models, then those imported into the models folder (their manifests are
     read on each look-up, so an import shows without a restart; a few small JSON files)."""
@@ -158,6 +204,13 @@ class _Models(Mapping[str, ModelSpec]):
         found = dict(BUILT_IN)
         for model in manifest.read_all(models_dir()):
             found.setdefault(model.name, imported_spec(model))
+        for mdx in mdx_imports.read_all(models_dir()):
+            found.setdefault(mdx.name, mdx_spec(mdx))
+        for ensemble in ensembles.read_all(models_dir()):
+            try:
+                found.setdefault(ensemble.name, ensemble_spec(ensemble, found))
+            except KeyError as exc:
+                logger.warning("ensemble %s is not listed: %s", ensemble.name, exc)
         return found
 
     def __getitem__(self, name: str) -> ModelSpec:

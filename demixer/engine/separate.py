@@ -32,35 +32,10 @@ from demixer.engine.chunking import (
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.onnx_model import SegmentModel, shared_model
 from demixer.engine.options import SeparationOptions
+from demixer.engine.progress import CancelFn, Progress, ProgressFn, ReadyFn
 from demixer.engine.registry import get_spec
 from demixer.engine.sessions import Session, as_session, load_model
 from demixer.engine.stems import two_stem_names
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported after each segment: ``fraction`` in [0, 1], ``eta`` seconds (None at first)."""
-
-    done: int
-    total: int
-    elapsed: float
-    stage: str = "separating"
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
-
-    @property
-    def eta(self) -> float | None:
-        if self.done == 0:
-            return None
-        return self.elapsed / self.done * (self.total - self.done)
-
-
-ProgressFn = Callable[[Progress], None]
-CancelFn = Callable[[], bool]
-# (start, end, final samples of every source for [start, end): float32 (S, C, end - start))
-ReadyFn = Callable[[int, int, np.ndarray], None]
 
 
 @dataclass(frozen=True)

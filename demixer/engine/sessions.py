@@ -13,10 +13,13 @@ session holds ~0.9 GB (fp32) or ~0.75 GB (int8) once warm, a Spleeter one ~0.5 G
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from demixer.engine.ensemble.session import EnsembleSession
+from demixer.engine.mdx.session import MdxSession
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec
 
@@ -158,10 +161,12 @@ class SpleeterSession(_FromSpec):
         return self.model.separate(mix, progress=report, cancel=cancel, out=out)
 
 
-ARCHITECTURES: dict[str, type[HTDemucsSession | SpleeterSession]] = {
+ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {
     "htdemucs": HTDemucsSession,
     "htdemucs-bag": BagSession,
     "spleeter": SpleeterSession,
+    "mdx": MdxSession,
+    "ensemble": lambda config: EnsembleSession(config, load_model),
 }
 
 

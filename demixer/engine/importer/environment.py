@@ -19,7 +19,16 @@ from pathlib import Path
 
 from demixer.engine.errors import EngineError
 
-REQUIREMENTS = ("torch==2.13.0", "demucs==4.1.0", "numpy", "onnx")
+# audio-separator (and the onnxruntime its MDX separator runs on): the reference the MDX-Net
+# parity test compares with; no import needs it
+REQUIREMENTS = (
+    "torch==2.13.0",
+    "demucs==4.1.0",
+    "numpy",
+    "onnx",
+    "audio-separator==0.47.1",
+    "onnxruntime==1.32.0",
+)
 MARKER = ".demixer-importer"  # written last: an environment without it is rebuilt
 BUILD_TIMEOUT = 3600
 

@@ -76,19 +76,27 @@ def parse(data: dict[str, Any], name: str) -> ImportedModel:
     )
 
 
-def read_all(directory: Path) -> list[ImportedModel]:
-    """Every readable import under ``directory``, by name; a broken manifest is skipped (and
-    logged), never fatal to listing the others."""
+def manifests(directory: Path) -> list[Path]:
+    """The manifest files of every import under ``directory`` (any architecture), by name."""
     root = directory / FOLDER
     if not root.is_dir():
         return []
+    # a folder whose name is not a model's is e.g. an import in progress (".import-...")
+    return [p for p in sorted(root.glob(f"*/{FILENAME}")) if NAME.match(p.parent.name)]
+
+
+def read_all(directory: Path) -> list[ImportedModel]:
+    """Every readable Demucs import under ``directory``, by name; a broken manifest is skipped
+    (and logged), never fatal to listing the others. Manifests that name another
+    ``architecture`` (MDX-Net files, ensembles) are their own modules' to read."""
     found = []
-    for path in sorted(root.glob(f"*/{FILENAME}")):
+    for path in manifests(directory):
         name = path.parent.name
-        if not NAME.match(name):
-            continue  # e.g. an import in progress (".import-...")
         try:
-            found.append(parse(json.loads(path.read_text()), name))
+            data = json.loads(path.read_text())
+            if data.get("architecture", "htdemucs") != "htdemucs":
+                continue
+            found.append(parse(data, name))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("ignoring %s: %s", path, exc)
     return found

@@ -1,0 +1,38 @@
+"""What long work reports and listens for: progress, cancel and final-stretch callbacks.
+
+Every session's module uses these without importing the driver in
+:mod:`demixer.engine.separate` (which re-exports them, and imports the sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each segment: ``fraction`` in [0, 1], ``eta`` seconds (None at first)."""
+
+    done: int
+    total: int
+    elapsed: float
+    stage: str = "separating"
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    @property
+    def eta(self) -> float | None:
+        if self.done == 0:
+            return None
+        return self.elapsed / self.done * (self.total - self.done)
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+# (start, end, final samples of every source for [start, end): float32 (S, C, end - start))
+ReadyFn = Callable[[int, int, np.ndarray], None]

@@ -1,0 +1,97 @@
+"""Helper run with the importer environment's Python (PyTorch, audio-separator 0.47.1); imports
+nothing from demixer.
+
+``make OUT.onnx``: a random-weight MDX-Net-shaped graph, a small conv net exported with the
+signature UVR's files have (input ``input``, float32 (1, 4, DIM_F, DIM_T) -> the same shape).
+
+``separate MODEL.onnx AUDIO OUT.npz``: audio-separator's ``MDXSeparator`` at its defaults
+(segment size 256, overlap 0.25, batch 1, denoise off) on the file, its two stems saved as
+float32 (2, N) arrays under their stem names, taken as it hands them to be written (before the
+writer's own peak normalisation and 16-bit conversion).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+N_FFT, DIM_F, DIM_T, COMPENSATE, PRIMARY = 2048, 96, 256, 1.035, "Vocals"
+
+
+class TinyMdx(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = torch.nn.Conv2d(4, 8, 3, padding=1)
+        self.second = torch.nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        return spec * 0.5 + self.second(torch.tanh(self.first(spec)))
+
+
+def make(out: Path) -> None:
+    torch.manual_seed(21)
+    model = TinyMdx().eval()
+    example = torch.zeros(1, 4, DIM_F, DIM_T)
+    torch.onnx.export(
+        model, (example,), str(out), input_names=["input"], output_names=["output"], dynamo=False
+    )
+
+
+def separate(model: Path, audio: Path, out: Path) -> None:
+    import types
+
+    # mdx_separator imports onnx2torch, which imports torchvision, whose wheel here is not the CPU
+    # build torch is: its operators fail to register. onnx2torch only runs when the segment size
+    # is not the graph's dim_t, never here (the graph runs on onnxruntime), so it is stubbed.
+    sys.modules.setdefault("onnx2torch", types.ModuleType("onnx2torch"))
+    from audio_separator.separator.architectures.mdx_separator import MDXSeparator
+
+    logger = logging.getLogger("reference")
+    common = {
+        "logger": logger,
+        "log_level": logging.WARNING,
+        "torch_device": torch.device("cpu"),
+        "torch_device_cpu": torch.device("cpu"),
+        "torch_device_mps": None,
+        "onnx_execution_provider": ["CPUExecutionProvider"],
+        "model_name": model.stem,
+        "model_path": str(model),
+        "model_data": {
+            "compensate": COMPENSATE,
+            "mdx_dim_f_set": DIM_F,
+            "mdx_dim_t_set": int(np.log2(DIM_T)),
+            "mdx_n_fft_scale_set": N_FFT,
+            "primary_stem": PRIMARY,
+        },
+        "output_dir": str(out.parent),
+        "output_format": "WAV",
+        "normalization_threshold": 0.9,
+        "amplification_threshold": 0.0,
+        "enable_denoise": False,
+        "output_single_stem": None,
+        "invert_using_spec": False,
+        "sample_rate": 44100,
+    }
+    # Separator's defaults (separator.py: mdx_params)
+    arch = {"hop_length": 1024, "segment_size": 256, "overlap": 0.25, "batch_size": 1}
+    separator = MDXSeparator(common, {**arch, "enable_denoise": False})
+    stems: dict[str, np.ndarray] = {}
+
+    def keep(stem_path: str, source: np.ndarray, stem_name: str) -> dict[str, np.ndarray]:
+        stems[stem_name] = np.asarray(source, dtype=np.float32).T.copy()  # (N, 2) -> (2, N)
+        return {stem_name: source}
+
+    separator.final_process = keep  # type: ignore[method-assign]
+    separator.separate(str(audio))
+    np.savez(out, **stems)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "make":
+        make(Path(sys.argv[2]))
+    else:
+        separate(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
