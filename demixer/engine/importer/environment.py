@@ -19,7 +19,7 @@ from pathlib import Path
 
 from demixer.engine.errors import EngineError
 
-REQUIREMENTS = ("torch==2.13.0", "demucs==4.1.0", "numpy", "onnx")
+REQUIREMENTS = ("torch==2.13.0", "demucs==4.1.0", "numpy", "onnx", "pymss-core==0.1.14")
 MARKER = ".demixer-importer"  # written last: an environment without it is rebuilt
 BUILD_TIMEOUT = 3600
 
