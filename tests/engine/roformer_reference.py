@@ -36,7 +36,7 @@ SMALL = {
             "num_stems": 3,
             "time_transformer_depth": 1,
             "freq_transformer_depth": 1,
-            "freqs_per_bands": (16,) * 8 + (32,) * 4 + (1,),
+            "freqs_per_bands": (16,) * 8 + (32,) * 3 + (33,),
             "dim_head": 16,
             "heads": 2,
             "attn_dropout": 0.1,

@@ -27,7 +27,7 @@ class RoformerSettings:
     @classmethod
     def parse(cls, data: dict[str, Any]) -> RoformerSettings:
         """From a manifest's ``roformer`` mapping (``KeyError``/``ValueError`` if bad)."""
-        kwargs = {
+        kwargs: dict[str, Any] = {
             f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
             for f in fields(cls)
         }
