@@ -106,12 +106,15 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     models_sub.add_parser("list", help="name, stems, installed or not, licence, speed")
     imports = models_sub.add_parser(
         "import",
-        help="import official Demucs v4 checkpoints (.th; a bag's .th files and its .yaml) or "
-        "a UVR MDX-Net model (.onnx)",
-        description="Export serialized Demucs v4 models to onnxruntime graphs, check them "
-        "against PyTorch and register them. Checkpoints are unpickled with torch's weights-only "
-        "loader, only the Demucs classes allowed. Builds its own PyTorch environment on first "
-        "use (see README).",
+        help="import checkpoints: Demucs v4 (.th; a bag's .th files and its .yaml), "
+        "BS-RoFormer and Mel-Band RoFormer (an MSST .ckpt/.pth and its .yaml), or a UVR "
+        "MDX-Net model (.onnx)",
+        description="Export checkpoints to onnxruntime graphs, check them against PyTorch and "
+        "register them. Architectures: htdemucs (Demucs v4 .th files, a bag's .yaml), "
+        "bs_roformer and mel_band_roformer (MSST / audio-separator .ckpt or .pth with its "
+        ".yaml; mdx23c and scnet are recognised, not yet supported), mdx (a UVR MDX-Net .onnx "
+        "with its parameters). Checkpoints are unpickled with torch's weights-only loader. "
+        "Builds its own PyTorch environment on first use (see README).",
     )
     imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imports.add_argument("--name", help="the model's name (default: the .yaml's, else the .th's)")
@@ -287,9 +290,13 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             ensemble_cli.create(args)
             return 0
         if args.command == "models" and args.models_command == "import":
+            from demixer.engine.importer import roformer_import
             from demixer.engine.importer.run import import_checkpoints
 
-            import_checkpoints(args.files, name=args.name, force=args.force)
+            run = import_checkpoints
+            if roformer_import.is_roformer_import(args.files):
+                run = roformer_import.import_roformer
+            run(args.files, name=args.name, force=args.force)
             return 0
         if args.command == "models":
             print(_models_table())

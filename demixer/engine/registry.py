@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from demixer.engine import spleeter_weights
 from demixer.engine.ensemble import manifest as ensembles
@@ -75,6 +76,8 @@ class ModelSpec:
     bandwidth: str = ""  # spleeter: "16kHz" (see demixer.engine.spleeter_dsp.BANDWIDTHS)
     # imported bags: per model, one weight per source (demucs.apply.BagOfModels' ``weights``)
     member_weights: tuple[tuple[float, ...], ...] = ()
+    # imported RoFormers: their host settings (demixer.engine.roformer.settings)
+    settings: tuple[tuple[str, Any], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -132,6 +135,8 @@ BUILT_IN: dict[str, ModelSpec] = {spec.name: spec for spec in (HTDEMUCS, SPLEETE
 
 def imported_spec(model: manifest.ImportedModel) -> ModelSpec:
     """The registry entry of a model ``demixer models import`` made (see its manifest)."""
+    if model.architecture != "htdemucs":
+        return _imported_roformer(model)
     bag = len(model.members) > 1
     kind = f"bag of {len(model.members)}" if bag else "model"
     return ModelSpec(
@@ -193,6 +198,26 @@ def ensemble_spec(ensemble: ensembles.Ensemble, known: Mapping[str, ModelSpec]) 
         speed=sum(m.speed for m in members),
         samplerate=members[0].samplerate,
         member_weights=tuple((w,) for w in ensemble.weights),
+    )
+
+
+def _imported_roformer(model: manifest.ImportedModel) -> ModelSpec:
+    kind = {"bs_roformer": "BS-RoFormer", "mel_band_roformer": "Mel-Band RoFormer"}
+    return ModelSpec(
+        name=model.name,
+        architecture=model.architecture,
+        title=model.name,
+        label=f"{model.name} (imported {kind.get(model.architecture, model.architecture)})",
+        sources=model.sources,
+        origin="import",
+        package=model.members[0].checkpoint,
+        files=tuple((member.path, member.sha256) for member in model.members),
+        licence=model.licence,
+        speed=1.0,  # not measured yet
+        samplerate=model.samplerate,
+        channels=model.channels,
+        segment_samples=model.segment_samples,
+        settings=model.settings,
     )
 
 

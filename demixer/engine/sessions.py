@@ -25,6 +25,7 @@ from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
     from demixer.engine.onnx_model import SegmentModel
+    from demixer.engine.roformer.model import RoformerModel
     from demixer.engine.separate import CancelFn, ProgressFn, ReadyFn
     from demixer.engine.spleeter import SpleeterModel
 
@@ -161,12 +162,53 @@ class SpleeterSession(_FromSpec):
         return self.model.separate(mix, progress=report, cancel=cancel, out=out)
 
 
+class RoformerSession(_FromSpec):
+    """An imported BS-RoFormer / Mel-Band RoFormer: MSST's whole-song chunking with its own
+    overlap and fades (:mod:`demixer.engine.roformer`); no --overlap, no shifts."""
+
+    def __init__(self, config: SessionConfig, model: RoformerModel | None = None) -> None:
+        from demixer.engine.roformer.model import shared_roformer
+
+        self.config = config
+        self.spec = get_spec(config.model)
+        self.model = model or shared_roformer(config)
+
+    def warm_up(self) -> None:
+        self.model.warm_up(runs=1)
+
+    def separate(
+        self,
+        mix: np.ndarray,
+        options: SeparationOptions,
+        *,
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+        out: np.ndarray | None = None,
+        on_ready: ReadyFn | None = None,
+    ) -> np.ndarray:
+        from demixer.engine.roformer.track import separate
+        from demixer.engine.separate import Progress
+
+        # on_ready is not used: a sample is final once every chunk over it is summed, and
+        # separate_file hands the whole track over at the end
+        options.validate()
+        started = time.monotonic()
+
+        def report(done: int, total: int) -> None:
+            if progress is not None:
+                progress(Progress(done, total, time.monotonic() - started))
+
+        return separate(self.model, mix, progress=report, cancel=cancel, out=out)
+
+
 ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {
     "htdemucs": HTDemucsSession,
     "htdemucs-bag": BagSession,
     "spleeter": SpleeterSession,
     "mdx": MdxSession,
     "ensemble": lambda config: EnsembleSession(config, load_model),
+    "bs_roformer": RoformerSession,
+    "mel_band_roformer": RoformerSession,
 }
 
 

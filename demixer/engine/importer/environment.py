@@ -19,8 +19,9 @@ from pathlib import Path
 
 from demixer.engine.errors import EngineError
 
-# audio-separator (and the onnxruntime its MDX separator runs on): the reference the MDX-Net
-# parity test compares with; no import needs it
+# the references the parity tests compare with: audio-separator (and the onnxruntime its MDX
+# separator runs on) for MDX-Net, pymss-core (MSST's classes) for the RoFormers, whose exporter
+# also builds the models with them
 REQUIREMENTS = (
     "torch==2.13.0",
     "demucs==4.1.0",
@@ -28,6 +29,7 @@ REQUIREMENTS = (
     "onnx",
     "audio-separator==0.47.1",
     "onnxruntime==1.32.0",
+    "pymss-core==0.1.14",
 )
 MARKER = ".demixer-importer"  # written last: an environment without it is rebuilt
 BUILD_TIMEOUT = 3600

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from demixer.engine.roformer.settings import ARCHITECTURES as ROFORMERS
+from demixer.engine.roformer.settings import RoformerSettings
+
 logger = logging.getLogger(__name__)
 
 FOLDER = "imported"
@@ -44,6 +47,9 @@ class ImportedModel:
     channels: int
     segment_samples: int
     members: tuple[Member, ...]
+    architecture: str = "htdemucs"  # or one of demixer.engine.roformer.settings.ARCHITECTURES
+    settings: tuple[tuple[str, Any], ...] = ()  # a RoFormer's host settings
+    licence: str = LICENCE
 
 
 def folder(directory: Path, name: str) -> Path:
@@ -66,7 +72,16 @@ def parse(data: dict[str, Any], name: str) -> ImportedModel:
     sources = tuple(str(s) for s in data["sources"])
     if not members or any(len(m.weights) != len(sources) for m in members):
         raise ValueError("members and weights do not match the sources")
+    architecture = str(data.get("architecture", "htdemucs"))
+    settings: tuple[tuple[str, Any], ...] = ()
+    if architecture in ROFORMERS:
+        settings = RoformerSettings.parse(data["roformer"]).items()
+    elif architecture != "htdemucs":
+        raise ValueError(f"unknown architecture {architecture}")
     return ImportedModel(
+        architecture=architecture,
+        settings=settings,
+        licence=str(data.get("licence", LICENCE)),
         name=name,
         sources=sources,
         samplerate=int(data["samplerate"]),

@@ -97,9 +97,11 @@ def _check_name(name: str, directory: Path, force: bool) -> None:
         raise ImportFailed(f"{name} is already imported; pass --force to replace it")
 
 
-def _export(python: Path, files: list[Path], work: Path) -> dict[str, Any]:
-    """Run the export script; its report, or :class:`ImportFailed` with its one-line reason."""
-    command = [str(python), str(EXPORT_SCRIPT), "--out", str(work), *map(str, files)]
+def _export(
+    python: Path, files: list[Path], work: Path, script: Path = EXPORT_SCRIPT
+) -> dict[str, Any]:
+    """Run an export script; its report, or :class:`ImportFailed` with its one-line reason."""
+    command = [str(python), str(script), "--out", str(work), *map(str, files)]
     try:
         result = subprocess.run(
             command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT, check=False

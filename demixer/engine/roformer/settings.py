@@ -1,0 +1,45 @@
+"""What an imported RoFormer's host code needs from its config (recorded in its manifest).
+
+Light (no numpy, no onnxruntime): the registry builds these for every process, web included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+ARCHITECTURES = ("bs_roformer", "mel_band_roformer")
+
+
+@dataclass(frozen=True)
+class RoformerSettings:
+    outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
+    chunk_size: int  # audio.chunk_size
+    num_overlap: int  # inference.num_overlap
+    batch_size: int  # inference.batch_size: the reference's fades depend on it
+    n_fft: int
+    hop_length: int
+    win_length: int
+    normalized: bool
+    zero_dc: bool
+    istft_length: int  # chunk_size, or hop * (chunk // hop) where the iSTFT is not matched
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> RoformerSettings:
+        """From a manifest's ``roformer`` mapping (``KeyError``/``ValueError`` if bad)."""
+        kwargs: dict[str, Any] = {
+            f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
+            for f in fields(cls)
+        }
+        settings = cls(**kwargs)
+        if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
+            raise ValueError("chunk size, overlap and batch size must be positive")
+        return settings
+
+    def items(self) -> tuple[tuple[str, Any], ...]:
+        return tuple((f.name, getattr(self, f.name)) for f in fields(self))
+
+    @classmethod
+    def of(cls, items: tuple[tuple[str, Any], ...]) -> RoformerSettings:
+        """From a registry entry's ``settings`` (what :meth:`items` gave)."""
+        return cls(**dict(items))
