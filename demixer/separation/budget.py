@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from demixer.engine import registry
+from demixer.engine import formats, registry
 from demixer.ops import disk
 from demixer.separation import render
 
@@ -77,7 +77,8 @@ def render_needs(
     """Bytes by role a render of ``stems`` files (a zip's stems, or one stem, instrumental or
     mix: 1) needs: encoded in the temporary folder, then copied into storage."""
     frames = (rate or render.STORED_RATE) * CHANNELS
-    # MP3 at its highest bitrate; lossless formats bounded by their PCM size
-    per_second = 320 * 1000 / 8 if fmt == "mp3" else frames * max(bit_depth, 16) / 8
+    spec = formats.get(fmt)  # a lossy one at its highest bitrate; lossless ones by their PCM size
+    kbps = spec.default_kbps or 0
+    per_second = kbps * 1000 / 8 if not spec.lossless else frames * max(bit_depth, 16) / 8
     size = int(per_second * max(0.0, seconds) / max(tempo, 0.1) * stems)
     return {"storage": size, "temp": size}

@@ -6,14 +6,13 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 
+from demixer.engine import formats
 from demixer.engine.audio import duration_text
 
 # FFmpeg's name of the container (as probing the upload reports it) -> the type the original is
 # served with; all of them are types the player decodes. Anything else: application/octet-stream.
 AUDIO_TYPES = {
-    "wav": "audio/wav",
-    "flac": "audio/flac",
-    "mp3": "audio/mpeg",
+    **{fmt.name: fmt.mime for fmt in formats.FORMATS.values()},  # WAV, FLAC, MP3: FFmpeg's names
     "ogg": "audio/ogg",
     "aiff": "audio/aiff",
     "aac": "audio/aac",
@@ -22,12 +21,13 @@ AUDIO_TYPES = {
 }
 OCTET_STREAM = "application/octet-stream"
 SUFFIXES = {kind: f".{kind.split('/')[1]}" for kind in AUDIO_TYPES.values()} | {
-    "audio/mpeg": ".mp3",
+    **{fmt.mime: fmt.extension for fmt in formats.FORMATS.values()},
     "audio/mp4": ".m4a",
 }
 # the suffixes an original keeps on storage; any other (".html", ".svg") is dropped
 AUDIO_SUFFIXES = frozenset(
-    {".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aac"}
+    {fmt.extension for fmt in formats.FORMATS.values()}
+    | {".wave", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aac"}
     | {".m4a", ".mp4", ".webm", ".mka", ".wma"}
 )
 
