@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -208,7 +209,8 @@ def wait_done(session, site: Instance, job_id: str) -> dict:
 def stems_of(session, site: Instance, job: dict) -> dict[str, bytes]:
     stems = {}
     for stem in job["stems"]:
-        got = session.get(site.url(stem["url"]) if stem["url"].startswith("/") else stem["url"])
+        url = urlsplit(stem["downloads"]["flac"])  # the lossless master
+        got = session.get(site.url(f"{url.path}?{url.query}"), timeout=30)
         assert got.status_code == 200, (stem, got.status_code)
         stems[stem["name"]] = got.content
     return stems
@@ -256,7 +258,7 @@ def test_image_runs_the_site(image: str, tmp_path: Path) -> None:
             site.wait_healthy()
             # alice's session still signs her in: the same key, the same database
             listed = session.get(site.url("/api/v1/separations/"), timeout=10).json()
-            assert [j["id"] for j in listed["items"]] == [job["id"]]
+            assert [j["id"] for j in listed["separations"]] == [job["id"]]
             assert stems_of(session, site, wait_done(session, site, job["id"])) == stems
             backup = owned_dir(tmp_path / "backup")
             site.run(["demixer", "backup", "/backup/site"], {backup: "/backup"})
