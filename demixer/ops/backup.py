@@ -131,10 +131,7 @@ def restore(source: Path, *, force: bool = False, models: bool = False) -> None:
     if vendor == "sqlite":
         _sqlite_restore(source / SQLITE_FILE, Path(settings.DATABASES["default"]["NAME"]))
     else:
-        command = ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"]
-        if force:
-            command += ["--clean", "--if-exists"]
-        _run([*command, str(source / PG_FILE)])
+        _pg_restore(source / PG_FILE, clean=force)
     if manifest["media"] and media is not None:
         _copy_tree(source / "media", media)
     elif manifest["media"]:
@@ -182,7 +179,25 @@ def _sqlite_restore(source: Path, dest: Path) -> None:
     _sqlite_copy(source, dest)
 
 
-def _run(command: list[str]) -> None:
+def _pg_restore(dump: Path, *, clean: bool) -> None:
+    """pg_restore's script through psql, in one transaction that stops at the first error.
+    The script, not a direct restore: pg_restore 17 starts with ``SET transaction_timeout``,
+    which servers before 17 refuse, so that line is left out."""
+    if shutil.which("pg_restore") is None:
+        _run(["pg_restore"])  # says what to install
+    command = ["pg_restore", "--no-owner", "--file=-", str(dump)]
+    if clean:
+        command[1:1] = ["--clean", "--if-exists"]
+    script = subprocess.run(command, capture_output=True, text=True, check=False)
+    if script.returncode != 0:
+        lines = [line for line in script.stderr.splitlines() if line.strip()]
+        raise BackupError(f"pg_restore failed: {lines[-1] if lines else script.returncode}")
+    kept = [s for s in script.stdout.splitlines() if not s.startswith("SET transaction_timeout")]
+    psql = ["psql", "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
+    _run(psql, stdin="\n".join(kept) + "\n")
+
+
+def _run(command: list[str], stdin: str | None = None) -> None:
     """Run a PostgreSQL client tool against this instance's database."""
     from django.conf import settings
 
@@ -200,7 +215,12 @@ def _run(command: list[str]) -> None:
     given["--username"] = db.get("USER")
     where = [f"{flag}={value}" for flag, value in given.items() if value]
     result = subprocess.run(
-        [*command[:1], *where, *command[1:]], env=env, capture_output=True, text=True, check=False
+        [*command[:1], *where, *command[1:]],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
