@@ -8,7 +8,7 @@ export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 # project and pytest re-rewriting its plugins' modules; some shells turn them off
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean
+.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean image image-test
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -16,6 +16,8 @@ help:
 	@echo "make test-fast - tests without the browser, the real model and the slow child runs (a stand-in engine)"
 	@echo "make bench    - engine speed/memory benchmark (prints figures)"
 	@echo "make lock     - refresh requirements/*.lock from pyproject.toml's ranges"
+	@echo "make image    - build the container image (IMAGE=$(IMAGE)); see README \"Deploy\""
+	@echo "make image-test - build it, then run the site in it against local PostgreSQL and Redis"
 
 # exactly the locked versions (with their hashes), then the project itself without resolving again
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
@@ -99,6 +101,18 @@ run: setup models player-assets
 
 worker: setup models
 	$(DEMIXER) worker
+
+# the container image (Containerfile): docker build where a daemon answers, else buildah; a local
+# Debian base (cached under var/image-base) when the default base cannot be pulled. BUILD_CA: a
+# CA bundle pip and npm trust during the build (defaults to the one this machine's pip uses).
+IMAGE ?= localhost/demixer:latest
+export BUILD_CA ?= $(PIP_CERT)
+image:
+	scripts/build-image.sh $(IMAGE) $(BASE_IMAGE)
+
+# build the image and run compose.yaml's commands in it (buildah run, chroot): also part of make test
+image-test: setup models
+	$(VENV)/bin/pytest -p no:xdist tests/deploy/test_image.py $(PYTEST_ARGS)
 
 bench: setup models
 	$(PY) bench/engine_speed.py $(BENCH_ARGS)

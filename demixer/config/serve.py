@@ -215,6 +215,11 @@ def main(command: str) -> int:
         port = os.getenv("DEMIXER_PORT", "8000")
         print(f"demixer: serving on http://{host}:{port}/ with one worker (Ctrl-C stops both)")
         return run([Child("granian", web_command()), worker_child()])
+    if command == "web":
+        host = os.getenv("DEMIXER_HOST", "127.0.0.1")
+        port = os.getenv("DEMIXER_PORT", "8000")
+        print(f"demixer: serving on http://{host}:{port}/ (workers: `demixer worker`)")
+        return run([Child("granian", web_command())])
     if command == "worker":
         return run([worker_child()])
     print(f"demixer: unknown command {command!r}", file=sys.stderr)

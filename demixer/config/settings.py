@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -86,6 +87,14 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("DEMIXER_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = envlist("DEMIXER_CSRF_TRUSTED_ORIGINS", "")
+# the address people use (https://music.example.org): its host is allowed and its origin trusted
+# for CSRF, which a TLS-terminating proxy in front needs (the browser's Origin is https://...)
+if SITE_URL := os.getenv("DEMIXER_SITE_URL", "").rstrip("/"):
+    _site = urlsplit(SITE_URL)
+    if _site.scheme not in ("http", "https") or not _site.hostname:
+        raise ImproperlyConfigured(f"DEMIXER_SITE_URL must be http(s)://host, got {SITE_URL!r}")
+    ALLOWED_HOSTS.append(_site.hostname)
+    CSRF_TRUSTED_ORIGINS.append(f"{_site.scheme}://{_site.netloc}")
 SITE_NAME = os.getenv("DEMIXER_SITE_NAME", "demixer")
 
 INSTALLED_APPS = [
@@ -288,7 +297,8 @@ USE_TZ = True
 # Static files: served by whitenoise from the app (no CDN). Finders are used as a fallback so
 # test servers work without collectstatic.
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# an image collects them once at build time, beside its code (DEMIXER_STATIC_DIR)
+STATIC_ROOT = Path(os.getenv("DEMIXER_STATIC_DIR") or DATA_DIR / "static")
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.getenv("DEMIXER_MEDIA_DIR") or DATA_DIR / "media")
