@@ -74,15 +74,15 @@ class FastCheck:
 
 def check_clip(samples: int) -> np.ndarray:
     """The built-in clip: float32 (2, samples) at 44.1 kHz, a generated song with vocals."""
-    from demixer.testing import signals
+    from demixer.engine import synthetic  # scipy: loaded in the worker only, when it checks
 
-    stems = signals.song(samples / signals.RATE + 0.01, seed=CLIP_SEED)
-    return signals.mix(stems)[:, :samples]
+    stems = synthetic.song(samples / synthetic.RATE + 0.01, seed=CLIP_SEED)
+    return synthetic.mix(stems)[:, :samples]
 
 
 def check(default: SegmentModel, fast: SegmentModel) -> FastCheck:
     """Separate the check clip with both sessions and compare stem by stem (~6 s on 2 cores)."""
-    from demixer.testing.signals import sdr
+    from demixer.engine import synthetic  # scipy: loaded in the worker only, when it checks
 
     clip = check_clip(default.segment)
     started = time.perf_counter()
@@ -92,7 +92,8 @@ def check(default: SegmentModel, fast: SegmentModel) -> FastCheck:
     estimate = fast(clip)
     fast_seconds = time.perf_counter() - started
     snr = {
-        name: round(float(sdr(reference[i], estimate[i])), 2) for i, name in enumerate(fast.sources)
+        name: round(float(synthetic.sdr(reference[i], estimate[i])), 2)
+        for i, name in enumerate(fast.sources)
     }
     usable = bool(min(snr.values()) >= BOUND_DB)
     return FastCheck(

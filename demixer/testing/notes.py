@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demixer.testing.signals import RATE, _tone
+from demixer.engine.synthetic import RATE, _tone
 from demixer.testing.tonal import PROGRESSIONS, Key
 
 

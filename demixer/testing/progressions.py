@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from demixer.testing.signals import RATE, _drums, _env, _place, _stereo, _tone
+from demixer.engine.synthetic import RATE, _drums, _env, _place, _stereo, _tone
 from demixer.testing.tonal import PITCH_CLASSES, Key
 
 # (semitones of the root above the tonic, quality) of each scale degree's chord

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demixer.testing.signals import RATE, _drums, _env, _place, _stereo, _tone
+from demixer.engine.synthetic import RATE, _drums, _env, _place, _stereo, _tone
 
 PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
