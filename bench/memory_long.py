@@ -1,6 +1,6 @@
 """Peak RSS of ``demixer separate`` on a 10-minute track: default settings and ``--low-memory``.
 
-Targets (issue 2): at most 3 GB at default settings, under 2 GB with ``--low-memory``.
+Targets: at most 3 GB at default settings, under 2 GB with ``--low-memory``.
 The track is the 60 s clip of ``bench/engine_speed.py`` (``signals.song(60, seed=1)``) tiled
 ten times (generating ten minutes of song is slow and adds nothing to a memory figure), written
 once as 16-bit WAV under ``var/bench/``. Each run is the real CLI in its own child process,

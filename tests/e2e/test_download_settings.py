@@ -1,5 +1,5 @@
 """The result page's download settings and the finish notice, in a real browser against the real
-server, worker and model (issue 14). One model run.
+server, worker and model. One model run.
 
 - The job page of a tab left in the background: "Notify me when it's done" asks for permission
   on its click only; when the job finishes while the tab is hidden the title says so and one

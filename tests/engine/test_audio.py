@@ -192,7 +192,7 @@ def test_too_long_is_refused(tmp_path: Path) -> None:
     assert audio.validate(path, max_seconds=5.0).duration == pytest.approx(3.0)
 
 
-# --- limits and bounded memory (issue 11) ------------------------------------------------
+# --- limits and bounded memory ------------------------------------------------------------
 
 
 class CountingContainer:

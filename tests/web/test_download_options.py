@@ -1,4 +1,4 @@
-"""Downloads at a chosen sample rate and bit depth (issue 14): the options reach the render's
+"""Downloads at a chosen sample rate and bit depth: the options reach the render's
 params, its cache name and the file the real render worker writes (read back here: rate,
 subtype, samples); the defaults find the files made without options; values the server does
 not offer are refused with one sentence, before anything is queued; another user's job stays a

@@ -1,4 +1,4 @@
-"""The rough edges a new user hit (issue 14), one test each: titles from the file's tags and
+"""The rough edges a new user hit, one test each: titles from the file's tags and
 downloads named after them, one "Instrumental" on a 2-stem result, a multi-file upload that keeps
 its good files, what "already ..." says while a job waits, one rounding rule for durations,
 progress while the stems are written, the log-in error's wording, and a reset link that works
