@@ -46,7 +46,8 @@ def stamp_path(path: Path) -> Path:
 def checked(path: Path, sha256: str | None = None) -> bool:
     """True when ``path`` has the expected hash (or, without one, the hash it was made with).
 
-    Hashing 174 MB costs ~0.3 s, so a checked file leaves a stamp beside it (hash, size, mtime)
+    Hashing a graph of hundreds of MB takes a noticeable moment on every load, so a checked file
+    leaves a stamp beside it (hash, size, mtime)
     that counts only while the file keeps that size and mtime.
     """
     if not path.is_file():

@@ -85,8 +85,8 @@ class SegmentModel:
         self.exclusive = threading.RLock()
 
     def _new_session(self, weights: Path) -> ort.InferenceSession:
-        # A saved pre-optimized graph would cut session creation from ~1 s to 0.3 s, but sessions
-        # loaded from one hold ~430 MB more from their second run on (measured): not worth it.
+        # A saved pre-optimized graph would make sessions faster to create, but sessions loaded
+        # from one hold far more memory from their second run on: not worth it.
         return ort.InferenceSession(
             str(weights),
             sess_options=_session_options(self.config),
@@ -113,7 +113,7 @@ class SegmentModel:
         The outputs are written into two sets of buffers of ours, used in turn, so a result
         stays valid until the call after next (enough for the pipeline in ``separate``).
         Outputs left in onnxruntime's arena while the next run goes on pin it, and that run
-        grows the process by ~440 MB (measured).
+        grows the process by hundreds of MB (docs/performance.md).
         """
         with self.exclusive:
             buffers = self._outputs[self._turn]

@@ -357,10 +357,9 @@ def ensure_quantized(name: str = "htdemucs", directory: Path | None = None) -> P
     """The fast model: the fused fp32 graph with its MatMul weights quantized to int8.
 
     Only MatMul (the transformer's and the linear layers') weights are quantized: quantizing the
-    convolutions too costs ~30 dB of output SNR. Each output channel gets its own scale: with one
-    scale per tensor, songs with a strong vocal lost 0.37-0.44 dB mean SDR (vocals -0.9 dB)
-    against the default mode; per channel, 0.02-0.07 dB at the same speed (measured on 20 s of
-    ``signals.song`` seeds 2 and 4). ``quantize_dynamic`` is deterministic, so the
+    convolutions too costs far more output SNR, and one scale per output channel keeps songs
+    with a strong vocal close to the default mode where one scale per tensor did not (figures:
+    docs/performance.md, "Quality of the fast mode"). ``quantize_dynamic`` is deterministic, so the
     file is made once beside the fp32 weights (atomically) and its checksum kept in a stamp that
     is checked before each use.
     """

@@ -16,7 +16,7 @@ class Quality(models.TextChoices):
     """The engine's qualities (``demixer.engine.registry.QUALITIES``)."""
 
     DEFAULT = "default", "Best"
-    FAST = "fast", "Fast"  # int8 MatMul weights: ~15 % quicker, stems within ~0.05 dB SDR
+    FAST = "fast", "Fast"  # int8 MatMul weights: quicker, stems close to the default's
 
 
 class Separation(models.Model):
