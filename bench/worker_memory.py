@@ -27,7 +27,7 @@ from demixer.testing import worker_memory  # noqa: E402
 
 BUDGET_MIB = 1536  # the README's worker budget
 RATE, CHANNELS = 192_000, 8
-JOBS = ("htdemucs/default", "htdemucs/fast", "spleeter/default")
+JOBS = ("spleeter/default", "htdemucs/default", "htdemucs/fast")
 
 
 def main() -> None:

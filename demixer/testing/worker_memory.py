@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from demixer.engine import formats
+
 FRAME = 1 << 15  # samples per frame handed to the encoder
 LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 MiB = 1 << 20
@@ -40,8 +42,9 @@ def write_flac(path: Path, seconds: float, rate: int, channels: int) -> Path:
     partial = path.with_name(path.name + ".partial")
     layout = LAYOUTS[channels]
     total = int(seconds * rate)
-    with av.open(str(partial), mode="w", format="flac") as container:
-        stream = container.add_stream("flac", rate=rate, layout=layout)
+    flac = formats.FLAC.name  # FFmpeg's muxer and encoder have the format's name
+    with av.open(str(partial), mode="w", format=flac) as container:
+        stream = container.add_stream(flac, rate=rate, layout=layout)
         stream.format = "s16"
         stream.time_base = Fraction(1, rate)
         for start in range(0, total, FRAME):
