@@ -45,6 +45,7 @@ def write_flac(path: Path, seconds: float, rate: int, channels: int) -> Path:
     flac = formats.FLAC.name  # FFmpeg's muxer and encoder have the format's name
     with av.open(str(partial), mode="w", format=flac) as container:
         stream = container.add_stream(flac, rate=rate, layout=layout)
+        assert isinstance(stream, av.audio.AudioStream)
         stream.format = "s16"
         stream.time_base = Fraction(1, rate)
         for start in range(0, total, FRAME):
