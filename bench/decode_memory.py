@@ -11,9 +11,10 @@ Each decode runs in its own child process; the figure is the child's peak RSS (V
 the imports and after decoding. "server limits" passes the settings' defaults
 (``DEMIXER_MAX_SAMPLE_RATE``, ``DEMIXER_MAX_CHANNELS``, ``DEMIXER_MAX_MINUTES``), "no limits"
 decodes whatever is there. ``--rev REV`` runs ``demixer/engine/audio.py`` as it was at a git
-revision instead of the working tree's (the code before the bounded decode: ``--rev 4a1f128``); limits
-that revision does not know are left out and named. Prints, never asserts. With the old code
-each decode of the bomb takes about a minute and 7 GB: leave that much memory free.
+revision instead of the working tree's (the code before the bounded decode: ``--rev
+4a1f128``); limits that revision does not know are left out and named. Prints, never
+asserts. With the old code each decode of the bomb takes about a minute and 7 GB: leave that
+much memory free.
 
     .venv/bin/python bench/decode_memory.py [--rev REV] [--only bomb|long48k]
 """

@@ -258,12 +258,12 @@ class _StreamResampler:
     duration alone. soxr's stream gives the same samples as a one-shot ``soxr.resample``.
     """
 
-    def __init__(self, rate: int | None, name: str) -> None:
+    def __init__(self, rate: int | None, name: str, on_disk: bool = False) -> None:
         self.rate = rate
         self.name = name
         self.stream: soxr.ResampleStream | None = None
         self.channels = 0
-        self.out = _Chunks()
+        self.out: _Chunks | buffers.DiskRows = buffers.DiskRows(2) if on_disk else _Chunks()
 
     def __call__(self, block: np.ndarray, rate: int) -> None:
         if not np.isfinite(block).all():
@@ -293,17 +293,20 @@ def decode(
     max_seconds: float | None = None,
     max_rate: int | None = None,
     max_channels: int | None = None,
+    on_disk: bool = False,
 ) -> DecodedAudio:
     """Decode the first audio stream to float32 (2, N) at ``rate`` (``None``: the source's).
 
     Mono is duplicated to both sides, more than two channels are downmixed with FFmpeg's standard
     matrix, and each block is resampled with soxr (VHQ) as it is decoded: memory is the result
     (10.6 MB a minute at 44.1 kHz) plus bounded buffers, whatever the source's rate or channels.
+    ``on_disk``: the result is a disk array (:mod:`demixer.engine.buffers`) written block by
+    block, the same samples, and memory stays bounded whatever the length too.
     Raises :class:`AudioTooLargeError` past ``max_seconds``, ``max_rate`` (Hz) or
     ``max_channels`` (``None``: no limit), :class:`AudioDecodeError` for anything that is not
     whole, decodable audio.
     """
-    sink = _StreamResampler(rate, Path(path).name)
+    sink = _StreamResampler(rate, Path(path).name, on_disk)
     info = _decode_checked(path, max_seconds, max_rate, max_channels, sink)
     samples = sink.finish()
     return DecodedAudio(samples, rate or info.rate, info.rate, info.channels, info.codec, info.tags)

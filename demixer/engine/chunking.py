@@ -127,6 +127,22 @@ def pass_weight_sum(p: Pass, segment: int, overlap: float) -> np.ndarray:
     return total
 
 
+def pass_weight_range(p: Pass, segment: int, overlap: float, lo: int, hi: int) -> np.ndarray:
+    """``pass_weight_sum(p, segment, overlap)[lo:hi]`` (view offsets), from the few segments
+    that touch it: float32 (hi - lo,), the same sums in the same order, so a long track needs no
+    whole-pass array."""
+    stride = stride_of(segment, overlap)
+    weight = transition_weight(segment)
+    total = np.zeros(hi - lo, dtype=np.float32)
+    first = max(0, (lo - segment) // stride)
+    for offset in range(first * stride, min(hi, p.view_len), stride):
+        chunk = min(segment, p.view_len - offset)
+        a, b = max(lo, offset), min(hi, offset + chunk)
+        if b > a:
+            total[a - lo : b - lo] += weight[a - offset : b - offset]
+    return total
+
+
 def read_padded(mix: np.ndarray, start: int, length: int) -> np.ndarray:
     """``mix[:, start:start+length]`` with zeros outside the track. float32 (C, length)."""
     total = mix.shape[-1]
@@ -142,19 +158,21 @@ def read_padded(mix: np.ndarray, start: int, length: int) -> np.ndarray:
 class OverlapAdd:
     """Accumulates segment outputs into ``out`` (S, C, N), already normalised per pass.
 
-    ``out`` may be a memory-mapped array for very long tracks.
+    ``out`` may be a memory-mapped array for very long tracks; nothing else here grows with the
+    track (each segment's weight sums are worked out where it lands).
     """
 
     def __init__(self, out: np.ndarray, passes: list[Pass], segment: int, overlap: float) -> None:
         self.out = out
         self.segment = segment
         self.weight = transition_weight(segment)
+        self.overlap = overlap
         self.scale = np.float32(1.0 / len(passes))
-        self.sums = {p.index: (p, pass_weight_sum(p, segment, overlap)) for p in passes}
+        self.passes = {p.index: p for p in passes}
 
     def add(self, seg: Segment, model_out: np.ndarray) -> None:
         """Blend one model output (S, C, segment) into the track."""
-        p, sums = self.sums[seg.pass_index]
+        p = self.passes[seg.pass_index]
         length = self.out.shape[-1]
         lo, hi = max(0, seg.out_start), min(length, seg.out_start + seg.length)
         if hi <= lo:
@@ -162,5 +180,6 @@ class OverlapAdd:
         k0 = seg.keep_from + (lo - seg.out_start)
         w0 = lo - seg.out_start
         view_off = lo - p.view_start
-        gain = self.weight[w0 : w0 + hi - lo] / sums[view_off : view_off + hi - lo] * self.scale
+        sums = pass_weight_range(p, self.segment, self.overlap, view_off, view_off + hi - lo)
+        gain = self.weight[w0 : w0 + hi - lo] / sums * self.scale
         self.out[..., lo:hi] += model_out[..., k0 : k0 + hi - lo] * gain

@@ -50,8 +50,15 @@ class Stretch:
     rate: int
     stems: dict[str, np.ndarray]
 
+    def release(self) -> None:
+        """Drop the stems' samples from memory once they are consumed (where they are views of
+        a disk array, reading them brought them back); they stay readable."""
+        for wav in self.stems.values():
+            buffers.release(wav, 0, wav.shape[-1])
+
 
 StretchFn = Callable[[Stretch], None]
+LATE_STRETCH = 1 << 20  # samples (23.8 s at 44.1 kHz) per stretch handed over after the fact
 
 
 def plan(length: int, options: SeparationOptions) -> tuple[list[Pass], list[Segment]]:
@@ -125,6 +132,8 @@ def separate_array(
             if on_ready is not None:
                 on_ready(published, edge, out[..., published:edge])
             buffers.release(out, published, edge)
+            # no later segment reads the mix a whole segment before the edge
+            buffers.release(mix, max(0, published - segment), max(0, edge - segment))
             published = edge
 
     report(0)
@@ -162,9 +171,10 @@ class Separated:
 
 
 def select_stems(
-    estimates: np.ndarray, names: tuple[str, ...], two_stems: str | None
+    estimates: np.ndarray, names: tuple[str, ...], two_stems: str | None, on_disk: bool = False
 ) -> dict[str, np.ndarray]:
-    """All stems by name, or ``{stem, no_<stem>}`` where the second is the sum of the others.
+    """All stems by name, or ``{stem, no_<stem>}`` where the second is the sum of the others
+    (summed block by block; ``on_disk``: into a disk array).
 
     A model with two sources (Spleeter's vocals / accompaniment) already gives that pair:
     its own stems are kept, under its own names.
@@ -172,10 +182,18 @@ def select_stems(
     if two_stems is None or len(names) == 2:
         return {name: estimates[i] for i, name in enumerate(names)}
     keep = names.index(two_stems)
-    rest = np.zeros_like(estimates[keep])
-    for i in range(len(names)):
-        if i != keep:
-            rest += estimates[i]
+    shape = estimates[keep].shape
+    rest = buffers.disk_array(shape) if on_disk else np.zeros(shape, np.float32)
+    length = shape[-1]
+    for start in range(0, length, audio.BLOCK):
+        stop = min(length, start + audio.BLOCK)
+        block = np.zeros((*shape[:-1], stop - start), dtype=np.float32)
+        for i in range(len(names)):
+            if i != keep:
+                block += estimates[i][..., start:stop]
+                buffers.release(estimates[i], start, stop)
+        rest[..., start:stop] = block
+        buffers.release(rest, start, stop)
     kept, others = two_stem_names(two_stems)
     return {kept: estimates[keep], others: rest}
 
@@ -197,8 +215,9 @@ def separate_file(
 
     ``on_ready`` gets each final :class:`Stretch` in song order, back to back, as
     :func:`separate_array` describes (same thread rules); a session that cannot tell early (one
-    that finishes the whole track at once) hands over the whole track, or what it had not yet
-    handed over, once it is done.
+    that finishes the whole track at once) hands over what it had not yet handed over once it is
+    done, in stretches of at most :data:`LATE_STRETCH` samples. A consumer that keeps nothing of a
+    stretch calls :meth:`Stretch.release` when done with it.
 
     Past a limit (``None``: none) the input is refused with ``AudioTooLargeError`` before it
     is decoded, or as soon as its decoded length passes ``max_seconds`` (see ``audio.decode``).
@@ -211,12 +230,17 @@ def separate_file(
         raise EngineError(
             f"the session runs {session.config.model}, the options ask for {options.model}"
         )
+    # low memory: the mix and the result live on disk, and the parts the separation has moved
+    # past leave memory (see buffers); the samples are the same
     decoded = audio.decode(
-        path, max_seconds=max_seconds, max_rate=max_rate, max_channels=max_channels
+        path,
+        max_seconds=max_seconds,
+        max_rate=max_rate,
+        max_channels=max_channels,
+        on_disk=options.low_memory,
     )
     out = None
     if options.low_memory:
-        # the result lives on disk; finished parts leave memory as the separation moves on
         out = buffers.disk_array((len(session.sources), 2, decoded.samples.shape[-1]))
     length = decoded.samples.shape[-1]
     published = 0
@@ -231,9 +255,12 @@ def separate_file(
     estimates = session.separate(
         decoded.samples, options, progress=progress, cancel=cancel, out=out, on_ready=ready
     )
-    if published < length:
-        ready(published, length, estimates[..., published:length])
-    stems = select_stems(estimates, session.sources, options.two_stems)
+    # a session that told nothing early hands the rest over in stretches of bounded size, so
+    # no consumer ever copies a whole track
+    for start in range(published, length, LATE_STRETCH):
+        end = min(length, start + LATE_STRETCH)
+        ready(start, end, estimates[..., start:end])
+    stems = select_stems(estimates, session.sources, options.two_stems, options.low_memory)
     return Separated(stems, session.samplerate, decoded)
 
 

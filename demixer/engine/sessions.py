@@ -150,8 +150,6 @@ class SpleeterSession(_FromSpec):
     ) -> np.ndarray:
         from demixer.engine.separate import Progress
 
-        # on_ready is not used: the block loop gives no early final stretches yet, and
-        # separate_file hands the whole track over at the end (Spleeter runs at RTF ~0.1)
         options.validate()
         started = time.monotonic()
 
@@ -159,7 +157,7 @@ class SpleeterSession(_FromSpec):
             if progress is not None:
                 progress(Progress(done, total, time.monotonic() - started))
 
-        return self.model.separate(mix, progress=report, cancel=cancel, out=out)
+        return self.model.separate(mix, progress=report, cancel=cancel, out=out, on_ready=on_ready)
 
 
 class RoformerSession(_FromSpec):

@@ -32,6 +32,8 @@ from demixer.engine.spleeter_weights import SPLEETER_2STEMS, CheckpointSpec, ens
 
 BlockProgress = Callable[[int, int], None]  # (blocks done, blocks in all)
 CancelFn = Callable[[], bool]
+# (start, end, final samples of both sources for [start, end): float32 (S, C, end - start))
+ReadyFn = Callable[[int, int, np.ndarray], None]
 
 
 def _providers(device: str) -> list[str]:
@@ -112,12 +114,15 @@ class SpleeterModel:
         progress: BlockProgress | None = None,
         cancel: CancelFn | None = None,
         out: np.ndarray | None = None,
+        on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         """Separate float32 (2, N) at 44.1 kHz into float32 (2, 2, N): vocals, accompaniment.
 
         ``out``, when given, is a zero-filled (2, 2, N) float32 array (e.g. on disk) to receive
         the result. ``progress(done, total)`` is called after each block; :class:`Cancelled` is
-        raised between blocks once ``cancel()`` turns true.
+        raised between blocks once ``cancel()`` turns true. ``on_ready(start, end, block)`` gets
+        each stretch of ``out`` once it is final, in order, back to back (as
+        ``separate.separate_array`` describes), on the helper thread.
         """
         mix = np.ascontiguousarray(mix, dtype=np.float32)
         if mix.ndim != 2 or mix.shape[0] != self.channels:
@@ -135,13 +140,23 @@ class SpleeterModel:
             z = spleeter_dsp.stft(mix, index * block, block, workers)
             return z, spleeter_dsp.magnitude(z, self.bins)
 
+        published = 0
+
         def finish(index: int, z: np.ndarray, masks: np.ndarray) -> None:
+            nonlocal published
             masked = spleeter_dsp.apply_masks(z, masks)
             spleeter_dsp.overlap_add(masked, index * block, out, workers)
-            # the next block's frames reach back 4096 samples: what lies before is final, and a
-            # disk-backed ``out`` can let go of it
-            final = spleeter_dsp.block_start(index + 1) if index + 1 < blocks else length
-            buffers.release(out, spleeter_dsp.block_start(index), final)
+            # the next block's frames reach back 4096 samples: what lies before is final, and
+            # disk-backed arrays can let go of it (no later block reads before it)
+            final = length
+            if index + 1 < blocks:
+                final = min(length, spleeter_dsp.block_start(index + 1))
+            if final > published:
+                if on_ready is not None:
+                    on_ready(published, final, out[..., published:final])
+                buffers.release(out, published, final)
+                buffers.release(mix, published, final)
+                published = final
 
         if progress is not None:
             progress(0, blocks)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from demixer.engine import audio, formats
+from demixer.engine import audio, buffers, formats
 from demixer.separation import tempo as tempo_
 
 MASTER = formats.FLAC  # lossless, half the size of WAV; served as it is for FLAC downloads
@@ -48,22 +48,34 @@ def write_preview(wav: np.ndarray, path: Path, rate: int) -> Path:
 def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, list[float]]:
     """Per stem, ``points`` bucket maxima of |x| over both channels, scaled by the loudest stem
     so that the waveforms compare (values in 0..1, three decimals)."""
-    raw: dict[str, np.ndarray] = {}
-    for name, wav in stems.items():
-        envelope = np.abs(wav).max(axis=0)
-        n = envelope.shape[-1]
-        if n == 0:
-            raw[name] = np.zeros(points, dtype=np.float32)
-            continue
-        edges = np.linspace(0, n, points + 1).astype(np.int64)
-        edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
-        edges = np.minimum(edges, n)
-        raw[name] = np.maximum.reduceat(envelope, np.minimum(edges[:-1], n - 1))
+    raw = {name: _bucket_maxima(wav, points) for name, wav in stems.items()}
     loudest = max((float(v.max(initial=0.0)) for v in raw.values()), default=0.0)
     scale = 1.0 / loudest if loudest > 1e-9 else 0.0
     return {
         name: [round(float(min(1.0, x * scale)), 3) for x in values] for name, values in raw.items()
     }
+
+
+def _bucket_maxima(wav: np.ndarray, points: int) -> np.ndarray:
+    """``points`` maxima of |x| over both channels of float32 (C, n), float32; read a few
+    buckets at a time (a long stem may be on disk and leaves memory as it is read)."""
+    n = wav.shape[-1]
+    if n == 0:
+        return np.zeros(points, dtype=np.float32)
+    edges = np.linspace(0, n, points + 1).astype(np.int64)
+    edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
+    starts = np.minimum(np.minimum(edges, n)[:-1], n - 1)
+    if n < 2 * points:  # buckets of one sample may repeat: all at once (a short stem)
+        return np.maximum.reduceat(np.abs(wav).max(axis=0), starts)
+    group = max(1, BLOCK * points // n)  # buckets per read, about BLOCK samples
+    out = np.empty(points, dtype=np.float32)
+    for first in range(0, points, group):
+        last = min(points, first + group)
+        lo, hi = int(starts[first]), int(starts[last]) if last < points else n
+        envelope = np.abs(wav[..., lo:hi]).max(axis=0)
+        out[first:last] = np.maximum.reduceat(envelope, starts[first:last] - lo)
+        buffers.release(wav, lo, hi)
+    return out
 
 
 def download_rates(source_rate: int, fmt: str | None = None) -> tuple[int, ...]:

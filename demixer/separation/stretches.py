@@ -151,6 +151,7 @@ class Publisher:
             np.maximum(
                 peaks[first : first + len(values)], values, out=peaks[first : first + len(values)]
             )
+        stretch.release()  # read back from a disk-backed result: let go of it again
         self.ends.append(stretch.end)
         live = {
             "claim": self.token,

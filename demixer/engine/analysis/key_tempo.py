@@ -45,12 +45,12 @@ def _mono(samples: np.ndarray, rate: int) -> np.ndarray:
     import soxr
 
     mono = np.asarray(samples, dtype=np.float32)
+    limit = int(MAX_SECONDS * rate)
+    if mono.shape[-1] > limit:  # cut before anything else: a long track may be on disk
+        start = (mono.shape[-1] - limit) // 2
+        mono = mono[..., start : start + limit]
     if mono.ndim == 2:
         mono = mono.mean(axis=0)
-    limit = int(MAX_SECONDS * rate)
-    if mono.shape[-1] > limit:
-        start = (mono.shape[-1] - limit) // 2
-        mono = mono[start : start + limit]
     if rate != ANALYSIS_RATE:
         mono = soxr.resample(mono, rate, ANALYSIS_RATE)
     return np.ascontiguousarray(mono, dtype=np.float32)
