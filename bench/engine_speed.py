@@ -259,8 +259,8 @@ def graph_of(name: str) -> str:
 def steady_child(clip: str) -> None:
     """Child: session, warm-up, decode, then separate_array alone; per-stage timings."""
     from demixer.engine import audio
-    from demixer.engine.chunking import read_padded
-    from demixer.engine.onnx_model import SegmentModel, SessionConfig
+    from demixer.engine.htdemucs.chunking import read_padded
+    from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
     from demixer.engine.separate import SeparationOptions, plan, separate_array
 
     t0 = time.perf_counter()
@@ -531,7 +531,7 @@ def main() -> None:
     unknown = set(names) - set(ALL)
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
-    from demixer.engine import cpu
+    from demixer.engine.htdemucs import cpu
 
     print(
         f"machine: {os.cpu_count()} CPUs, {cpu.cpu_class()} (int8 kernels: "

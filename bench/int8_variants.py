@@ -2,7 +2,7 @@
 
 Sessions compared, each on the same segments of a generated song with a strong vocal:
   default      the fused fp32 graph (the default mode)
-  fast         the shipped int8 graph with this host's kernel choice (demixer.engine.cpu)
+  fast         the shipped int8 graph with this host's kernel choice (demixer.engine.htdemucs.cpu)
   fast-exact   the shipped int8 graph, u8 x u8 kernels forced (session.x64quantprecision=1)
   fast-plain   the shipped int8 graph, u8 x s8 kernels forced (saturate without VNNI)
   fast-7bit    the fused graph quantized with 7-bit weights (quantize_dynamic reduce_range):
@@ -30,8 +30,9 @@ import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demixer.engine import cpu, registry
-from demixer.engine.onnx_model import SegmentModel, _session_options
+from demixer.engine import registry
+from demixer.engine.htdemucs import cpu
+from demixer.engine.htdemucs.model import SegmentModel, _session_options
 from demixer.engine.options import SessionConfig
 from demixer.testing import signals
 

@@ -148,7 +148,7 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
 
 def verify() -> dict[str, float]:
     """Separate the stored mix with demixer; SNR per stem against the stored npm stems."""
-    from demixer.engine.onnx_model import SegmentModel, SessionConfig
+    from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
     from demixer.engine.separate import SeparationOptions, separate_array
 
     mix = read_int16(GOLDEN / "mix.flac").astype(np.float32) / np.float32(32768)

@@ -35,7 +35,7 @@ import onnxruntime as ort
 from quality import separate_songs, songs
 
 from demixer.engine import registry
-from demixer.engine.onnx_model import SegmentModel, SessionConfig
+from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
 from demixer.engine.separate import SeparationOptions
 from demixer.testing import signals
 

@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from demixer.engine import cpu
-from demixer.engine.onnx_model import SegmentModel, SessionConfig
+from demixer.engine.htdemucs import cpu
+from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 

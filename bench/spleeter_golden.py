@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from demixer.engine.spleeter import SpleeterModel
+from demixer.engine.spleeter.model import SpleeterModel
 from demixer.testing import signals
 
 ROOT = Path(__file__).resolve().parents[1]

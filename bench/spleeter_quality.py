@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from quality import songs  # bench/quality.py: this script's folder is on sys.path
 
-from demixer.engine.spleeter import SpleeterModel
+from demixer.engine.spleeter.model import SpleeterModel
 from demixer.testing import signals
 
 Material = list[tuple[str, dict[str, np.ndarray], np.ndarray]]
@@ -75,7 +75,7 @@ def main() -> None:
         rows.append((f"spleeter {bandwidth}", table, sums, rtf))
         del model
     if args.with_htdemucs:
-        from demixer.engine.onnx_model import SegmentModel
+        from demixer.engine.htdemucs.model import SegmentModel
         from demixer.engine.separate import SeparationOptions, separate_array
 
         htdemucs = SegmentModel()

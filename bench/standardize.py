@@ -16,7 +16,7 @@ import argparse
 import numpy as np
 from quality import songs  # bench/quality.py: the same material
 
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 

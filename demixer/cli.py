@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        # each command loads only what it runs (the engine's commands never set Django up)
         from demixer.config import serve
 
         return serve.main(args[0])
+    # each command loads only what it runs (the engine's commands never set Django up)
     from demixer.engine import cli
 
     return cli.main(args, extra_commands=WEB_COMMANDS | DATA_COMMANDS | REMOTE)
@@ -58,6 +60,7 @@ def _data_command(args: list[str]) -> int:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demixer.config.settings")
         execute_from_command_line(["demixer manage", *args[1:]])
         return 0
+    # each command loads only what it runs (the engine's commands never set Django up)
     from demixer.ops import backup
 
     return backup.main(args)

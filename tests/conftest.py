@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from demixer.engine.onnx_model import SegmentModel, shared_model
+from demixer.engine.htdemucs.model import SegmentModel, shared_model
 from demixer.testing import signals
 
 DATA = Path(__file__).parent / "data"

@@ -9,6 +9,7 @@ class ApiConfig(AppConfig):
     label = "api"
 
     def ready(self) -> None:
+        # models and receivers: importable once the apps are loaded
         from demixer.api import webhooks
         from demixer.jobs import loop
         from demixer.jobs.signals import job_ended

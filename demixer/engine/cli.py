@@ -173,7 +173,8 @@ class _ProgressBar:
 
 
 def _separate(args: argparse.Namespace) -> int:
-    from demixer.engine import fast_check
+    # onnxruntime and the importer: loaded by the command that runs them
+    from demixer.engine.htdemucs import fast_check
     from demixer.engine.separate import OutputOptions, SeparationOptions, separate_file, write_stems
     from demixer.engine.sessions import load_model
 
@@ -281,6 +282,7 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             and args.models_command == "import"
             and mdx_cli.is_mdx(args.files)
         ):
+            # onnxruntime and the importer: loaded by the command that runs them
             from demixer.engine.mdx.importer import import_mdx
 
             given = mdx_cli.given(args)
@@ -290,6 +292,7 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             ensemble_cli.create(args)
             return 0
         if args.command == "models" and args.models_command == "import":
+            # onnxruntime and the importer: loaded by the command that runs them
             from demixer.engine.importer import roformer_import
             from demixer.engine.importer.run import import_checkpoints
 

@@ -1,7 +1,7 @@
 """The models folder and the checksums of the files in it: verified downloads, stamped derivations.
 
 Shared by every architecture's weights module (:mod:`demixer.engine.registry` for htdemucs,
-:mod:`demixer.engine.spleeter_weights`); imports nothing heavy, so the web process can ask
+:mod:`demixer.engine.spleeter.weights`); imports nothing heavy, so the web process can ask
 whether a model is installed.
 """
 

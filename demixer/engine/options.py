@@ -1,7 +1,7 @@
 """What a separation is asked to do: the options that change the stems and how to run them.
 
 Imports nothing heavy (no numpy, onnxruntime or PyAV), so the web app can name a job's options
-without loading the engine; :mod:`demixer.engine.separate` and :mod:`demixer.engine.onnx_model`
+without loading the engine; :mod:`demixer.engine.separate` and :mod:`demixer.engine.htdemucs.model`
 use these same types.
 """
 

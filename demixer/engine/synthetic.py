@@ -1,5 +1,5 @@
 """Deterministic synthetic music with known stems: the fast mode's guard separates one such song
-on each host (:mod:`demixer.engine.fast_check`), and the tests and benchmarks use them
+on each host (:mod:`demixer.engine.htdemucs.fast_check`), and the tests and benchmarks use them
 (through :mod:`demixer.testing.signals`).
 
 Each stem imitates its class closely enough for htdemucs to recognise it (kick/snare/hats,

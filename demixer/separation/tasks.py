@@ -22,8 +22,9 @@ from django.db import close_old_connections, connection
 from django.dispatch import receiver
 from django.tasks import task
 
-from demixer.engine import fast_check, registry
+from demixer.engine import registry
 from demixer.engine.errors import Cancelled, EngineError
+from demixer.engine.htdemucs import fast_check
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
 from demixer.ops import disk
@@ -66,8 +67,9 @@ def worker_model(model: str = DEFAULT_MODEL, quality: str = Quality.DEFAULT) -> 
     """This process's session for ``model`` and ``quality`` (created once, shared by every job).
 
     The fast mode is checked against the default mode once per host (see
-    :mod:`demixer.engine.fast_check`); where it was refused, this is the default session.
+    :mod:`demixer.engine.htdemucs.fast_check`); where it was refused, this is the default session.
     """
+    # the engine proper (onnxruntime, librosa): loaded in the worker when a job runs
     from demixer.engine.sessions import HTDemucsSession, load_model
 
     config = _session_config(quality, model)
@@ -101,6 +103,7 @@ def _warm_up_analysis() -> None:
     """librosa compiles its kernels on first use (~10 s here): on silence, not a user's job."""
     import numpy as np
 
+    # the engine proper (onnxruntime, librosa): loaded in the worker when a job runs
     from demixer.engine import analysis
 
     analysis.analyse(np.zeros((2, analysis.ANALYSIS_RATE), np.float32), analysis.ANALYSIS_RATE)
@@ -213,6 +216,7 @@ def _deliver(sender: object, job_id: str, **kwargs: object) -> None:
 
 
 def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str:
+    # the engine proper (onnxruntime, librosa): loaded in the worker when a job runs
     from demixer.engine.separate import separate_file
 
     job_id = str(job.id)
@@ -306,6 +310,7 @@ def _analyse(job: Separation, samples: np.ndarray, rate: int) -> None:
     audio, at most two minutes analysed). A failure costs the user the figures, not the job."""
     if job.track.bpm is not None:
         return
+    # the engine proper (onnxruntime, librosa): loaded in the worker when a job runs
     from demixer.engine import analysis
 
     try:

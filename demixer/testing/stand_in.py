@@ -119,6 +119,7 @@ class StandInSession:
     def _stretches(self, length: int, options: SeparationOptions) -> int:
         """As many as the real engine would run model calls for (htdemucs' segment plan)."""
         if self.spec.tunable:
+            # the engine proper: only when a test runs it
             from demixer.engine.separate import count_segments
 
             return count_segments(length, options)

@@ -145,6 +145,7 @@ def _child(path: Path, model: str, quality: str, publish: bool) -> None:
     from django.core.files import File
     from django.core.management import call_command
 
+    # Django is set up in this child process first
     from demixer.engine import audio
     from demixer.separation import services, stretches, tasks
     from demixer.separation.models import Separation

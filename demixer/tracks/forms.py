@@ -8,8 +8,9 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from demixer.engine import audio, fast_check, registry
+from demixer.engine import audio, registry
 from demixer.engine.errors import AudioDecodeError
+from demixer.engine.htdemucs import fast_check
 from demixer.separation import modes
 from demixer.separation.models import Quality
 from demixer.tracks.models import Track

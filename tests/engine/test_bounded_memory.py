@@ -12,7 +12,7 @@ import soundfile as sf
 from demixer.engine import audio, buffers, separate
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.registry import get_spec
-from demixer.engine.spleeter import shared_spleeter
+from demixer.engine.spleeter.model import shared_spleeter
 
 
 def _resident_bytes(array: np.ndarray) -> int:

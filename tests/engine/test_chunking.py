@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from demixer.engine import chunking
+from demixer.engine.htdemucs import chunking
 
 SEGMENT = 1000  # a small stand-in for the model's 343980 samples: same arithmetic
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from demixer.engine import dsp
+from demixer.engine.htdemucs import dsp
 from tests.conftest import DATA
 
 REFERENCE = np.load(DATA / "dsp_reference.npz")  # made by bench/make_dsp_golden.py (torch 2.13)

@@ -14,9 +14,10 @@ import pytest
 import soundfile as sf
 from onnx import numpy_helper
 
-from demixer.engine import fast_check, registry
-from demixer.engine.fast_check import FastCheck
-from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
+from demixer.engine import registry
+from demixer.engine.htdemucs import fast_check
+from demixer.engine.htdemucs.fast_check import FastCheck
+from demixer.engine.htdemucs.model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 from demixer.testing.files import write_audio
@@ -94,7 +95,8 @@ def test_a_corrupt_verdicts_file_means_check_again(tmp_path: Path) -> None:
 
 
 def test_exact_int8_kernels_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
-    from demixer.engine import cpu, onnx_model
+    from demixer.engine.htdemucs import cpu
+    from demixer.engine.htdemucs import model as onnx_model
 
     monkeypatch.setenv("DEMIXER_EXACT_INT8", "1")
     assert cpu.exact_int8()

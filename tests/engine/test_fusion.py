@@ -11,8 +11,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from demixer.engine import registry
-from demixer.engine.fusion import fuse_attention
-from demixer.engine.onnx_model import SegmentModel, SessionConfig
+from demixer.engine.htdemucs.fusion import fuse_attention
+from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
 from demixer.testing import signals
 
 

@@ -1,6 +1,6 @@
 """The fast mode's int8 arithmetic on a CPU without VNNI, emulated with qemu-user as a Haswell
 (AVX2 only): there onnxruntime's u8 x s8 kernels saturate, and the session options the fast
-mode uses on such CPUs (``session.x64quantprecision``, see :mod:`demixer.engine.cpu`) make
+mode uses on such CPUs (``session.x64quantprecision``, see :mod:`demixer.engine.htdemucs.cpu`) make
 the result the same as on a VNNI host. One quantized MatMul whose weights pair up the way that
 overflows the 16-bit intermediate stands in for the model's ~40 (the whole model under
 emulation would take hours); the cpu-class detection is tested on known flag sets."""
@@ -18,7 +18,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from demixer.engine import cpu
+from demixer.engine.htdemucs import cpu
 from demixer.testing.signals import sdr
 
 QEMU = shutil.which("qemu-x86_64")
@@ -27,7 +27,7 @@ x86_only = pytest.mark.skipif(platform.machine() != "x86_64", reason="x86-64 int
 RUN = """
 import os, sys
 import numpy as np, onnxruntime as ort
-from demixer.engine.onnx_model import SessionConfig, _session_options
+from demixer.engine.htdemucs.model import SessionConfig, _session_options
 graph, feed, out = sys.argv[1:4]
 x = np.load(feed)
 results = {}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demixer.engine.onnx_model import SegmentModel, SessionConfig, shared_model
+from demixer.engine.htdemucs.model import SegmentModel, SessionConfig, shared_model
 from demixer.engine.separate import SeparationOptions, separate_array
 from demixer.testing import signals
 from tests.conftest import DATA

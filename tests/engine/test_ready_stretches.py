@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from demixer.engine import audio, chunking
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine import audio
+from demixer.engine.htdemucs import chunking
+from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.options import SeparationOptions
 from demixer.engine.registry import get_spec
 from demixer.engine.separate import Stretch, separate_array, separate_file

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from demixer.engine.errors import Cancelled, EngineError
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.separate import (
     Progress,
     SeparationOptions,

@@ -11,10 +11,10 @@ import pytest
 
 from demixer.engine import audio, cli, model_files, registry, sessions
 from demixer.engine.errors import EngineError
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.separate import Progress, separate_file
-from demixer.engine.spleeter import shared_spleeter
+from demixer.engine.spleeter.model import shared_spleeter
 from demixer.testing import signals
 
 

@@ -17,17 +17,19 @@ import pytest
 import soundfile as sf
 from scipy import signal as sps
 
-from demixer.engine import buffers, spleeter_dsp, spleeter_weights
+from demixer.engine import buffers
 from demixer.engine.errors import Cancelled, FetchError, ModelNotAvailable
-from demixer.engine.spleeter import SpleeterModel, shared_spleeter
-from demixer.engine.spleeter_checkpoint import (
+from demixer.engine.spleeter import dsp as spleeter_dsp
+from demixer.engine.spleeter import weights as spleeter_weights
+from demixer.engine.spleeter.checkpoint import (
     CheckpointError,
     crc32c,
     read_checkpoint,
     read_table,
     write_checkpoint,
 )
-from demixer.engine.spleeter_graph import BatchNorm, GraphBuilder, unet_weights
+from demixer.engine.spleeter.graph import BatchNorm, GraphBuilder, unet_weights
+from demixer.engine.spleeter.model import SpleeterModel, shared_spleeter
 from demixer.testing import signals
 from tests.conftest import DATA
 

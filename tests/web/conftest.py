@@ -20,10 +20,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from demixer.engine import onnx_model, spleeter
+from demixer.engine.htdemucs import model as onnx_model
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
 from demixer.engine.separate import SeparationOptions, separate_file
+from demixer.engine.spleeter import model as spleeter
 from demixer.separation import render, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.testing import signals

@@ -13,7 +13,7 @@ from pathlib import Path
 from demixer.testing import signals
 from demixer.testing.files import write_audio
 
-HEAVY = ("onnxruntime", "scipy", "demixer.engine.onnx_model", "demixer.engine.separate")
+HEAVY = ("onnxruntime", "scipy", "demixer.engine.htdemucs.model", "demixer.engine.separate")
 
 # a fresh interpreter: this test process has long loaded the engine for other tests
 SCRIPT = """

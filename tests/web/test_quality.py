@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from demixer.engine import fast_check, onnx_model
+from demixer.engine.htdemucs import fast_check
+from demixer.engine.htdemucs import model as onnx_model
 from demixer.separation.models import Quality, Separation, Status
 from demixer.tracks.models import Track
 from tests.web.conftest import run_worker, upload

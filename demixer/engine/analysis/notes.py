@@ -111,6 +111,7 @@ class NoteModel:
     """Basic Pitch's model, loaded once (a 230 KB graph): ``transcribe`` per stem."""
 
     def __init__(self, path: Path | None = None) -> None:
+        # the weights' module: only when the model file is looked for
         from demixer.engine.analysis import notes_model
 
         self.session = _session(path or notes_model.model_path())

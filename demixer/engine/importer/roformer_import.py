@@ -123,6 +123,7 @@ def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
 def _verify(spec: registry.ModelSpec, work: Path, report: dict[str, Any]) -> float:
     """The engine's chunk (host STFT, graph, host iSTFT) against the reference's: worst
     output's SNR, dB."""
+    # onnxruntime: only for the check after the export
     from demixer.engine.options import SessionConfig
     from demixer.engine.roformer.model import RoformerModel
 

@@ -119,12 +119,13 @@ def _export(
 
 def _fuse(graph: Path) -> int:
     """Rewrite the export's attention blocks as onnxruntime's fused attention, in place, as the
-    built-in htdemucs graph is (:mod:`demixer.engine.fusion`: the same arithmetic without writing
-    out the attention matrices; 4.5 % less time on an AVX2 host, within noise on AVX-512 VNNI);
+    built-in htdemucs graph is (:mod:`~demixer.engine.htdemucs.fusion`: the same arithmetic,
+    without writing out the attention matrices; see docs/performance.md for what it saves);
     before the check against PyTorch and the checksum. Returns how many were fused."""
     import onnx
 
-    from demixer.engine.fusion import fuse_attention
+    # onnx and onnxruntime: only for the fusion and the check after the export
+    from demixer.engine.htdemucs.fusion import fuse_attention
 
     model = onnx.load(str(graph))
     fused = fuse_attention(model)
@@ -162,7 +163,8 @@ def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
 
 def _verify(spec: registry.ModelSpec, graph: Path, work: Path, member: dict[str, Any]) -> float:
     """The engine's forward pass on the test segment against PyTorch's: worst stem SNR, dB."""
-    from demixer.engine.onnx_model import SegmentModel
+    # onnx and onnxruntime: only for the fusion and the check after the export
+    from demixer.engine.htdemucs.model import SegmentModel
     from demixer.engine.options import SessionConfig
 
     check = np.load(work / "check.npz")

@@ -1,6 +1,6 @@
 """Is the int8 fast mode right on this CPU? Checked once per host against the default mode.
 
-int8 kernels differ between CPUs (see :mod:`demixer.engine.cpu`): the fast graph that is within
+int8 kernels differ between CPUs (see :mod:`.cpu`): the fast graph that is within
 0.1 dB of the default mode on one host gave 0 dB vocals on another. So before a process first
 uses the fast mode, both sessions separate one built-in segment (a generated song with a strong
 vocal, where int8 errors show first) and every fast stem must be within ``BOUND_DB`` of the
@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from demixer.engine import cpu, registry
+from demixer.engine import registry
+from demixer.engine.htdemucs import cpu
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from demixer.engine.onnx_model import SegmentModel, SessionConfig
+    from demixer.engine.htdemucs.model import SegmentModel, SessionConfig
 
 logger = logging.getLogger("demixer.engine")
 
@@ -185,7 +186,8 @@ def verdict(
     ``default`` and ``fast`` are sessions the caller already has (the worker's); missing ones
     are built for the check (the fast one through the shared cache, since it will be used).
     """
-    from demixer.engine.onnx_model import SegmentModel, shared_model
+    # onnxruntime: loaded in the worker only, when it checks
+    from demixer.engine.htdemucs.model import SegmentModel, shared_model
 
     fast_config = dataclasses.replace(config, quality="fast")
     registry.ensure_quantized(config.model)  # records the graph's checksum

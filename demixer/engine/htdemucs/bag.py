@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-from demixer.engine.onnx_model import SegmentModel
+from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec, member_paths
 

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from demixer.engine import buffers, spleeter_dsp
+from demixer.engine import buffers
 from demixer.engine.errors import Cancelled, EngineError, ModelNotAvailable
 from demixer.engine.options import SessionConfig
-from demixer.engine.spleeter_weights import SPLEETER_2STEMS, CheckpointSpec, ensure_graph
+from demixer.engine.spleeter import dsp as spleeter_dsp
+from demixer.engine.spleeter.weights import SPLEETER_2STEMS, CheckpointSpec, ensure_graph
 
 BlockProgress = Callable[[int, int], None]  # (blocks done, blocks in all)
 CancelFn = Callable[[], bool]

