@@ -50,11 +50,7 @@ def _pending(item: Render) -> HttpResponse:
     if item.status == Status.FAILED:
         raise ApiError(409, "render_failed", item.error or "This file could not be made.")
     data = render_out(item)
-    response = JsonResponse(data, status=202)
-    response["Location"] = str(data["status_url"])
-    response["Retry-After"] = "1"
-    response["Cache-Control"] = "no-store"
-    return response
+    return controller.polled(JsonResponse(data, status=202), str(data["status_url"]))
 
 
 def _answer(request: HttpRequest, decide: Callable[[], Outcome]) -> HttpResponseBase:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
@@ -218,6 +218,16 @@ def render_status(item: Render) -> Render:
     """The render, queued again first if its worker died meanwhile."""
     render_jobs.revive(item, retry_failed=False)
     return item
+
+
+def polled(response: HttpResponse, status_url: str | None) -> HttpResponse:
+    """A render's status, never cached; while it is on its way (``status_url``), where to poll
+    and how soon."""
+    if status_url is not None:
+        response["Location"] = status_url
+        response["Retry-After"] = "1"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def respond(request: HttpRequest, outcome: StoredFile | Zip) -> HttpResponseBase:

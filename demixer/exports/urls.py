@@ -20,27 +20,17 @@ class FormatConverter:
 
 register_converter(FormatConverter, "fmt")
 
+JOB = "separations/<uuid:separation_id>"  # the separation's downloads start with this
+
 urlpatterns = [
-    path(
-        "separations/<uuid:separation_id>/stems/<slug:name>.<fmt:fmt>",
-        views.stem_download,
-        name="stem-download",
-    ),
-    path("separations/<uuid:separation_id>/stems.zip", views.stems_zip, name="separation-zip"),
-    path(
-        "separations/<uuid:separation_id>/instrumental.<fmt:fmt>",
-        views.instrumental,
-        name="separation-instrumental",
-    ),
-    path("separations/<uuid:separation_id>/mix/", views.mix, name="separation-mix"),
-    path("separations/<uuid:separation_id>/midi/<slug:name>.mid", views.midi, name="stem-midi"),
-    path("separations/<uuid:separation_id>/chords.lab", views.chords_lab, name="separation-chords"),
-    path(
-        "separations/<uuid:separation_id>/chords.json",
-        views.chords_json,
-        name="separation-chords-json",
-    ),
-    path("separations/<uuid:separation_id>/original", views.original, name="separation-original"),
+    path(f"{JOB}/stems/<slug:name>.<fmt:fmt>", views.stem_download, name="stem-download"),
+    path(f"{JOB}/stems.zip", views.stems_zip, name="separation-zip"),
+    path(f"{JOB}/instrumental.<fmt:fmt>", views.instrumental, name="separation-instrumental"),
+    path(f"{JOB}/mix/", views.mix, name="separation-mix"),
+    path(f"{JOB}/midi/<slug:name>.mid", views.midi, name="stem-midi"),
+    path(f"{JOB}/chords.lab", views.chords_lab, name="separation-chords"),
+    path(f"{JOB}/chords.json", views.chords_json, name="separation-chords-json"),
+    path(f"{JOB}/original", views.original, name="separation-original"),
     path("downloads/<uuid:render_id>/", views.render_status, name="render-status"),
     path("downloads/<uuid:render_id>/file", views.render_file, name="render-file"),
 ]

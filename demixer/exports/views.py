@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
@@ -39,6 +39,11 @@ def _wants_status(request: HttpRequest) -> bool:
     return request.accepts("application/json") and not request.accepts("application/octet-stream")
 
 
+def _options(data: QueryDict) -> tuple[str | None, str | None]:
+    """A download's ``rate`` and ``bit_depth`` as asked (None: the default)."""
+    return data.get("rate"), data.get("bit_depth")
+
+
 def _bad(message: str) -> HttpResponse:
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
@@ -53,17 +58,14 @@ def _status(request: HttpRequest, item: Render) -> HttpResponse:
         response = render(request, "exports/preparing.html", context, status=code)
     else:
         response = JsonResponse(data, status=code)
-    if code == 202:
-        response["Location"] = str(data["status_url"])
-        response["Retry-After"] = "1"
-    response["Cache-Control"] = "no-store"
-    return response
+    return controller.polled(response, str(data["status_url"]) if code == 202 else None)
 
 
-def _answer(request: HttpRequest, decide: Callable[[], Outcome]) -> HttpResponseBase:
-    """The file, or where its render is; a bad option is a 400 with its sentence."""
+def _answer(request: HttpRequest, decide: Callable[[bool], Outcome]) -> HttpResponseBase:
+    """The file (``decide(True)``: unless the client asked for the status), or where its render
+    is; a bad option is a 400 with its sentence."""
     try:
-        outcome = decide()
+        outcome = decide(not _wants_status(request))
     except BadOption as exc:
         return _bad(str(exc))
     if isinstance(outcome, Render):
@@ -77,11 +79,7 @@ def stem_download(
     request: HttpRequest, separation_id: object, name: str, fmt: str
 ) -> HttpResponseBase:
     job, get = find_done(request.user, separation_id), request.GET
-    file = not _wants_status(request)
-    return _answer(
-        request,
-        lambda: controller.stem(job, name, fmt, get.get("rate"), get.get("bit_depth"), file),
-    )
+    return _answer(request, lambda file: controller.stem(job, name, fmt, *_options(get), file))
 
 
 @login_required
@@ -89,11 +87,7 @@ def stem_download(
 def instrumental(request: HttpRequest, separation_id: object, fmt: str) -> HttpResponseBase:
     """Everything but the vocals, as one file."""
     job, get = find_done(request.user, separation_id), request.GET
-    file = not _wants_status(request)
-    return _answer(
-        request,
-        lambda: controller.instrumental(job, fmt, get.get("rate"), get.get("bit_depth"), file),
-    )
+    return _answer(request, lambda file: controller.instrumental(job, fmt, *_options(get), file))
 
 
 @login_required
@@ -103,11 +97,8 @@ def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     ``?format=wav|mp3`` (or a ``rate`` or ``bit_depth`` of their own) the stems' conversions,
     rendered first."""
     job, get = find_done(request.user, separation_id), request.GET
-    fmt, file = get.get("format", MASTER.name), not _wants_status(request)
-    return _answer(
-        request,
-        lambda: controller.stems_zip(job, fmt, get.get("rate"), get.get("bit_depth"), file),
-    )
+    fmt = get.get("format", MASTER.name)
+    return _answer(request, lambda file: controller.stems_zip(job, fmt, *_options(get), file))
 
 
 @login_required
@@ -132,11 +123,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     except ValueError:
         return _bad("tempo and pitch must be numbers.")
     setting = controller.MixSetting(numbers["gain"], numbers["pan"], tempo, pitch)
-    file = not _wants_status(request)
-    return _answer(
-        request,
-        lambda: controller.mix(job, fmt, setting, post.get("rate"), post.get("bit_depth"), file),
-    )
+    return _answer(request, lambda file: controller.mix(job, fmt, setting, *_options(post), file))
 
 
 @login_required
@@ -144,7 +131,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
 def midi(request: HttpRequest, separation_id: object, name: str) -> HttpResponseBase:
     """One stem's notes as a ``.mid`` (made by the worker: 202 until then)."""
     job = find_done(request.user, separation_id)
-    return _answer(request, lambda: controller.midi(job, name, not _wants_status(request)))
+    return _answer(request, lambda file: controller.midi(job, name, file))
 
 
 @login_required
@@ -152,7 +139,7 @@ def midi(request: HttpRequest, separation_id: object, name: str) -> HttpResponse
 def chords_lab(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """The chords as a ``.lab`` text file, a label a beat (made by the worker)."""
     job = find_done(request.user, separation_id)
-    return _answer(request, lambda: controller.chords(job, not _wants_status(request)))
+    return _answer(request, lambda file: controller.chords(job, file))
 
 
 @login_required
@@ -164,7 +151,7 @@ def chords_json(request: HttpRequest, separation_id: object) -> HttpResponseBase
     if isinstance(outcome, StoredFile):
         response: HttpResponseBase = JsonResponse({"chords": controller.chord_list(outcome)})
         return response
-    return _answer(request, lambda: outcome)
+    return _answer(request, lambda file: outcome)
 
 
 @login_required
@@ -199,4 +186,4 @@ def render_status(request: HttpRequest, render_id: object) -> JsonResponse:
 def render_file(request: HttpRequest, render_id: object) -> HttpResponseBase:
     """The rendered file, once it is there; until then, the render's status."""
     item = controller.find_render(request.user, render_id)
-    return _answer(request, lambda: controller.render_file(item))
+    return _answer(request, lambda file: controller.render_file(item))

@@ -178,12 +178,8 @@ def _render(job: Render, tmp: Path, progress: _Reporter) -> None:
 def _analysis(job: Render, masters: dict[str, str], progress: _Reporter) -> bytes:
     """A stem's notes as a MIDI file at the track's tempo, or the chords of the harmonic stems
     (all but drums and vocals; all of them when that leaves none) as ``.lab`` text."""
-    if job.kind == RenderKind.MIDI:
-        name = str(job.params["stem"])
-        gains = {name: 1.0}
-    else:
-        harmonic = [n for n in masters if n not in chords.NOT_HARMONIC] or list(masters)
-        gains = dict.fromkeys(harmonic, 1.0)
+    names = [str(job.params["stem"])] if job.kind == RenderKind.MIDI else list(masters)
+    gains = dict.fromkeys(analysed_stems(job.kind, names), 1.0)
     progress.stage(0.0, 0.3)  # reading; the analysis itself reports nothing until it is done
     with ExitStack() as stack:
         local = {n: stack.enter_context(files.local_copy(masters[n])) for n in gains}
@@ -194,6 +190,14 @@ def _analysis(job: Render, masters: dict[str, str], progress: _Reporter) -> byte
         bpm = job.separation.track.bpm or DEFAULT_BPM
         return midi.to_midi(_note_model().transcribe(audio, rate), bpm)
     return chords.to_lab(chords.chords(audio, rate)).encode()
+
+
+def analysed_stems(kind: str, names: list[str]) -> list[str]:
+    """The stems an analysis reads: a MIDI its stem; the chords every stem but drums and vocals
+    (cleaner chroma), or all of them when that leaves none (a two-stem separation)."""
+    if kind != RenderKind.CHORDS:
+        return names
+    return [n for n in names if n not in chords.NOT_HARMONIC] or names
 
 
 @cache
