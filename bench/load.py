@@ -73,7 +73,7 @@ def _prepare(users: int, folder: Path) -> dict[str, object]:
     from django.db import transaction
     from django.urls import reverse
 
-    from demixer.separation import render, services
+    from demixer.separation import masters, services
     from demixer.separation.models import Separation, Status, Stem
     from demixer.testing import signals
     from demixer.testing.files import write_audio
@@ -83,12 +83,12 @@ def _prepare(users: int, folder: Path) -> dict[str, object]:
     source = folder / "source"
     source.mkdir()
     masters = {
-        n: render.write_master(w, source / f"{n}.flac", signals.RATE, {}) for n, w in stems.items()
+        n: masters.write_master(w, source / f"{n}.flac", signals.RATE, {}) for n, w in stems.items()
     }
     previews = {
-        n: render.write_preview(w, source / f"{n}.mp3", signals.RATE) for n, w in stems.items()
+        n: masters.write_preview(w, source / f"{n}.mp3", signals.RATE) for n, w in stems.items()
     }
-    peaks = render.peaks(stems)
+    peaks = masters.peaks(stems)
     song = write_audio(source / "song.flac", signals.mix(stems), signals.RATE, "flac")
     media = Path(os.environ["DEMIXER_DATA_DIR"]) / "media"
 

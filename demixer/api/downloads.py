@@ -1,67 +1,69 @@
-"""Files: a stem in a chosen format, the zip, the instrumental and a mix; Range on files.
+"""Files: a stem in a chosen format, the zip, the instrumental, a mix, a stem's MIDI and the
+chords; Range on files.
 
-As on the web (``demixer.separation.downloads``): FLAC masters and their zip are served at once;
-anything that needs encoding is a render job, answered 202 with ``Location`` and a status URL
-until the worker has made the file, then served from its cache. Every file but the master takes
-an optional ``rate`` and ``bit_depth`` (``DownloadOptions``); a value not offered is a 400.
+The same decisions as the site's (:mod:`demixer.exports.controller`), answered in the API's
+words: FLAC masters and their zip are served at once; anything the worker makes is answered 202
+with ``Location`` and a status URL until the file is there, then served from its cache; a failed
+render is a 409. Every audio file but the master takes an optional ``rate`` and ``bit_depth``
+(``DownloadOptions``); a value not offered is a 400.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
 from demixer.api.errors import ApiError
-from demixer.api.schemas import DownloadOptions, Error, Format, MixIn, RenderOut, render_out
-from demixer.api.separations import ERRORS, own
-from demixer.separation import downloads as web
-from demixer.separation import files, renders
-from demixer.separation.models import Render, RenderKind, Separation, Status, Stem
-from demixer.separation.render import MASTER
-from demixer.separation.views import _download_name
+from demixer.api.schemas import (
+    ChordsOut,
+    DownloadOptions,
+    Error,
+    Format,
+    MixIn,
+    RenderOut,
+    render_out,
+)
+from demixer.api.separations import ERRORS
+from demixer.exports import controller
+from demixer.exports.controller import NotDone, Outcome, StoredFile, Unavailable
+from demixer.exports.options import BadOption
+from demixer.separation.masters import MASTER
+from demixer.separation.models import Render, Separation, Status
 
 router = Router(tags=["downloads"])
 FILE = {200: None, 202: RenderOut, 206: None, 304: None, 409: Error, 416: None, **ERRORS}
 
 
 def _done(request: HttpRequest, separation_id: UUID) -> Separation:
-    job = own(request, separation_id)
-    if job.status != Status.DONE:
-        raise ApiError(409, "not_done", f"This separation is {job.status}: it has no stems.")
-    return job
+    try:
+        return controller.find_done(request.user, separation_id)
+    except NotDone as exc:
+        raise ApiError(409, "not_done", str(exc)) from None
 
 
-def _status(item: Render) -> HttpResponse:
+def _pending(item: Render) -> HttpResponse:
     """Where a render is: 202 with where to poll while it is made; 409 if it failed."""
     if item.status == Status.FAILED:
         raise ApiError(409, "render_failed", item.error or "This file could not be made.")
     data = render_out(item)
-    response = JsonResponse(data, status=202)
-    response["Location"] = str(data["status_url"])
-    response["Retry-After"] = "1"
-    response["Cache-Control"] = "no-store"
-    return response
+    return controller.polled(JsonResponse(data, status=202), str(data["status_url"]))
 
 
-def _options(job: Separation, fmt: str, options: DownloadOptions) -> dict[str, int]:
-    """The options as render params; a 400 naming what is not offered."""
+def _answer(request: HttpRequest, decide: Callable[[], Outcome]) -> HttpResponseBase:
+    """The file, or 202 while it is made; what is wrong with the request as an API error."""
     try:
-        return renders.download_options(job, fmt, options.rate, options.bit_depth)
-    except renders.BadOption as exc:
-        raise ApiError(400, "invalid_option", str(exc)) from None
-
-
-def _rendered(
-    request: HttpRequest, job: Separation, kind: str, fmt: str, params: dict[str, object]
-) -> HttpResponseBase:
-    item = renders.request(job, kind, fmt, params)
-    if item.status == Status.DONE or renders.is_ready(item):
-        return web._serve(request, item)
-    return _status(item)
+        outcome = decide()
+    except BadOption as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
+    except Unavailable as exc:
+        raise ApiError(404, exc.code, str(exc)) from None
+    if isinstance(outcome, Render):
+        return _pending(outcome)
+    return controller.respond(request, outcome)
 
 
 @router.get(
@@ -77,16 +79,7 @@ def stem(
     """One stem: ``flac`` is the lossless master (Range, ETag); the other formats, and any
     ``rate`` or ``bit_depth`` but the master's, are made by the worker (202 until then)."""
     job = _done(request, separation_id)
-    found = get_object_or_404(Stem, separation=job, name=name)
-    options = _options(job, fmt, query)
-    if fmt == MASTER.name and not options:
-        return files.serve(
-            request,
-            files.name_of(found.master),
-            _download_name(job, found.label, fmt),
-            attachment=True,
-        )
-    return _rendered(request, job, RenderKind.STEM, fmt, {"stem": name, **options})
+    return _answer(request, lambda: controller.stem(job, name, fmt, query.rate, query.bit_depth))
 
 
 class ZipQuery(DownloadOptions):
@@ -100,13 +93,9 @@ def stems_zip(
     """Every stem in one zip: the FLAC masters streamed, or (``format``, ``rate``,
     ``bit_depth``) their conversions."""
     job = _done(request, separation_id)
-    options = _options(job, query.format, query)
-    if query.format == MASTER.name and not options:
-        members = renders.zip_members(
-            job, MASTER.name, lambda label, ext: _download_name(job, label, ext)
-        )
-        return files.serve_zip(members, web._zip_name(job))
-    return _rendered(request, job, RenderKind.ZIP, query.format, {**options})
+    return _answer(
+        request, lambda: controller.stems_zip(job, query.format, query.rate, query.bit_depth)
+    )
 
 
 @router.get(
@@ -119,11 +108,7 @@ def instrumental(
 ) -> HttpResponseBase:
     """Everything but the vocals, as one file (made by the worker)."""
     job = _done(request, separation_id)
-    names = set(job.stems.values_list("name", flat=True))
-    if "vocals" not in names or len(names) < 2:
-        raise ApiError(404, "no_instrumental", "This separation has no vocals stem to leave out.")
-    options = _options(job, fmt, query)
-    return _rendered(request, job, RenderKind.INSTRUMENTAL, fmt, {**options})
+    return _answer(request, lambda: controller.instrumental(job, fmt, query.rate, query.bit_depth))
 
 
 @router.post("/separations/{uuid:separation_id}/mix/", response=FILE, url_name="mix")
@@ -132,36 +117,54 @@ def mix(request: HttpRequest, separation_id: UUID, body: MixIn) -> HttpResponseB
     each (-1 left .. 1 right; left out: centre), the tempo (0.5..1.5) and pitch (semitones,
     -6..6); made by the worker (at ``rate`` and ``bit_depth`` if given)."""
     job = _done(request, separation_id)
-    options = _options(job, body.format, body)
-    names = list(job.stems.values_list("name", flat=True))
-    try:
-        params = renders.mix_params(names, body.gains, body.pans, body.tempo, body.pitch)
-    except renders.BadOption as exc:
-        raise ApiError(400, exc.code, str(exc)) from None
-    return _rendered(request, job, RenderKind.MIX, body.format, {**params, **options})
-
-
-def _own_render(request: HttpRequest, render_id: UUID) -> Render:
-    return get_object_or_404(
-        Render.objects.select_related("separation__track"),
-        id=render_id,
-        separation__track__owner=request.user,
+    setting = controller.MixSetting(body.gains, body.pans, body.tempo, body.pitch)
+    return _answer(
+        request, lambda: controller.mix(job, body.format, setting, body.rate, body.bit_depth)
     )
+
+
+@router.get(
+    "/separations/{uuid:separation_id}/midi/{slug:name}.mid", response=FILE, url_name="midi"
+)
+def midi(request: HttpRequest, separation_id: UUID, name: str) -> HttpResponseBase:
+    """One stem's notes as a Standard MIDI File (Basic Pitch; notes, velocities, pitch bends,
+    the track's tempo), made by the worker (202 until then)."""
+    job = _done(request, separation_id)
+    return _answer(request, lambda: controller.midi(job, name))
+
+
+@router.get("/separations/{uuid:separation_id}/chords.lab", response=FILE, url_name="chords-lab")
+def chords_lab(request: HttpRequest, separation_id: UUID) -> HttpResponseBase:
+    """The chords as ``.lab`` text, as chord datasets write it: ``start end label`` a line
+    (seconds; Harte's labels: ``C:maj``, ``A:min``, ``G:7``, ``N`` for none), a label a beat,
+    computed on every stem but drums and vocals; made by the worker (202 until then)."""
+    job = _done(request, separation_id)
+    return _answer(request, lambda: controller.chords(job))
+
+
+@router.get(
+    "/separations/{uuid:separation_id}/chords",
+    response={200: ChordsOut, 202: RenderOut, 409: Error, **ERRORS},
+    url_name="chords",
+)
+def chords(request: HttpRequest, separation_id: UUID) -> HttpResponseBase | dict[str, object]:
+    """The chords as JSON, for a player to show under its waveforms: the ``.lab``'s lines as
+    ``{start, end, label}``; 202 with the render's status until they are made."""
+    outcome = controller.chords(_done(request, separation_id))
+    if isinstance(outcome, StoredFile):
+        return {"chords": controller.chord_list(outcome)}
+    return _answer(request, lambda: outcome)
 
 
 @router.get("/renders/{uuid:render_id}/", response={200: RenderOut, **ERRORS}, url_name="render")
 def render_status(request: HttpRequest, render_id: UUID) -> dict[str, object]:
     """A file being made: ``status`` is done once ``download_url`` serves it."""
-    item = _own_render(request, render_id)
-    renders.revive(item, retry_failed=False)  # its worker may have died meanwhile
+    item = controller.render_status(controller.find_render(request.user, render_id))
     return render_out(item)
 
 
 @router.get("/renders/{uuid:render_id}/file", response=FILE, url_name="render-file")
 def render_file(request: HttpRequest, render_id: UUID) -> HttpResponseBase:
     """The made file once it is there; until then 202 and the render's status."""
-    item = _own_render(request, render_id)
-    if item.status == Status.DONE and renders.is_ready(item):
-        return web._serve(request, item)
-    renders.revive(item, retry_failed=False)
-    return _status(item)
+    item = controller.find_render(request.user, render_id)
+    return _answer(request, lambda: controller.render_file(item))

@@ -13,7 +13,8 @@ from pydantic_core import PydanticCustomError
 
 from demixer.api.errors import ApiError
 from demixer.engine import formats
-from demixer.separation import modes, queue, render, renders, stretches
+from demixer.exports import conversions, render_jobs
+from demixer.separation import modes, queue, stretches
 from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import Track
 
@@ -52,6 +53,22 @@ class StemOut(Schema):
     name: str
     label: str
     downloads: dict[str, str]
+    midi: str = Field(description="the stem's notes as a .mid (made by the worker)")
+
+
+class ChordsLinks(Schema):
+    lab: str = Field(description="the chords as .lab text: 'start end label' a line (seconds)")
+    json_url: str = Field(description="the same as JSON: {chords: [{start, end, label}]}")
+
+
+class ChordOut(Schema):
+    start: float  # seconds
+    end: float
+    label: str  # Harte's syntax, as .lab files write it: "C:maj", "A:min7", "G:7"; "N": none
+
+
+class ChordsOut(Schema):
+    chords: list[ChordOut]
 
 
 class StretchOut(Schema):
@@ -101,6 +118,7 @@ class SeparationOut(Schema):
     zip: str | None = None
     instrumental: dict[str, str] | None = None
     mix: str | None = None
+    chords: ChordsLinks | None = None
 
 
 class CancelOut(SeparationOut):
@@ -145,7 +163,7 @@ class SeparateIn(JsonObject):
 
 
 def _rates_text() -> str:
-    stored, *others = render.download_rates(0)
+    stored, *others = conversions.download_rates(0)
     limits = [f"{f.name}: {max(f.rates)} at most" for f in formats.FORMATS.values() if f.rates]
     return (
         f"{stored} (the stems' own, the default), {', '.join(map(str, others))}, "
@@ -166,7 +184,8 @@ def _depths_text() -> str:
     lossy = [f.name for f in formats.FORMATS.values() if not f.bit_depths]
     return (
         f"Bits per sample of a lossless file ({'; '.join(each)}), "
-        f"{render.DOWNLOAD_BIT_DEPTH} by default. Not for {' or '.join(lossy)} (it has a bitrate)."
+        f"{conversions.DOWNLOAD_BIT_DEPTH} by default. "
+        f"Not for {' or '.join(lossy)} (it has a bitrate)."
     )
 
 
@@ -266,6 +285,7 @@ def separation_out(job: Separation) -> dict[str, object]:
                 "downloads": {
                     fmt: reverse("api:stem", args=[job.id, stem.name, fmt]) for fmt in formats.NAMES
                 },
+                "midi": reverse("api:midi", args=[job.id, stem.name]),
             }
             for stem in stems
         ]
@@ -275,8 +295,12 @@ def separation_out(job: Separation) -> dict[str, object]:
                 fmt: reverse("api:instrumental", args=[job.id, fmt]) for fmt in formats.NAMES
             }
         data["mix"] = reverse("api:mix", args=[job.id])
+        data["chords"] = {
+            "lab": reverse("api:chords-lab", args=[job.id]),
+            "json_url": reverse("api:chords", args=[job.id]),
+        }
     return data
 
 
 def render_out(render: Render) -> dict[str, object]:
-    return renders.payload(render, status_view="api:render", file_view="api:render-file")
+    return render_jobs.payload(render, status_view="api:render", file_view="api:render-file")

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "demixer.ops",
     "demixer.tracks",
     "demixer.separation",
+    "demixer.exports",
     "demixer.player",
     "demixer.api",
     "ninja",  # the API docs page from its bundled Swagger UI files, not a CDN (the CSP)

@@ -12,10 +12,8 @@ class SeparationConfig(AppConfig):
 
         registry.configure(settings.MODELS_DIR)
         # connects job_queued to the queue: the services send it and never import the tasks
-        from demixer.jobs import loop
         from demixer.jobs.signals import job_ended
-        from demixer.separation import render_tasks, services, tasks  # noqa: F401
+        from demixer.separation import services, tasks  # noqa: F401
         from demixer.separation.models import Separation
 
         job_ended.connect(services.forget_live_pieces, sender=Separation, dispatch_uid="live")
-        loop.register(loop.Lane("render", render_tasks.take_next, stop_timeout=20.0))

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from demixer.engine import formats, registry
 from demixer.ops import disk
-from demixer.separation import render
+from demixer.separation import masters
 
 CHANNELS = 2
 FLOAT_BYTES = 4
@@ -34,13 +34,13 @@ def stem_count(model: str, two_stems: str = "") -> int:
     return len(registry.get_spec(model).sources)
 
 
-def _per_stem_second(rate: int = render.STORED_RATE) -> dict[str, float]:
+def _per_stem_second(rate: int = masters.STORED_RATE) -> dict[str, float]:
     frames = rate * CHANNELS
     return {
         "live": frames * FLOAT_BYTES,
-        "master": frames * render.MASTER_BIT_DEPTH / 8,
-        "preview": render.PREVIEW_KBPS * 1000 / 8,
-        "render": frames * render.DOWNLOAD_BIT_DEPTH / 8,
+        "master": frames * masters.MASTER_BIT_DEPTH / 8,
+        "preview": masters.PREVIEW_KBPS * 1000 / 8,
+        "render": frames * masters.MASTER_BIT_DEPTH / 8,  # a download at the masters' depth
     }
 
 
@@ -76,7 +76,7 @@ def render_needs(
 ) -> dict[str, int]:
     """Bytes by role a render of ``stems`` files (a zip's stems, or one stem, instrumental or
     mix: 1) needs: encoded in the temporary folder, then copied into storage."""
-    frames = (rate or render.STORED_RATE) * CHANNELS
+    frames = (rate or masters.STORED_RATE) * CHANNELS
     spec = formats.get(fmt)  # a lossy one at its highest bitrate; lossless ones by their PCM size
     kbps = spec.default_kbps or 0
     per_second = kbps * 1000 / 8 if not spec.lossless else frames * max(bit_depth, 16) / 8

@@ -146,6 +146,8 @@ class RenderKind(models.TextChoices):
     ZIP = "zip", "Zip"  # every stem converted (the zip itself is streamed from them)
     INSTRUMENTAL = "instrumental", "Instrumental"
     MIX = "mix", "Mix"
+    MIDI = "midi", "MIDI"  # one stem's notes (Basic Pitch), a .mid
+    CHORDS = "chords", "Chords"  # a label a beat on the harmonic stems, a .lab
 
 
 class Render(models.Model):

@@ -28,7 +28,7 @@ from demixer.engine.htdemucs import fast_check
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
 from demixer.ops import disk
-from demixer.separation import files, render, services, signals, stretches
+from demixer.separation import files, masters, services, signals, stretches
 from demixer.separation.models import Quality, Separation
 from demixer.tracks import services as track_services
 
@@ -370,20 +370,22 @@ def _store_stems(
     file by file, with the time left (a 10-minute track takes ~45 s here: the bar used to sit
     at the stage's start with no estimate)."""
     directory = job.storage_dir()
-    peaks = render.peaks(stems)
+    peaks = masters.peaks(stems)
     out: list[services.StemFiles] = []
     writing = _WritingProgress(reporter, files=2 * len(stems))
     with tempfile.TemporaryDirectory(prefix="demixer-stems-") as tmp:
         for name, wav in stems.items():
-            master = render.write_master(wav, Path(tmp) / render.master_file(name), rate, tags)
+            master = masters.write_master(wav, Path(tmp) / masters.master_file(name), rate, tags)
             writing.wrote_one()
-            preview = render.write_preview(wav, Path(tmp) / render.preview_file(name), rate)
+            preview = masters.write_preview(wav, Path(tmp) / masters.preview_file(name), rate)
             writing.wrote_one()
             out.append(
                 services.StemFiles(
                     name=name,
-                    master=files.save(f"{directory}/{render.master_file(name)}", master),
-                    preview=files.save(f"{directory}/preview/{render.preview_file(name)}", preview),
+                    master=files.save(f"{directory}/{masters.master_file(name)}", master),
+                    preview=files.save(
+                        f"{directory}/preview/{masters.preview_file(name)}", preview
+                    ),
                     peaks=peaks[name],
                     size=master.stat().st_size + preview.stat().st_size,
                 )

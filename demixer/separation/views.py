@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from demixer.engine import formats
 from demixer.engine.registry import LICENSE_NOTE
-from demixer.separation import files, queue, services, stretches
-from demixer.separation import render as audio_render
+from demixer.exports import conversions as audio_render
+from demixer.separation import files, masters, queue, services, stretches
 from demixer.separation.models import Separation, Status, Stem
 
 INSTRUMENTAL_FORMAT = formats.WAV
@@ -208,11 +208,6 @@ def cancel(request: HttpRequest, separation_id: object) -> HttpResponse:
     return redirect("separation-detail", job.id)
 
 
-def _download_name(job: Separation, part: str, fmt: str) -> str:
-    """``Artist - Title (drums).wav``: what a person would call the file."""
-    return files.download_filename(job.track.download_title, part.lower(), fmt)
-
-
 @login_required
 def stretch(
     request: HttpRequest, separation_id: object, claim: str, index: int
@@ -233,5 +228,5 @@ def stretch(
 def stem_preview(request: HttpRequest, separation_id: object, name: str) -> HttpResponseBase:
     job = _done_job(request, separation_id)
     stem = get_object_or_404(Stem, separation=job, name=name)
-    filename = audio_render.preview_file(name)
+    filename = masters.preview_file(name)
     return files.serve(request, files.name_of(stem.preview), filename, attachment=False)

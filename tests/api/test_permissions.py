@@ -22,6 +22,9 @@ CASES = {
     "zip": [("get", (), None, 200)],
     "instrumental": [("get", ("mp3",), None, 202)],
     "mix": [("post", (), {"gains": {"vocals": 0.5}}, 202)],
+    "midi": [("get", ("vocals",), None, 202)],
+    "chords-lab": [("get", (), None, 202)],
+    "chords": [("get", (), None, 202)],
     "render": [("get", (), None, 200)],
     "render-file": [("get", (), None, 202)],
 }

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demixer.separation import render
+from demixer.separation import masters
 from demixer.testing import signals
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
@@ -178,7 +178,7 @@ def test_play_while_it_separates(page, sign_up, live_app, clip, tmp_path) -> Non
         stored_path.write_bytes(response.body())
         stored, _ = sf.read(stored_path, dtype="int32", always_2d=True)
         with tempfile.TemporaryDirectory() as tmp:
-            ours = render.write_master(joined[i], Path(tmp) / f"{name}.flac", RATE, {})
+            ours = masters.write_master(joined[i], Path(tmp) / f"{name}.flac", RATE, {})
             expected, _ = sf.read(ours, dtype="int32", always_2d=True)
         np.testing.assert_array_equal(stored, expected, err_msg=name)
     assert page.errors == []

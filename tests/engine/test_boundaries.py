@@ -65,4 +65,4 @@ def test_the_services_do_not_import_the_task_module() -> None:
         if isinstance(node, ast.ImportFrom) and node.module
         for alias in node.names
     }
-    assert not any(name.endswith(("separation.tasks", "separation.render_tasks")) for name in names)
+    assert not any(name.endswith(("separation.tasks", "exports.worker")) for name in names)

@@ -25,7 +25,8 @@ from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
 from demixer.engine.separate import SeparationOptions, separate_file
 from demixer.engine.spleeter import model as spleeter
-from demixer.separation import render, tasks
+from demixer.separation import masters as stem_files
+from demixer.separation import tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.testing import signals
 from demixer.testing.files import INPUT_FORMATS, write_audio
@@ -164,14 +165,14 @@ def engine_stems(
         original, SeparationOptions(), model=StandInSession(SessionConfig(DEFAULT_MODEL))
     )
     masters = {
-        n: render.write_master(w, folder / f"{n}.flac", result.rate, {})
+        n: stem_files.write_master(w, folder / f"{n}.flac", result.rate, {})
         for n, w in result.stems.items()
     }
     previews = {
-        n: render.write_preview(w, folder / f"{n}.mp3", result.rate)
+        n: stem_files.write_preview(w, folder / f"{n}.mp3", result.rate)
         for n, w in result.stems.items()
     }
-    return original, masters, previews, render.peaks(result.stems)
+    return original, masters, previews, stem_files.peaks(result.stems)
 
 
 @pytest.fixture

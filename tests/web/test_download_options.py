@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from demixer.api import tokens
 from demixer.engine import audio, formats
-from demixer.separation import render
+from demixer.separation import masters
 from demixer.separation.models import Render, Status
 from tests.web.conftest import body, decode_bytes, run_worker
 from tests.web.test_files import master
@@ -253,7 +253,7 @@ def test_the_result_page_offers_the_settings_from_the_format_table(alice_client,
         assert re.search(rf"<label[^>]*><span>{label}</span>\s*<select[^>]*name=\"{name}\"", html)
     depths = [d["value"] for d in page.context["download_bit_depths"]]
     assert depths == list(formats.BIT_DEPTHS)
-    assert page.context["download_rates"][0]["value"] == render.STORED_RATE
+    assert page.context["download_rates"][0]["value"] == masters.STORED_RATE
     data = json.loads(re.search(r'id="download-options"[^>]*>(.*?)</script>', html, re.S)[1])
     assert data["bit_depths"] == {f.name: list(f.bit_depths) for f in formats.FORMATS.values()}
     assert data["rates"] == {

@@ -17,8 +17,9 @@ import soundfile as sf
 from django.test import Client
 from django.urls import reverse
 
+from demixer.exports import conversions, render_jobs, worker
 from demixer.jobs import loop as lanes
-from demixer.separation import render, render_tasks, renders, services, tasks
+from demixer.separation import services, tasks
 from demixer.separation.models import Render, Status
 from tests.web.conftest import body, decode_bytes, media_files, run_worker
 from tests.web.test_files import correlation, master
@@ -165,11 +166,11 @@ def test_a_mix_in_mp3_and_flac(alice_client, done, tmp_path) -> None:
 
 
 def test_only_the_newest_mixes_are_kept(alice_client, done, media_dir) -> None:
-    for i in range(renders.KEPT_MIXES + 2):
+    for i in range(render_jobs.KEPT_MIXES + 2):
         assert post_mix(alice_client, done, "mp3", vocals=round(0.1 * i, 1)).status_code == 202
     run_worker()
     kept = Render.objects.filter(kind="mix")
-    assert kept.count() == renders.KEPT_MIXES
+    assert kept.count() == render_jobs.KEPT_MIXES
     cache = media_dir / done.storage_dir() / "cache"
     assert sorted(p.name for p in cache.iterdir()) == sorted(r.key for r in kept)
 
@@ -201,18 +202,18 @@ def test_a_render_of_a_deleted_separation_leaves_no_file(alice_client, done, med
     """Deleted while it was rendering: the file it finishes must not bring the folder back."""
     alice_client.get(reverse("stem-download", args=[done.id, "drums", "wav"]))
     item = Render.objects.get()
-    real_convert = render.convert
+    real_convert = conversions.convert
 
     def convert_then_delete(*args, **kwargs):
         result = real_convert(*args, **kwargs)
         services.delete_track(done.track)
         return result
 
-    render_tasks.render.convert = convert_then_delete
+    worker.conversions.convert = convert_then_delete
     try:
-        assert render_tasks.render_one(str(item.id)) == "dropped (deleted meanwhile)"
+        assert worker.render_one(str(item.id)) == "dropped (deleted meanwhile)"
     finally:
-        render_tasks.render.convert = real_convert
+        worker.conversions.convert = real_convert
     assert media_files(media_dir) == []
 
 
@@ -225,9 +226,9 @@ def test_a_failed_render_says_so_in_one_sentence_and_can_be_retried(
     run_worker()
     status = alice_client.get(data["status_url"]).json()
     assert status["status"] == Status.FAILED
-    assert status["error"] == render_tasks.FAILED
+    assert status["error"] == worker.FAILED
     failed = alice_client.get(data["download_url"])
-    assert failed.status_code == 500 and failed.json()["error"] == render_tasks.FAILED
+    assert failed.status_code == 500 and failed.json()["error"] == worker.FAILED
     assert "Traceback" not in failed.content.decode()
     retried = alice_client.get(url)  # asking again is a retry
     assert retried.status_code == 202 and retried.json()["status"] == Status.QUEUED
@@ -236,7 +237,7 @@ def test_a_failed_render_says_so_in_one_sentence_and_can_be_retried(
 def test_a_render_whose_worker_died_is_queued_again(alice_client, done, settings) -> None:
     data = alice_client.get(reverse("stem-download", args=[done.id, "vocals", "wav"])).json()
     item = Render.objects.get()
-    assert renders.JOBS.claim(item.id, "dead-host:1:abcd")  # then it died
+    assert render_jobs.JOBS.claim(item.id, "dead-host:1:abcd")  # then it died
     assert alice_client.get(data["status_url"]).json()["status"] == Status.RUNNING
     settings.SEPARATION_STALE_SECONDS = 0
     assert alice_client.get(data["status_url"]).json()["status"] == Status.QUEUED
@@ -249,12 +250,12 @@ def test_a_stopping_worker_puts_the_render_back(alice_client, done) -> None:
     item = Render.objects.get()
     tasks.shutdown_requested.set()
     try:
-        assert render_tasks.render_one(str(item.id)) == "requeued (worker stopping)"
+        assert worker.render_one(str(item.id)) == "requeued (worker stopping)"
     finally:
         tasks.shutdown_requested.clear()
     item.refresh_from_db()
     assert item.status == Status.QUEUED and item.attempts == 0
-    assert renders.JOBS.queued().get() == item  # the next render the lane takes
+    assert render_jobs.JOBS.queued().get() == item  # the next render the lane takes
 
 
 def test_the_worker_thread_renders_beside_separations(alice_client, done, media_dir) -> None:
@@ -287,7 +288,7 @@ def _noise_masters(folder: Path, seconds: int) -> dict[str, Path]:
 def _traced_peak_mb(masters: dict[str, Path], target: Path) -> float:
     tracemalloc.start()
     try:
-        render.mix(masters, dict.fromkeys(masters, 1.0), target, "wav")
+        conversions.mix(masters, dict.fromkeys(masters, 1.0), target, "wav")
         return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()

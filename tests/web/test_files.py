@@ -13,7 +13,7 @@ import soundfile as sf
 from django.test import Client
 from django.urls import reverse
 
-from demixer.separation.render import peaks
+from demixer.separation.masters import peaks
 from tests.web.conftest import body, media_files
 
 pytestmark = pytest.mark.django_db

@@ -34,6 +34,9 @@ SEPARATION_URLS = {
     "separation-instrumental": [("get", ("mp3",), {}, 202)],
     "separation-mix": [("post", (), {"gain_vocals": "1", "format": "wav"}, 202)],
     "separation-original": [("get", (), {}, 200)],  # the player's "compare with the original"
+    "stem-midi": [("get", ("vocals",), {}, 202)],
+    "separation-chords": [("get", (), {}, 202)],
+    "separation-chords-json": [("get", (), {}, 202)],
 }
 # downloads being rendered: their status and their file
 RENDER_URLS = {

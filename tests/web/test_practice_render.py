@@ -13,7 +13,7 @@ import soundfile as sf
 from django.test import Client
 from django.urls import reverse
 
-from demixer.separation import render
+from demixer.exports import conversions
 from demixer.separation.models import Render, RenderKind
 from tests.web.conftest import body, decode_bytes, run_worker
 from tests.web.test_csp import policy
@@ -55,7 +55,7 @@ def tone_masters(folder: Path, hz: float = 440.0, seconds: float = 2.0) -> dict[
 def test_a_mix_at_a_tempo_and_pitch(tmp_path, tempo, pitch, length_factor, hz) -> None:
     masters = tone_masters(tmp_path)
     gains = dict.fromkeys(STEMS, 1.0)
-    target = render.mix(masters, gains, tmp_path / "mix.wav", "wav", None, tempo, pitch)
+    target = conversions.mix(masters, gains, tmp_path / "mix.wav", "wav", None, tempo, pitch)
     out, rate = sf.read(target, dtype="float32", always_2d=True)
     assert rate == RATE and out.shape[1] == 2
     expected = 2.0 * RATE * length_factor
@@ -106,7 +106,7 @@ def test_the_pan_law_is_the_players(pan: float) -> None:
     rng = np.random.default_rng(3)
     block = rng.uniform(-0.5, 0.5, (2, 64)).astype(np.float32)
     expected = np.array([web_audio_pan(lv, rv, pan) for lv, rv in block.T]).T
-    np.testing.assert_allclose(render.pan_stereo(block, pan), expected, atol=1e-6)
+    np.testing.assert_allclose(conversions.pan_stereo(block, pan), expected, atol=1e-6)
 
 
 def test_the_mix_is_panned_as_the_player_pans_it(
@@ -120,7 +120,9 @@ def test_the_mix_is_panned_as_the_player_pans_it(
     mixed, _ = decode_bytes(rendered(alice_client, alice_client.post(url, data)), tmp_path, ".wav")
     item = Render.objects.get(kind=RenderKind.MIX)
     assert item.params["pans"] == {"vocals": -1.0, "drums": 0.5}
-    expected = sum(render.pan_stereo(stems[n], p) for n, p in (("vocals", -1.0), ("drums", 0.5)))
+    expected = sum(
+        conversions.pan_stereo(stems[n], p) for n, p in (("vocals", -1.0), ("drums", 0.5))
+    )
     expected *= 1.0 / max(1.01 * float(np.abs(expected).max()), 1.0)  # as the mix rescales
     n = min(mixed.shape[1], expected.shape[1])
     assert np.abs(mixed[:, :n] - expected[:, :n]).max() < 1e-3  # 16-bit WAV

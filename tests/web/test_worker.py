@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from demixer.engine import separate as engine_separate
 from demixer.jobs.signals import job_queued
-from demixer.separation import render, services, tasks
+from demixer.separation import masters, services, tasks
 from demixer.separation.models import Separation, Status, Stem
 from demixer.tracks.models import Track
 from tests.web.conftest import media_files, run_worker, upload
@@ -236,7 +236,7 @@ def test_a_failure_while_writing_stems_leaves_no_files(
 ) -> None:
     upload(alice_client, make_clip(2.0, seed=30))
     job = Separation.objects.get()
-    real_preview = render.write_preview
+    real_preview = masters.write_preview
     written: list[str] = []
 
     def preview_then_disk_full(wav, path, rate):
@@ -245,7 +245,7 @@ def test_a_failure_while_writing_stems_leaves_no_files(
         written.append(path.name)
         return real_preview(wav, path, rate)
 
-    monkeypatch.setattr(render, "write_preview", preview_then_disk_full)
+    monkeypatch.setattr(masters, "write_preview", preview_then_disk_full)
     assert tasks.separate_track.call(str(job.id)) == "failed (storage full)"
     job.refresh_from_db()
     assert job.status == Status.FAILED and "storage is full" in job.error  # the real reason
@@ -281,7 +281,7 @@ def test_a_worker_taken_for_dead_stops_and_leaves_the_new_workers_result_alone(
     assert tasks._run(stalled) == "cancelled"  # stops at its first check
     # taken over just after its last check, it fails while writing: the files are not its own
     monkeypatch.setattr(services, "still_wanted", lambda *args: True)
-    monkeypatch.setattr(render, "write_master", lambda *args: (_ for _ in ()).throw(OSError()))
+    monkeypatch.setattr(masters, "write_master", lambda *args: (_ for _ in ()).throw(OSError()))
     assert tasks._run(stalled) == "failed (unexpected error)"
     job.refresh_from_db()
     assert job.status == Status.DONE and job.error == "" and job.stems.count() == 4

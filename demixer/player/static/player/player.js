@@ -5,6 +5,7 @@
  * keyboard, and the mix form's gains. Rendered downloads are downloads.js's.
  * window.demixerPlayer exposes the state for tests and the curious.
  */
+import { mountChordLane } from "./chords.js";
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
@@ -317,6 +318,10 @@ function start() {
   durationEl.textContent = fmt(mixer.duration);
   wireStems();
   wireTransport();
+  if (!live) {
+    const chordsUrl = root.getAttribute("data-chords-url");
+    mountChordLane(root.querySelector("ul.stems"), chordsUrl, () => mixer.heardPosition(), mixer.duration);
+  }
   showGains();
   window.requestAnimationFrame(frame);
   if (!mixer.open()) {

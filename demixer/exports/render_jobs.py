@@ -1,128 +1,30 @@
-"""Render jobs: downloads that need encoding (a stem in a format other than the master's, the
-converted stems of a zip, the instrumental, a custom mix) are rendered by the worker, never
-inside a web request.
+"""Render jobs: downloads that need work (a stem in a format other than the master's, the
+converted stems of a zip, the instrumental, a custom mix, a stem's MIDI, the chords) are made by
+the worker, never inside a web request.
 
 One row per (separation, kind, parameters), named by its cache ``key``: asking again for a file
-being rendered finds its row, and a rendered file is served from storage at once. Like
-``services``, every state change is a conditional update, so two processes cannot both win.
+being rendered finds its row, and a rendered file is served from storage at once. The row is a
+kind of the one job state machine (:class:`RenderJobs`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from demixer.engine import formats
 from demixer.jobs.machine import JobKind
 from demixer.separation import files
+from demixer.separation.masters import MASTER
 from demixer.separation.models import Render, RenderKind, Separation, Status
-from demixer.separation.render import DOWNLOAD_BIT_DEPTH, MASTER, STORED_RATE, download_rates
-from demixer.separation.tempo import PITCH_RANGE, TEMPO_RANGE, is_identity
 
 KEPT_MIXES = 5  # custom mixes kept per separation: each new one drops the oldest beyond this
 LOST = "The worker stopped while preparing this file, more than once. Please try again later."
-
-
-class BadOption(ValueError):
-    """A download option that is not one of its choices; the message is one sentence for the
-    client, ``code`` the API's error code."""
-
-    def __init__(self, message: str, code: str = "invalid_option") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _number(name: str, value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,6}", value):
-        return int(value)
-    raise BadOption(f"{name} must be a whole number.")
-
-
-def _choices(values: Iterable[int]) -> str:
-    *rest, last = [str(value) for value in values]
-    return f"{', '.join(rest)} or {last}" if rest else last
-
-
-def download_options(job: Separation, fmt: str, rate: object, bit_depth: object) -> dict[str, int]:
-    """The render params for a download's optional sample rate (Hz) and bit depth, as a query,
-    a form or the API gives them (None or "": the default). Left out when they are the default
-    (the stored rate, 24 bits), so that asking for the default explicitly finds the same file;
-    different settings are different renders and files. Raises :class:`BadOption`."""
-    spec = formats.get(fmt)
-    params: dict[str, int] = {}
-    if rate is not None and rate != "":
-        rates = download_rates(job.track.sample_rate, spec.name)
-        hz = _number("rate", rate)
-        if hz not in rates:
-            raise BadOption(f"rate must be {_choices(rates)} (Hz) for {spec.name}.")
-        if hz != STORED_RATE:
-            params["rate"] = hz
-    if bit_depth is not None and bit_depth != "":
-        if not spec.bit_depths:
-            raise BadOption(f"{spec.name} has no bit depth (it is lossy): leave bit_depth out.")
-        bits = _number("bit_depth", bit_depth)
-        if bits not in spec.bit_depths:
-            raise BadOption(f"bit_depth must be {_choices(spec.bit_depths)} for {spec.name}.")
-        if bits != DOWNLOAD_BIT_DEPTH:
-            params["bit_depth"] = bits
-    return params
-
-
-def mix_params(
-    stems: Iterable[str],
-    gains: Mapping[str, float],
-    pans: Mapping[str, float],
-    tempo: float = 1.0,
-    pitch: float = 0.0,
-) -> dict[str, object]:
-    """A custom mix's render params, as the player sets it: a gain per stem (0..2, missing: 1),
-    a pan (-1..1, missing: centre), the tempo and the pitch. Rounded to the player's precision
-    (one cached file per setting); pans, tempo and pitch only when not neutral, so a mix
-    without them keeps the file it had before they existed. Raises :class:`BadOption`."""
-    names = list(stems)
-    unknown = sorted((set(gains) | set(pans)) - set(names))
-    if unknown:
-        raise BadOption(
-            f"There is no stem {unknown[0]!r}; the stems are {', '.join(names)}.", "unknown_stem"
-        )
-    levels: dict[str, float] = {}
-    panned: dict[str, float] = {}
-    for name in names:
-        gain, pan = float(gains.get(name, 1.0)), float(pans.get(name, 0.0))
-        if not 0.0 <= gain <= 2.0:  # also refuses nan
-            raise BadOption(f"The gain of {name} must be between 0 and 2.", "invalid_gain")
-        if not -1.0 <= pan <= 1.0:
-            raise BadOption(
-                f"The pan of {name} must be between -1 (left) and 1 (right).", "invalid_pan"
-            )
-        levels[name] = round(gain, 3)
-        if round(pan, 2) != 0.0:
-            panned[name] = round(pan, 2)
-    params: dict[str, object] = {"gains": levels}
-    if panned:
-        params["pans"] = panned
-    tempo, pitch = round(float(tempo), 2), round(float(pitch), 2)
-    in_range = (
-        TEMPO_RANGE[0] <= tempo <= TEMPO_RANGE[1] and PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]
-    )
-    if not in_range:  # also refuses nan
-        raise BadOption(
-            f"The tempo must be in {TEMPO_RANGE[0]}..{TEMPO_RANGE[1]}, "
-            f"the pitch in {PITCH_RANGE[0]:g}..{PITCH_RANGE[1]:g} semitones.",
-            "invalid_tempo",
-        )
-    if not is_identity(tempo, pitch):
-        params.update(tempo=tempo, pitch=pitch)
-    return params
 
 
 def _variant(params: dict[str, object]) -> str:
@@ -141,6 +43,10 @@ def key_for(kind: str, fmt: str, params: dict[str, object]) -> str:
         return f"stems-{fmt}{variant}.zip"
     if kind == RenderKind.INSTRUMENTAL:
         return f"instrumental{variant}.{fmt}"
+    if kind == RenderKind.MIDI:
+        return f"{params['stem']}.{fmt}"
+    if kind == RenderKind.CHORDS:
+        return f"chords.{fmt}"
     setting: object = params["gains"]
     if set(params) != {"gains"}:  # a plain mix keeps the name it always had
         setting = {**params}

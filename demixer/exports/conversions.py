@@ -1,6 +1,7 @@
-"""Audio files derived from stems: masters, previews, peaks, format conversions, mixes.
+"""Downloads made from the stems' masters: format conversions and mixes (the instrumental is a
+mix), encoded block by block, and the sample rates a download may be asked for.
 
-Arrays are float32 (2, N) at 44.1 kHz, as the engine returns them. Nothing here touches rows.
+Blocks are float32 (C, n) at the masters' rate. Nothing here touches rows.
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from demixer.engine import audio, buffers, formats
-from demixer.separation import tempo as tempo_
+from demixer.engine import audio, formats
+from demixer.exports import tempo as tempo_
+from demixer.separation.masters import MASTER as MASTER  # a download in it needs no render
+from demixer.separation.masters import MASTER_BIT_DEPTH, STORED_RATE
 
-MASTER = formats.FLAC  # lossless, half the size of WAV; served as it is for FLAC downloads
-MASTER_BIT_DEPTH = 24
-PREVIEW = formats.MP3  # what the browser player streams
-PREVIEW_KBPS = 192
-PEAK_POINTS = 800
-DOWNLOAD_BIT_DEPTH = 24  # lossless downloads (the master's depth); lossy ones: default bitrate
-STORED_RATE = audio.TARGET_RATE  # the stems' own rate: a download's rate unless asked otherwise
+DOWNLOAD_BIT_DEPTH = MASTER_BIT_DEPTH  # lossless downloads; lossy ones: the default bitrate
 # The rates a download may be asked for besides the stored one: those of a DAW session (44.1 and
 # 48 kHz, and their doubles, which studios and video work use). A musician drops stems into a
 # session and wants them at its rate; resampling adds nothing to 44.1 kHz stems, but saves the
@@ -33,49 +30,6 @@ PEAK_SHARE = 0.2  # of a mix's progress: the first pass, which only finds the pe
 STRETCH_SHARE = 0.8  # of a stretched mix's: the pass through the stretcher
 
 Progress = Callable[[float], None]  # the fraction done, 0..1
-
-
-def write_master(wav: np.ndarray, path: Path, rate: int, tags: dict[str, str]) -> Path:
-    return audio.encode(
-        wav, path, rate=rate, fmt=MASTER.name, bit_depth=MASTER_BIT_DEPTH, tags=tags
-    )
-
-
-def write_preview(wav: np.ndarray, path: Path, rate: int) -> Path:
-    return audio.encode(wav, path, rate=rate, fmt=PREVIEW.name, bitrate_kbps=PREVIEW_KBPS)
-
-
-def peaks(stems: dict[str, np.ndarray], points: int = PEAK_POINTS) -> dict[str, list[float]]:
-    """Per stem, ``points`` bucket maxima of |x| over both channels, scaled by the loudest stem
-    so that the waveforms compare (values in 0..1, three decimals)."""
-    raw = {name: _bucket_maxima(wav, points) for name, wav in stems.items()}
-    loudest = max((float(v.max(initial=0.0)) for v in raw.values()), default=0.0)
-    scale = 1.0 / loudest if loudest > 1e-9 else 0.0
-    return {
-        name: [round(float(min(1.0, x * scale)), 3) for x in values] for name, values in raw.items()
-    }
-
-
-def _bucket_maxima(wav: np.ndarray, points: int) -> np.ndarray:
-    """``points`` maxima of |x| over both channels of float32 (C, n), float32; read a few
-    buckets at a time (a long stem may be on disk and leaves memory as it is read)."""
-    n = wav.shape[-1]
-    if n == 0:
-        return np.zeros(points, dtype=np.float32)
-    edges = np.linspace(0, n, points + 1).astype(np.int64)
-    edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)
-    starts = np.minimum(np.minimum(edges, n)[:-1], n - 1)
-    if n < 2 * points:  # buckets of one sample may repeat: all at once (a short stem)
-        return np.maximum.reduceat(np.abs(wav).max(axis=0), starts)
-    group = max(1, BLOCK * points // n)  # buckets per read, about BLOCK samples
-    out = np.empty(points, dtype=np.float32)
-    for first in range(0, points, group):
-        last = min(points, first + group)
-        lo, hi = int(starts[first]), int(starts[last]) if last < points else n
-        envelope = np.abs(wav[..., lo:hi]).max(axis=0)
-        out[first:last] = np.maximum.reduceat(envelope, starts[first:last] - lo)
-        buffers.release(wav, lo, hi)
-    return out
 
 
 def download_rates(source_rate: int, fmt: str | None = None) -> tuple[int, ...]:
@@ -185,6 +139,18 @@ def _stretched_mix(
         scratch.unlink(missing_ok=True)
 
 
+def mono_mix(
+    masters: dict[str, Path], gains: dict[str, float], progress: Progress | None = None
+) -> tuple[np.ndarray, int]:
+    """The masters summed with ``gains`` as float32 mono (N,) at their rate, and that rate: what
+    the analyses (notes, chords) read; one channel of the whole track in memory, not the
+    stems'."""
+    first = next(iter(masters.values()), None)
+    rate = sf.info(first).samplerate if first is not None else STORED_RATE
+    blocks = [block.mean(axis=0) for block in _summed(masters, gains, progress)]
+    return np.concatenate(blocks or [np.zeros(0)]).astype(np.float32), rate
+
+
 def pan_stereo(block: np.ndarray, pan: float) -> np.ndarray:
     """A stereo (2, n) block panned as the player's Web Audio ``StereoPannerNode`` pans a stereo
     input (equal power; -1 left .. 1 right): a pan to one side keeps that side and folds the
@@ -259,13 +225,3 @@ def _resampled(
     the master's by a hair, which PCM would wrap or clip."""
     for block in audio.resampled_blocks(blocks, channels, from_rate, to_rate):
         yield np.clip(block, -1.0, 1.0)
-
-
-def master_file(stem: str) -> str:
-    """A stem's master file name (``vocals.flac``)."""
-    return f"{stem}{MASTER.extension}"
-
-
-def preview_file(stem: str) -> str:
-    """A stem's preview file name (``vocals.mp3``), as stored and as its URL ends."""
-    return f"{stem}{PREVIEW.extension}"
