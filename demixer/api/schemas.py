@@ -47,6 +47,10 @@ class TrackOut(Schema):
     # estimated by the worker after the first separation; null / "" until then
     bpm: float | None
     key: str
+    # how well the key fits (-1..1); "key_alternative" is the relative key ("C major" beside
+    # "A minor") when the two fit nearly alike: major/minor uncertain
+    key_confidence: float | None
+    key_alternative: str
 
 
 class StemOut(Schema):
@@ -256,6 +260,8 @@ def track_out(track: Track) -> dict[str, object]:
         "url": reverse("api:track", args=[track.id]),
         "bpm": track.bpm,
         "key": track.key,
+        "key_confidence": track.key_confidence,
+        "key_alternative": track.key_alternative,
     }
 
 

@@ -33,9 +33,7 @@ from demixer.separation.models import Quality, Separation
 from demixer.tracks import services as track_services
 
 if TYPE_CHECKING:  # the engine proper loads in the worker only, when a job first runs
-    import numpy as np
-
-    from demixer.engine.separate import Progress
+    from demixer.engine.separate import Progress, Separated
     from demixer.engine.sessions import Session
 
 logger = logging.getLogger(__name__)
@@ -256,7 +254,7 @@ def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str
         if reporter.cancelled():
             raise Cancelled("separation cancelled")
         reporter.stage(DECODE_SHARE + SEPARATE_SHARE, "writing stems")
-        _analyse(job, result.source.samples, result.source.rate)
+        _analyse(job, result)
         stems = _store_stems(job, result.stems, result.rate, result.source.tags, reporter)
         if services.complete(job_id, job.worker_id, stems):
             return "done"
@@ -305,20 +303,29 @@ def _fail_full(job: Separation, publisher: stretches.Publisher) -> None:
     _fail(job, STORAGE_FULL)
 
 
-def _analyse(job: Separation, samples: np.ndarray, rate: int) -> None:
-    """Key and BPM of the track, the first time one of its jobs gets here (~2 s per minute of
-    audio, at most two minutes analysed). A failure costs the user the figures, not the job."""
+def _analyse(job: Separation, result: Separated) -> None:
+    """Key and BPM of the track, the first time one of its jobs gets here (at most two minutes
+    analysed): tempo from the mix, the key from the separated pitched stems and bass. A failure
+    costs the user the figures, not the job."""
     if job.track.bpm is not None:
         return
     # the engine proper (onnxruntime, librosa): loaded in the worker when a job runs
     from demixer.engine import analysis
 
+    source = result.source
+    stems = result.stems if result.rate == source.rate else None
     try:
-        found = analysis.analyse(samples, rate)
+        found = analysis.analyse(source.samples, source.rate, stems)
     except Exception:
         logger.exception("job %s: key/BPM analysis failed", job.id)
         return
-    track_services.record_analysis(job.track_id, round(found.bpm, 1), found.key)
+    track_services.record_analysis(
+        job.track_id,
+        round(found.bpm, 1),
+        found.key,
+        round(found.key_confidence, 3),
+        found.key_alternative,
+    )
 
 
 def _fast_refused_note(verdict: fast_check.FastCheck | None) -> str:

@@ -69,6 +69,10 @@ class Track(models.Model):
     # bpm stays null until then, key stays blank when nothing fits a key
     bpm = models.FloatField(null=True, blank=True)
     key = models.CharField(max_length=12, blank=True)
+    # how well the key fits (profile correlation, -1..1; null before the analysis), and the
+    # relative key when the two fit nearly alike: shown as "major/minor uncertain"
+    key_confidence = models.FloatField(null=True, blank=True)
+    key_alternative = models.CharField(max_length=12, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -110,8 +114,11 @@ class Track(models.Model):
 
     @property
     def musical_text(self) -> str:
-        """ "A minor · 120 BPM" for the library and the player; blank before the analysis."""
+        """ "A minor · 120 BPM" for the library and the player ("A minor / C major (major/minor
+        uncertain) · 120 BPM" when the mode is in doubt); blank before the analysis."""
         if self.bpm is None:
             return ""
         bpm = f"{self.bpm:.0f} BPM"
+        if self.key and self.key_alternative:
+            return f"{self.key} / {self.key_alternative} (major/minor uncertain) · {bpm}"
         return f"{self.key} · {bpm}" if self.key else bpm

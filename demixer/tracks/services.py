@@ -131,7 +131,18 @@ def _save_original(track: Track, checked: CheckedUpload) -> None:
         raise
 
 
-def record_analysis(track_id: uuid.UUID | str, bpm: float, key: str) -> bool:
+def record_analysis(
+    track_id: uuid.UUID | str,
+    bpm: float,
+    key: str,
+    key_confidence: float | None = None,
+    key_alternative: str = "",
+) -> bool:
     """Keep a track's key and tempo, once: the first separation to finish records them (a
     second model's job on the same track measures the same mix). Returns whether it did."""
-    return bool(Track.objects.filter(id=track_id, bpm__isnull=True).update(bpm=bpm, key=key))
+    found = Track.objects.filter(id=track_id, bpm__isnull=True)
+    return bool(
+        found.update(
+            bpm=bpm, key=key, key_confidence=key_confidence, key_alternative=key_alternative
+        )
+    )

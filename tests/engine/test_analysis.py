@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from demixer.engine import analysis
+from demixer.testing import arrangements
 from demixer.testing.signals import RATE
 from demixer.testing.tonal import Key, tonal_song
 
@@ -51,3 +52,54 @@ def test_a_long_track_is_analysed_from_its_middle() -> None:
     long = np.zeros((2, int((analysis.MAX_SECONDS + 60) * rate)), np.float32)
     mono = analysis._mono(long, rate)
     assert mono.shape[-1] == pytest.approx(analysis.MAX_SECONDS * analysis.ANALYSIS_RATE, rel=1e-3)
+
+
+needs_synth = pytest.mark.skipif(
+    bool(arrangements.available()), reason=arrangements.available() or "fluidsynth is here"
+)
+
+
+def arrangement(index: int) -> tuple[arrangements.Arrangement, dict[str, np.ndarray], np.ndarray]:
+    """A song of the bench's harder set (General MIDI instruments rendered by FluidSynth)."""
+    song = arrangements.test_set()[index]
+    stems = arrangements.render(song)
+    return song, stems, np.sum(list(stems.values()), axis=0)
+
+
+@needs_synth
+@pytest.mark.parametrize(
+    "index",
+    [
+        13,  # F# minor, i-VII-VI-V: was D major (its VI)
+        3,  # G minor, i-VI-III-VII (the relative major's notes): was Bb major
+        19,  # Eb minor, i-VI-III-VII: was F# major
+    ],
+)
+def test_minor_arrangements_come_out_minor(index: int) -> None:
+    song, stems, mix = arrangement(index)
+    assert song.key.mode == "minor"
+    assert analysis.analyse(mix, RATE).key == str(song.key)
+    assert analysis.analyse(mix, RATE, stems).key == str(song.key)  # what the worker runs
+
+
+@needs_synth
+def test_natural_minor_over_its_relative_majors_chords_is_shown_as_uncertain() -> None:
+    """i-VI-III-VII holds exactly the relative major's notes: the relative major is offered
+    beside the (right) minor key rather than hidden."""
+    song, stems, mix = arrangement(3)
+    found = analysis.analyse(mix, RATE, stems)
+    assert (song.progression, found.key, found.key_alternative) == (
+        "i-VI-III-VII",
+        "G minor",
+        "Bb major",
+    )
+
+
+@needs_synth
+@pytest.mark.parametrize("index", [8, 1])  # E major 72 BPM, C minor 62 BPM: were 144 and 123
+def test_a_slow_ballad_is_not_taken_for_double_time(index: int) -> None:
+    """Hi-hats in eighths or sixteenths over a slow backbeat: the beat is the kick/snare's."""
+    song, _, mix = arrangement(index)
+    assert song.bpm < 80
+    bpm = analysis.analyse(mix, RATE).bpm
+    assert abs(bpm - song.bpm) <= 0.04 * song.bpm, bpm

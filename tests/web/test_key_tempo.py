@@ -62,3 +62,26 @@ def test_before_the_analysis_nothing_is_shown_and_it_is_recorded_once(
     assert record_analysis(track.id, 60.0, "C major") is False  # a later job changes nothing
     track.refresh_from_db()
     assert (track.bpm, track.key, track.musical_text) == (120.0, "", "120 BPM")
+
+
+def test_an_uncertain_mode_is_shown_with_both_keys(alice_client, alice) -> None:
+    track = Track.objects.create(
+        owner=alice,
+        title="t",
+        original="tracks/x/original.wav",
+        original_name="t.wav",
+        sha256="0" * 64,
+        size=1,
+        duration=1.0,
+        sample_rate=RATE,
+        channels=2,
+    )
+    assert record_analysis(track.id, 72.0, "G minor", 0.7, "Bb major") is True
+    track.refresh_from_db()
+    assert track.musical_text == "G minor / Bb major (major/minor uncertain) · 72 BPM"
+    api = alice_client.get(reverse("api:track", args=[track.id])).json()
+    assert (api["key"], api["key_alternative"], api["key_confidence"]) == (
+        "G minor",
+        "Bb major",
+        0.7,
+    )

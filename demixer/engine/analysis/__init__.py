@@ -14,10 +14,12 @@ from demixer.engine.analysis.key_tempo import (
     MINOR_PROFILE,
     PITCH_CLASSES,
     Analysis,
+    KeyEstimate,
     _mono,
     analyse,
     estimate_bpm,
     estimate_key,
+    key_of,
     key_scores,
 )
 
@@ -29,9 +31,11 @@ __all__ = [
     "MIN_KEY_CONFIDENCE",
     "PITCH_CLASSES",
     "Analysis",
+    "KeyEstimate",
     "_mono",
     "analyse",
     "estimate_bpm",
     "estimate_key",
+    "key_of",
     "key_scores",
 ]
