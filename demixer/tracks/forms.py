@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -39,10 +38,6 @@ class CheckedUpload:
     upload: UploadedFile
     info: audio.AudioInfo
     sha256: str
-
-    @property
-    def title(self) -> str:
-        return Path(self.upload.name or "untitled").stem[:200] or "untitled"
 
 
 MODE_CHOICES = modes.choices  # a callable: models imported later are offered too
