@@ -160,3 +160,9 @@ def test_library_offers_each_models_qualities(alice_client, shelf) -> None:
     page = library(alice_client)
     assert 'value="spleeter" data-qualities="default"' in page
     assert 'value="4" data-qualities="default fast"' in page
+
+
+def test_upload_page_tells_each_modes_qualities(alice_client) -> None:
+    page = alice_client.get(reverse("separation-new")).content.decode()
+    assert re.search(r'data-qualities="default"><input[^>]+value="spleeter"', page)
+    assert re.search(r'data-qualities="default fast"><input[^>]+value="4"', page)
