@@ -149,6 +149,7 @@ def test_every_page_passes_axe_and_fits_the_screen(browser, live_app, tmp_path, 
     # the flash messages list and a result page at both sizes
     every_size(job_url, "result page")
     every_size("/library/", "library")
+    track = desktop.get_attribute(".track-row", "data-track")
     # search, sort and filter: a plain form, so a person's choice is a link
     desktop.fill("input[name='q']", "mixt")
     desktop.select_option("select[name='sort']", "title")
@@ -161,7 +162,6 @@ def test_every_page_passes_axe_and_fits_the_screen(browser, live_app, tmp_path, 
     desktop.wait_for_selector("#library-none-match")
     check(desktop, axe_source, "desktop", "library, nothing matches", found)
     assert "stored" in desktop.text_content("#library-usage")
-    track = desktop.get_attribute(".track-row", "data-track")
     every_size(f"/tracks/{track}/rename/", "rename")
     every_size(f"/tracks/{track}/delete/", "delete")
     every_size("/accounts/password_change/", "password change")
