@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
@@ -58,7 +60,19 @@ class PasswordResetView(auth_views.PasswordResetView):
     nobody whether an account exists; it only sends nothing."""
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        self.extra_email_context = mail_context()
         if throttles.password_reset_refused(self.request, form.cleaned_data["email"]):
             logger.warning("password reset refused: too many requests")
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+def mail_context() -> dict[str, str]:
+    """What a mail calls the site and where its links lead: the site name setting, and the
+    site's address when one is set (the request's host is whatever the client sent, and
+    behind a proxy it is the proxy's view of it, "127.0.0.1:8101")."""
+    context = {"site_name": settings.SITE_NAME}
+    if settings.SITE_URL:
+        site = urlsplit(settings.SITE_URL)
+        context.update(domain=site.netloc, protocol=site.scheme)
+    return context

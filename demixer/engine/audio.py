@@ -175,7 +175,9 @@ def _decode_checked(
         # more channels go through FFmpeg's standard downmix (centre and surrounds kept)
         layout = "mono" if channels == 1 else "stereo"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate or None)
-        seconds = 0.0
+        # counted exactly: a sum of frame lengths in floats comes out a hair short (a 24.0 s
+        # file as 23.999999999999876 s, which pages cut to 0:23)
+        seconds = Fraction(0)
         try:
             for frame in container.decode(stream):
                 frame_rate = frame.sample_rate or rate
@@ -183,7 +185,7 @@ def _decode_checked(
                     raise AudioDecodeError(f"{name}: the audio data is corrupt (no sample rate)")
                 _check_shape(name, frame_rate, frame.layout.nb_channels, max_rate, max_channels)
                 rate = rate or frame_rate
-                seconds += frame.samples / frame_rate
+                seconds += Fraction(frame.samples, frame_rate)
                 if max_seconds is not None and limit is not None and seconds > limit:
                     raise AudioTooLargeError(
                         f"{name}: longer than the limit of {max_seconds / 60:.0f} minutes"
@@ -203,7 +205,12 @@ def _decode_checked(
             f"{name}: the file is truncated ({seconds:.1f} s of {declared:.1f} s could be decoded)"
         )
     return AudioInfo(
-        duration=seconds, rate=rate, channels=channels, codec=codec, tags=tags, container=demuxer
+        duration=float(seconds),
+        rate=rate,
+        channels=channels,
+        codec=codec,
+        tags=tags,
+        container=demuxer,
     )
 
 
@@ -511,6 +518,7 @@ def encode_with_ffmpeg(
 
 def duration_text(seconds: float) -> str:
     """``m:ss`` with the seconds cut, not rounded: the player's clock counts whole seconds
-    gone, so a 25.6 s track reads 0:25 on every page."""
-    minutes, secs = divmod(math.floor(max(0.0, seconds)), 60)
+    gone, so a 25.6 s track reads 0:25 on every page. Cut after rounding to the millisecond,
+    so a length measured a hair short (23.9999999 s, float sums) still reads 0:24."""
+    minutes, secs = divmod(math.floor(round(max(0.0, seconds), 3)), 60)
     return f"{minutes}:{secs:02d}"

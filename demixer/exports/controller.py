@@ -13,6 +13,7 @@ Every query filters by the owner: another user's separation or render is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +93,34 @@ def filename(item: Render) -> str:
     if item.kind in (RenderKind.STEM, RenderKind.MIDI):
         stem = job.stems.filter(name=item.params.get("stem")).first()
         part = stem.label if stem is not None else str(item.params.get("stem"))
+    elif item.kind == RenderKind.MIX:
+        part = mix_part(item.params, {stem.name: stem.label for stem in job.stems.all()})
     else:
         part = PART[RenderKind(item.kind)]
     return download_name(job, part, item.fmt)
+
+
+def mix_part(params: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """What a custom mix changed, for its file's name: "mix, no vocals, 90% tempo" (the
+    render's ``mix_params``; ``labels``: stem name -> label, in the stems' order)."""
+    gains: Mapping[str, float] = params.get("gains", {})
+    pans: Mapping[str, float] = params.get("pans", {})
+    heard = [name for name in labels if gains.get(name, 1.0) > 0]
+    changes = []
+    if len(heard) == 1 and len(labels) > 2:
+        changes.append(f"only {labels[heard[0]]}")  # not five "no ..." in a row
+    else:
+        changes += [f"no {labels[name]}" for name in labels if gains.get(name, 1.0) == 0]
+    for name in heard:
+        if (gain := gains.get(name, 1.0)) != 1.0 and len(heard) > 1:
+            changes.append(f"{labels[name]} {gain * 100:.0f}%")
+        if pan := pans.get(name, 0.0):
+            changes.append(f"{labels[name]} {abs(pan) * 100:.0f}% {'left' if pan < 0 else 'right'}")
+    if (tempo := float(params.get("tempo", 1.0))) != 1.0:
+        changes.append(f"{tempo * 100:.0f}% tempo")
+    if pitch := float(params.get("pitch", 0.0)):
+        changes.append(f"{pitch:+g} semitone{'' if abs(pitch) == 1 else 's'}")
+    return ", ".join(["mix", *changes])
 
 
 def _format(fmt: str) -> str:

@@ -12,6 +12,7 @@ only the early answer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -98,15 +99,7 @@ def _check_minutes(owner_id: int, durations: Sequence[float], now: datetime) -> 
             f"Daily limit: these tracks are {_minutes(need)} long, more than the {_minutes(limit)}"
             " of audio you may separate in 24 hours. Upload fewer at once."
         )
-    counted = list(
-        Separation.objects.filter(
-            track__owner_id=owner_id,
-            created__gt=now - DAY,
-            status__in=[*ACTIVE, Status.DONE],
-        )
-        .order_by("created")
-        .values_list("created", "track__duration")
-    )
+    counted = _counted_today(owner_id, now)
     used = sum(duration for _, duration in counted)
     if used + need <= limit:
         return
@@ -121,6 +114,64 @@ def _check_minutes(owner_id: int, durations: Sequence[float], now: datetime) -> 
         f"Daily limit: you have separated {_minutes(used)} of your {_minutes(limit)} of audio "
         f"in the last 24 hours and this needs {_minutes(need)}; it fits again in "
         f"{timeuntil(fits_at, now)}."
+    )
+
+
+def _counted_today(owner_id: int, now: datetime) -> list[tuple[datetime, float]]:
+    """(created, seconds of audio) of the owner's jobs that count against the daily limit."""
+    return list(
+        Separation.objects.filter(
+            track__owner_id=owner_id,
+            created__gt=now - DAY,
+            status__in=[*ACTIVE, Status.DONE],
+        )
+        .order_by("created")
+        .values_list("created", "track__duration")
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the limits count for one owner, for the library to show (a limit of 0: none)."""
+
+    storage_bytes: int
+    storage_limit_bytes: int
+    seconds_today: float
+    seconds_limit: float
+    waiting: int
+    waiting_limit: int
+
+    @property
+    def storage_text(self) -> str:
+        used = filesizeformat(self.storage_bytes)
+        if self.storage_limit_bytes <= 0:
+            return f"{used} stored"
+        return f"{used} of {filesizeformat(self.storage_limit_bytes)} stored"
+
+    @property
+    def minutes_text(self) -> str:
+        used = _minutes(self.seconds_today)
+        if self.seconds_limit <= 0:
+            return f"{used} separated in the last 24 hours"
+        return f"{used} of {_minutes(self.seconds_limit)} separated in the last 24 hours"
+
+    @property
+    def storage_fraction(self) -> float | None:
+        if self.storage_limit_bytes <= 0:
+            return None
+        return min(1.0, self.storage_bytes / self.storage_limit_bytes)
+
+
+def usage(owner_id: int, now: datetime | None = None) -> Usage:
+    """The owner's standing against each limit, counted as :func:`check` counts it."""
+    counted = _counted_today(owner_id, now or timezone.now())
+    return Usage(
+        storage_bytes=storage_used(owner_id),
+        storage_limit_bytes=max(0, settings.STORAGE_MB_PER_USER) * MB,
+        seconds_today=sum(duration for _, duration in counted),
+        seconds_limit=max(0, settings.MINUTES_PER_DAY) * 60,
+        waiting=Separation.objects.filter(track__owner_id=owner_id, status__in=ACTIVE).count(),
+        waiting_limit=max(0, settings.MAX_QUEUED_PER_USER),
     )
 
 

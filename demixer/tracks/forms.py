@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -40,10 +39,6 @@ class CheckedUpload:
     upload: UploadedFile
     info: audio.AudioInfo
     sha256: str
-
-    @property
-    def title(self) -> str:
-        return Path(self.upload.name or "untitled").stem[:200] or "untitled"
 
 
 MODE_CHOICES = modes.choices  # a callable: models imported later are offered too
@@ -105,6 +100,16 @@ class UploadForm(forms.Form):
     def unavailable_modes(self) -> set[str]:
         """Choices whose model is not installed on this server: not offered."""
         return {mode.value for mode in modes.all_modes() if not mode.installed}
+
+    def mode_options(self) -> list[tuple[Any, str]]:
+        """Each offered mode's radio with its model's qualities ("default fast"), so the page
+        offers only the qualities the chosen model has."""
+        unavailable = self.unavailable_modes
+        return [
+            (radio, " ".join(modes.by_value(radio.data["value"]).qualities))
+            for radio in self["mode"]
+            if radio.data["value"] not in unavailable
+        ]
 
     def clean_mode(self) -> str:
         mode = modes.by_value(self.cleaned_data.get("mode"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
+from pathlib import PurePath
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -87,13 +89,44 @@ def tag_text(tags: dict[str, str], key: str) -> str:
     return " ".join(text.split())[:200]
 
 
+# a track number before the title ("01 - Song", "3. Song", "07 Song"), but not a title that
+# begins with a number ("99 Luftballons")
+TRACK_NUMBER = re.compile(r"^(?:\d{1,3}\s*[-.)]|0\d(?=\s))\s*")
+
+
+def title_from_name(filename: str) -> str:
+    """A title from a file's name, for a file without tags: "01_my_song (final).wav" reads
+    "my song (final)"; "untitled" when nothing is left."""
+    stem = PurePath(filename.replace("\\", "/")).stem.replace("%20", " ").replace("_", " ")
+    text = TRACK_NUMBER.sub("", " ".join(stem.split())).strip(" -.")
+    return tag_text({"title": text}, "title") or "untitled"
+
+
+def unique_title(owner: User, title: str, artist: str) -> str:
+    """The title, numbered when the owner already has a track of that name ("mixture (2)"):
+    three uploads all called "mixture" stay three rows a person can tell apart."""
+    taken = set(
+        Track.objects.filter(owner=owner, artist=artist, title__startswith=title).values_list(
+            "title", flat=True
+        )
+    )
+    if title not in taken:
+        return title
+    n = 2
+    while f"{title} ({n})" in taken:
+        n += 1
+    return f"{title[: 200 - len(f' ({n})')]} ({n})"
+
+
 def _store(owner: User, checked: CheckedUpload) -> Track:
     info = checked.info
+    artist = tag_text(info.tags, "artist")
+    # the file's own title and artist when tagged, else its name cleaned up
+    title = tag_text(info.tags, "title") or title_from_name(checked.upload.name or "")
     track = Track(
         owner=owner,
-        # the file's own title and artist when tagged, else its name ("mixture", "song")
-        title=tag_text(info.tags, "title") or checked.title,
-        artist=tag_text(info.tags, "artist"),
+        title=unique_title(owner, title, artist),
+        artist=artist,
         original_name=(checked.upload.name or "")[:255],
         sha256=checked.sha256,
         size=checked.upload.size or 0,

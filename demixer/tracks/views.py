@@ -11,13 +11,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from demixer.engine import registry
 from demixer.http import AuthedRequest
 from demixer.ops import disk
-from demixer.separation import modes
+from demixer.separation import modes, quotas
 from demixer.separation import services as separations
 from demixer.separation.models import Quality, Separation, Status
 from demixer.separation.quotas import QuotaExceeded
 from demixer.separation.services import ModelUnavailable
+from demixer.tracks import library as library_query
 from demixer.tracks import services
 from demixer.tracks.forms import QUALITY_CHOICES, RenameForm, UploadForm
 from demixer.tracks.models import Track
@@ -115,9 +117,13 @@ def reused_note(job: Separation) -> str:
 
 @login_required
 def library(request: AuthedRequest) -> HttpResponse:
-    """Every track with every separation of it (each result stays reachable), newest first,
-    and the options to separate it again without uploading it again."""
-    tracks = Track.objects.filter(owner=request.user).prefetch_related(
+    """Every track with every separation of it (each result stays reachable), newest first
+    unless the person sorts, searches or filters otherwise; the options to separate it again
+    without uploading it again; and how much of each limit is used."""
+    owned = Track.objects.filter(owner=request.user)
+    models_used = library_query.models_used(request.user.pk)
+    query = library_query.LibraryQuery.from_get(request.GET, models_used)
+    tracks = query.apply(owned).prefetch_related(
         Prefetch("separations", queryset=Separation.objects.order_by("-created"))
     )
     fast_unavailable = UploadForm().fast_unavailable  # the upload form's verdict, as offered
@@ -135,8 +141,14 @@ def library(request: AuthedRequest) -> HttpResponse:
         "tracks/library.html",
         {
             "rows": rows,
-            "modes": [(mode.value, mode.label) for mode in offered],
+            "modes": [(mode.value, mode.label, " ".join(mode.qualities)) for mode in offered],
             "qualities": qualities,
+            "query": query,
+            "total": owned.count(),
+            "sorts": [(value, label) for value, (label, _) in library_query.SORTS.items()],
+            "statuses": Status.choices,
+            "models": [(name, library_query.model_title(name)) for name in models_used],
+            "usage": quotas.usage(request.user.pk),
         },
     )
 
@@ -191,13 +203,19 @@ def separate_again(request: HttpRequest, track_id: str) -> HttpResponse:
     track = get_object_or_404(Track, id=track_id, owner=request.user)
     mode = modes.by_value(request.POST.get("mode"))
     quality = Quality.FAST if request.POST.get("quality") == Quality.FAST else Quality.DEFAULT
+    asked = quality
     if quality not in mode.qualities:
-        quality = Quality.DEFAULT  # one quality (Spleeter): the library's select cannot say so
+        # one quality (Spleeter): the library's script offers only that, a page without it
+        # (or an older one) asked for another; it runs in its own and the page says so below
+        quality = Quality.DEFAULT
     try:
         job, reused = separations.start(track, mode.two_stems, quality, mode.model)
     except (QuotaExceeded, ModelUnavailable, disk.StorageFull) as exc:
         messages.error(request, str(exc))
         return redirect(_back(request))
+    if asked != quality:
+        title = registry.get_spec(mode.model).title
+        messages.info(request, f"{title} has one quality: separated at Best, not Fast.")
     if reused:
         messages.info(request, reused_note(job))
     return redirect("separation-detail", job.id)

@@ -62,6 +62,15 @@ def test_every_input_format_decodes_to_stereo_44k(kind: str, tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_a_whole_number_of_seconds_is_measured_exactly(tmp_path: Path, suffix: str) -> None:
+    """Frame lengths summed in floats came out short (24 s as 23.999999999999876 s)."""
+    path = tmp_path / f"24s{suffix}"
+    sf.write(path, np.zeros((24 * 44_100, 2), dtype=np.float32), 44_100)
+    assert audio.validate(path).duration == 24.0
+    assert audio.duration_text(audio.validate(path).duration) == "0:24"
+
+
 def test_mono_is_duplicated_to_both_channels(tmp_path: Path) -> None:
     x = tone(channels=1)
     path = write_audio(tmp_path / "mono.wav", x, RATE, "wavfloat")

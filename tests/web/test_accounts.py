@@ -121,6 +121,28 @@ def test_password_reset_by_email(alice, client: Client) -> None:
     assert alice.check_password(NEW_PASSWORD)
 
 
+def test_the_reset_mail_is_signed_with_the_site_name_not_the_host(
+    alice, client: Client, settings
+) -> None:
+    settings.SITE_NAME = "Band Room"
+    client.post(reverse("password_reset"), {"email": alice.email}, HTTP_HOST="127.0.0.1:8101")
+    [message] = mail.outbox
+    assert message.subject == "Password reset on Band Room"
+    assert "The Band Room team" in message.body
+    assert "127.0.0.1:8101 team" not in message.body
+    assert "http://127.0.0.1:8101/accounts/reset/" in message.body  # no site address set
+
+
+def test_the_reset_link_uses_the_site_address_when_one_is_set(
+    alice, client: Client, settings
+) -> None:
+    settings.SITE_URL = "https://music.example.org"
+    client.post(reverse("password_reset"), {"email": alice.email}, HTTP_HOST="127.0.0.1:8101")
+    [message] = mail.outbox
+    assert message.subject == "Password reset on demixer"  # the default name
+    assert "https://music.example.org/accounts/reset/" in message.body
+
+
 def test_the_console_mail_prints_the_reset_link_whole(
     alice, client: Client, settings, monkeypatch, capsys
 ) -> None:
@@ -153,7 +175,10 @@ def test_five_failed_logins_lock_the_account_for_a_while(alice, client: Client) 
     # even the right password is refused during the cool-off
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
     assert response.status_code == 429
-    assert "Too many failed log-ins" in response.content.decode()
+    page = response.content.decode()
+    assert "Too many failed log-ins" in page
+    assert "Try again in\n    15 minutes," in page  # said, not "PT15M"
+    assert "PT15M" not in page
     assert "_auth_user_id" not in client.session
 
 

@@ -225,7 +225,8 @@ def test_the_same_upload_again_says_where_the_first_job_is(
 
 
 @pytest.mark.parametrize(
-    ("seconds", "shown"), [(25.6, "0:25"), (25.0, "0:25"), (59.99, "0:59"), (60.0, "1:00")]
+    ("seconds", "shown"),
+    [(25.6, "0:25"), (25.0, "0:25"), (59.99, "0:59"), (60.0, "1:00"), (23.999999999999876, "0:24")],
 )
 def test_durations_count_whole_seconds_as_the_players_clock(seconds, shown) -> None:
     # player.js: m = floor(s / 60), s = floor(s % 60)

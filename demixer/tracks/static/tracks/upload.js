@@ -37,6 +37,27 @@
     }
   });
   input.addEventListener("change", showFiles);
+
+  // Only the qualities the chosen model has (Spleeter has one): the others are disabled.
+  function followMode() {
+    var chosen = form.querySelector('input[name="mode"]:checked');
+    var label = chosen && chosen.closest("[data-qualities]");
+    if (!label) return;
+    var offered = label.dataset.qualities.split(" ");
+    var radios = form.querySelectorAll('input[name="quality"]');
+    Array.prototype.forEach.call(radios, function (radio) {
+      radio.disabled = offered.indexOf(radio.value) < 0;
+    });
+    var checked = form.querySelector('input[name="quality"]:checked');
+    if (checked && checked.disabled) {
+      var first = Array.prototype.find.call(radios, function (r) { return !r.disabled; });
+      if (first) first.checked = true;
+    }
+  }
+  Array.prototype.forEach.call(form.querySelectorAll('input[name="mode"]'), function (radio) {
+    radio.addEventListener("change", followMode);
+  });
+  followMode();
   var progress = document.getElementById("upload-progress");
   var status = document.getElementById("upload-status");
   var clientErrors = document.getElementById("upload-client-errors");
