@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("demixer.accounts.urls")),
     path("", include("demixer.tracks.urls")),
     path("", include("demixer.separation.urls")),
+    path("", include("demixer.sharing.urls")),
     path("api/v1/", include("demixer.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -174,24 +174,34 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """The mix as set in the player: ``gain_<stem>`` in 0..2 and ``pan_<stem>`` in -1..1 per
     stem (missing: 1 and centre), ``tempo``, ``pitch``, ``format``, ``rate`` and ``bit_depth``."""
     job = _done_job(request, separation_id)
-    fmt = request.POST.get("format", formats.WAV.name)
+    asked = mix_request(job, request.POST)
+    if isinstance(asked, HttpResponse):
+        return asked
+    fmt, params = asked
+    return _rendered(request, job, RenderKind.MIX, fmt, params)
+
+
+def mix_request(job: Separation, data: QueryDict) -> tuple[str, dict[str, object]] | HttpResponse:
+    """The mix form's format and render params (see :func:`mix`), or a 400 saying what is
+    wrong (a share link's mix reads the same form)."""
+    fmt = data.get("format", formats.WAV.name)
     if fmt not in formats.FORMATS:
         return HttpResponseBadRequest(f"format must be {formats.names_text()}")
-    options = _options(job, fmt, request.POST)
+    options = _options(job, fmt, data)
     if isinstance(options, HttpResponse):
         return options
     names = list(job.stems.values_list("name", flat=True))
     numbers: dict[str, dict[str, float]] = {"gain": {}, "pan": {}}
     for field, default in (("gain", "1"), ("pan", "0")):
         for name in names:
-            raw = request.POST.get(f"{field}_{name}", default)
+            raw = data.get(f"{field}_{name}", default)
             try:
                 numbers[field][name] = float(raw)
             except ValueError:
                 return _bad(f"{field}_{name} must be a number.")
     try:  # the player's tempo (0.5..1.5) and pitch (semitones), applied as it applies them
-        tempo = float(request.POST.get("tempo", "1"))
-        pitch = float(request.POST.get("pitch", "0"))
+        tempo = float(data.get("tempo", "1"))
+        pitch = float(data.get("pitch", "0"))
     except ValueError:
         return _bad("tempo and pitch must be numbers.")
     try:
@@ -199,7 +209,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     except renders.BadOption as exc:
         return _bad(str(exc))
     params.update(options)
-    return _rendered(request, job, RenderKind.MIX, fmt, params)
+    return fmt, params
 
 
 @login_required
