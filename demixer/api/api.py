@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from demixer.api import downloads, errors, separations, tracks
+from demixer.api import downloads, errors, separations, shares, tracks
 from demixer.api.auth import SessionAuth, TokenAuth
 
 api = NinjaAPI(
@@ -27,4 +27,5 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/tracks/", tracks.router)
 api.add_router("/separations/", separations.router)
+api.add_router("/separations/", shares.router)
 api.add_router("/", downloads.router)

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "demixer.separation",
     "demixer.exports",
     "demixer.player",
+    "demixer.sharing",
     "demixer.api",
     "ninja",  # the API docs page from its bundled Swagger UI files, not a CDN (the CSP)
     "django.contrib.admin",
@@ -254,6 +255,8 @@ SIGNUPS_PER_IP_HOUR = envint("DEMIXER_SIGNUPS_PER_IP_HOUR", 5)
 PASSWORD_RESETS_PER_EMAIL_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_EMAIL_HOUR", 3)
 PASSWORD_RESETS_PER_IP_HOUR = envint("DEMIXER_PASSWORD_RESETS_PER_IP_HOUR", 10)
 API_REQUESTS_PER_MINUTE = envint("DEMIXER_API_REQUESTS_PER_MINUTE", 120)
+# requests a minute one client address may make under share links (page, previews, files)
+SHARE_REQUESTS_PER_MINUTE = envint("DEMIXER_SHARE_REQUESTS_PER_MINUTE", 120)
 # /metrics answers only "Authorization: Bearer <this>"; unset: 404
 METRICS_TOKEN = os.getenv("DEMIXER_METRICS_TOKEN", "")
 

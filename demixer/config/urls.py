@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("demixer.tracks.urls")),
     path("", include("demixer.separation.urls")),
     path("", include("demixer.exports.urls")),
+    path("", include("demixer.sharing.urls")),
     path("api/v1/", include("demixer.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -29,7 +29,7 @@ from demixer.exports.controller import Outcome, StoredFile, find_done
 from demixer.exports.options import BadOption
 from demixer.separation import files
 from demixer.separation.masters import MASTER
-from demixer.separation.models import Render, Status
+from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import OCTET_STREAM
 
 
@@ -48,28 +48,43 @@ def _bad(message: str) -> HttpResponse:
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
-def _status(request: HttpRequest, item: Render) -> HttpResponse:
-    """Where a render is: the JSON status, or for a browser a page that refreshes until the
-    file is there; 202 while it is on its way, 500 with one sentence if it failed."""
-    data = render_jobs.payload(item)
+def status_answer(
+    request: HttpRequest,
+    item: Render,
+    data: dict[str, object] | None = None,
+    back_url: str | None = None,
+) -> HttpResponse:
+    """Where a render is: the JSON status (``data``: the payload with the asker's URLs), or
+    for a browser a page that refreshes until the file is there; 202 while it is on its way,
+    500 with one sentence if it failed."""
+    data = data or render_jobs.payload(item)
     code = {Status.DONE: 200, Status.FAILED: 500}.get(Status(item.status), 202)
     if request.get_preferred_type(["application/json", "text/html"]) == "text/html":
-        context = {"render": item, "status": data, "filename": controller.filename(item)}
+        context = {
+            "render": item,
+            "status": data,
+            "filename": controller.filename(item),
+            "back_url": back_url,
+        }
         response = render(request, "exports/preparing.html", context, status=code)
     else:
         response = JsonResponse(data, status=code)
     return controller.polled(response, str(data["status_url"]) if code == 202 else None)
 
 
-def _answer(request: HttpRequest, decide: Callable[[bool], Outcome]) -> HttpResponseBase:
+def answer(
+    request: HttpRequest,
+    decide: Callable[[bool], Outcome],
+    status: Callable[[HttpRequest, Render], HttpResponse] = status_answer,
+) -> HttpResponseBase:
     """The file (``decide(True)``: unless the client asked for the status), or where its render
-    is; a bad option is a 400 with its sentence."""
+    is (``status``); a bad option is a 400 with its sentence."""
     try:
         outcome = decide(not _wants_status(request))
     except BadOption as exc:
         return _bad(str(exc))
     if isinstance(outcome, Render):
-        return _status(request, outcome)
+        return status(request, outcome)
     return controller.respond(request, outcome)
 
 
@@ -79,7 +94,7 @@ def stem_download(
     request: HttpRequest, separation_id: object, name: str, fmt: str
 ) -> HttpResponseBase:
     job, get = find_done(request.user, separation_id), request.GET
-    return _answer(request, lambda file: controller.stem(job, name, fmt, *_options(get), file))
+    return answer(request, lambda file: controller.stem(job, name, fmt, *_options(get), file))
 
 
 @login_required
@@ -87,7 +102,7 @@ def stem_download(
 def instrumental(request: HttpRequest, separation_id: object, fmt: str) -> HttpResponseBase:
     """Everything but the vocals, as one file."""
     job, get = find_done(request.user, separation_id), request.GET
-    return _answer(request, lambda file: controller.instrumental(job, fmt, *_options(get), file))
+    return answer(request, lambda file: controller.instrumental(job, fmt, *_options(get), file))
 
 
 @login_required
@@ -98,7 +113,7 @@ def stems_zip(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     rendered first."""
     job, get = find_done(request.user, separation_id), request.GET
     fmt = get.get("format", MASTER.name)
-    return _answer(request, lambda file: controller.stems_zip(job, fmt, *_options(get), file))
+    return answer(request, lambda file: controller.stems_zip(job, fmt, *_options(get), file))
 
 
 @login_required
@@ -107,6 +122,16 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """The mix as set in the player: ``gain_<stem>`` in 0..2 and ``pan_<stem>`` in -1..1 per
     stem (missing: 1 and centre), ``tempo``, ``pitch``, ``format``, ``rate`` and ``bit_depth``."""
     job, post = find_done(request.user, separation_id), request.POST
+    asked = mix_form(job, post)
+    if isinstance(asked, HttpResponse):
+        return asked
+    fmt, setting = asked
+    return answer(request, lambda file: controller.mix(job, fmt, setting, *_options(post), file))
+
+
+def mix_form(job: Separation, post: QueryDict) -> tuple[str, controller.MixSetting] | HttpResponse:
+    """The mix form's format and setting, or a 400 saying what is wrong (a share link's mix
+    reads the same form)."""
     fmt = post.get("format", formats.WAV.name)
     if fmt not in formats.FORMATS:
         return HttpResponseBadRequest(f"format must be {formats.names_text()}")
@@ -122,8 +147,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
         tempo, pitch = float(post.get("tempo", "1")), float(post.get("pitch", "0"))
     except ValueError:
         return _bad("tempo and pitch must be numbers.")
-    setting = controller.MixSetting(numbers["gain"], numbers["pan"], tempo, pitch)
-    return _answer(request, lambda file: controller.mix(job, fmt, setting, *_options(post), file))
+    return fmt, controller.MixSetting(numbers["gain"], numbers["pan"], tempo, pitch)
 
 
 @login_required
@@ -131,7 +155,7 @@ def mix(request: HttpRequest, separation_id: object) -> HttpResponseBase:
 def midi(request: HttpRequest, separation_id: object, name: str) -> HttpResponseBase:
     """One stem's notes as a ``.mid`` (made by the worker: 202 until then)."""
     job = find_done(request.user, separation_id)
-    return _answer(request, lambda file: controller.midi(job, name, file))
+    return answer(request, lambda file: controller.midi(job, name, file))
 
 
 @login_required
@@ -139,7 +163,7 @@ def midi(request: HttpRequest, separation_id: object, name: str) -> HttpResponse
 def chords_lab(request: HttpRequest, separation_id: object) -> HttpResponseBase:
     """The chords as a ``.lab`` text file, a label a beat (made by the worker)."""
     job = find_done(request.user, separation_id)
-    return _answer(request, lambda file: controller.chords(job, file))
+    return answer(request, lambda file: controller.chords(job, file))
 
 
 @login_required
@@ -151,7 +175,7 @@ def chords_json(request: HttpRequest, separation_id: object) -> HttpResponseBase
     if isinstance(outcome, StoredFile):
         response: HttpResponseBase = JsonResponse({"chords": controller.chord_list(outcome)})
         return response
-    return _answer(request, lambda file: outcome)
+    return answer(request, lambda file: outcome)
 
 
 @login_required
@@ -186,4 +210,4 @@ def render_status(request: HttpRequest, render_id: object) -> JsonResponse:
 def render_file(request: HttpRequest, render_id: object) -> HttpResponseBase:
     """The rendered file, once it is there; until then, the render's status."""
     item = controller.find_render(request.user, render_id)
-    return _answer(request, lambda file: controller.render_file(item))
+    return answer(request, lambda file: controller.render_file(item))

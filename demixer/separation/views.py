@@ -3,6 +3,8 @@ Downloads that may need rendering are in ``downloads``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +25,20 @@ INSTRUMENTAL_FORMAT = formats.WAV
 # the download settings' first choice (zip, instrumental, mix): the masters as they are, so the
 # zip comes at once, lossless
 DOWNLOAD_FORMAT = audio_render.MASTER
+
+
+# builds a result page's URL from a view of this module's (``separation-zip``, ...) and the args
+# after the separation's id: the owner's URLs, or a share link's (``demixer.sharing``)
+UrlFor = Callable[..., str]
+
+
+def owner_urls(job: Separation) -> UrlFor:
+    """The owner's URLs of ``job``'s result page (login required)."""
+
+    def url(view: str, *args: object) -> str:
+        return reverse(view, args=[job.id, *args])
+
+    return url
 
 
 def _job(request: HttpRequest, separation_id: object) -> Separation:
@@ -64,9 +80,13 @@ def detail(request: HttpRequest, separation_id: object) -> HttpResponse:
     )
 
 
-def result_context(job: Separation, live_names: list[str] | None = None) -> dict[str, object]:
+def result_context(
+    job: Separation, live_names: list[str] | None = None, url: UrlFor | None = None
+) -> dict[str, object]:
     """What ``player/result.html`` receives (see demixer/player/CONTRACT.md); ``live_names``:
-    the stems of a running job, which has no stem rows yet."""
+    the stems of a running job, which has no stem rows yet; ``url``: whose URLs the page
+    links to (the owner's by default; a share link's)."""
+    url = url or owner_urls(job)
     stems = list(job.stems.all()) if live_names is None else [Stem(name=n) for n in live_names]
     names = {s.name for s in stems}
     # with two stems the other one is the instrumental, already a row of its own
@@ -78,14 +98,11 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
             {
                 "name": stem.name,
                 "label": stem.label,
-                "preview_url": reverse("stem-preview", args=[job.id, stem.name]),
+                "preview_url": url("stem-preview", stem.name),
                 "peaks": stem.peaks,
                 "colour": stem.colour,
-                "downloads": {
-                    fmt: reverse("stem-download", args=[job.id, stem.name, fmt])
-                    for fmt in formats.NAMES
-                },
-                "files": [_download_link(job, stem, fmt) for fmt in formats.FORMATS.values()],
+                "downloads": {fmt: url("stem-download", stem.name, fmt) for fmt in formats.NAMES},
+                "files": [_download_link(url, stem, fmt) for fmt in formats.FORMATS.values()],
             }
             for stem in stems
         ],
@@ -98,24 +115,25 @@ def result_context(job: Separation, live_names: list[str] | None = None) -> dict
             }
             for fmt in formats.FORMATS.values()
         ],
-        **download_settings(job, has_instrumental),
-        "zip_url": reverse("separation-zip", args=[job.id]),
+        **download_settings(job, has_instrumental, url),
+        "zip_url": url("separation-zip"),
         "instrumental_url": (
-            reverse("separation-instrumental", args=[job.id, INSTRUMENTAL_FORMAT.name])
-            if has_instrumental
-            else None
+            url("separation-instrumental", INSTRUMENTAL_FORMAT.name) if has_instrumental else None
         ),
-        "mix_url": reverse("separation-mix", args=[job.id]),
+        "mix_url": url("separation-mix"),
         # the footer's note, for the model that made these stems
         "licence_note": job.licence_note or LICENSE_NOTE,
     }
 
 
-def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
+def download_settings(
+    job: Separation, instrumental: bool, url: UrlFor | None = None
+) -> dict[str, object]:
     """The result page's download settings (format: ``mix_formats``; sample rate, bit depth)
     and what its script needs to apply them to the zip, the instrumental and each stem's links
     (``download_options``: each format's bit depths and rates, the defaults, the URLs by
     format)."""
+    url = url or owner_urls(job)
     rates = audio_render.download_rates(job.track.sample_rate)
     return {
         "download_rates": [
@@ -142,9 +160,7 @@ def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
             for depth in formats.BIT_DEPTHS
         ],
         "instrumental_href": (
-            reverse("separation-instrumental", args=[job.id, DOWNLOAD_FORMAT.name])
-            if instrumental
-            else None
+            url("separation-instrumental", DOWNLOAD_FORMAT.name) if instrumental else None
         ),
         "download_options": {
             "master": audio_render.MASTER.name,
@@ -155,12 +171,9 @@ def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
                 fmt: audio_render.download_rates(job.track.sample_rate, fmt)
                 for fmt in formats.NAMES
             },
-            "zip": reverse("separation-zip", args=[job.id]),
+            "zip": url("separation-zip"),
             "instrumental": (
-                {
-                    fmt: reverse("separation-instrumental", args=[job.id, fmt])
-                    for fmt in formats.NAMES
-                }
+                {fmt: url("separation-instrumental", fmt) for fmt in formats.NAMES}
                 if instrumental
                 else None
             ),
@@ -168,13 +181,13 @@ def download_settings(job: Separation, instrumental: bool) -> dict[str, object]:
     }
 
 
-def _download_link(job: Separation, stem: Stem, fmt: formats.OutputFormat) -> dict[str, object]:
+def _download_link(url: UrlFor, stem: Stem, fmt: formats.OutputFormat) -> dict[str, object]:
     """One of a stem's download links: the master is a plain download, the other formats are
     rendered first (the player's script waits for them)."""
     return {
         "format": fmt.name,
         "label": fmt.label,
-        "url": reverse("stem-download", args=[job.id, stem.name, fmt.name]),
+        "url": url("stem-download", stem.name, fmt.name),
         "rendered": fmt != audio_render.MASTER,
     }
 

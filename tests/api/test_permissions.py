@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 
 from demixer.separation.models import Render, Separation, Status
+from demixer.sharing import services as sharing
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,8 @@ CASES = {
     "chords": [("get", (), None, 202)],
     "render": [("get", (), None, 200)],
     "render-file": [("get", (), None, 202)],
+    "shares": [("get", (), None, 200), ("post", (), {"expires": "1d"}, 201)],
+    "share": [("delete", (), None, 204)],
 }
 TRACK_NAMES = {"track", "separate"}
 RENDER_NAMES = {"render", "render-file"}
@@ -53,6 +56,9 @@ def url_for(name: str, job: Separation, extra: tuple) -> str:
             defaults={"kind": "stem", "fmt": "mp3", "params": {"stem": "vocals"}},
         )[0]
         return reverse(f"api:{name}", args=[item.id])
+    if name == "share":  # one of the job's share links
+        link = sharing.create(job, "never", [])[0]
+        return reverse(f"api:{name}", args=[job.id, link.id])
     owner_id = job.track.id if name in TRACK_NAMES else job.id
     return reverse(f"api:{name}", args=[owner_id, *extra])
 
