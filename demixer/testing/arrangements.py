@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from demixer.engine.formats import WAV as WAV_FORMAT
 from demixer.testing.signals import RATE
 from demixer.testing.tonal import Key
 
@@ -59,6 +60,9 @@ STEMS = ("drums", "bass", "other", "vocals")
 
 class NoSynth(RuntimeError):
     """FluidSynth or the GM soundfont is not installed."""
+
+
+WAV = WAV_FORMAT.extension  # what fluidsynth renders each part to
 
 
 @dataclass(frozen=True)
@@ -133,12 +137,12 @@ def render(song: Arrangement) -> dict[str, np.ndarray]:
         raise NoSynth(reason)
     digest = hashlib.sha256(repr(song).encode()).hexdigest()[:12]
     folder = CACHE / f"{song.name}-{digest}"
-    if not all((folder / f"{stem}.wav").is_file() for stem in STEMS):
+    if not all((folder / f"{stem}{WAV}").is_file() for stem in STEMS):
         _render_into(song, folder)
     n = round(song.seconds * RATE)
     stems = {}
     for stem in STEMS:
-        data, rate = soundfile.read(folder / f"{stem}.wav", dtype="float32", always_2d=True)
+        data, rate = soundfile.read(folder / f"{stem}{WAV}", dtype="float32", always_2d=True)
         assert rate == RATE
         wave = np.zeros((2, n), np.float32)
         wave[:, : min(n, len(data))] = data[:n].T
@@ -157,7 +161,7 @@ def _render_into(song: Arrangement, folder: Path) -> None:
             _midi(song.bpm, part).save(path)
             subprocess.run(
                 ["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", str(RATE), "-F",
-                 str(work / f"{stem}.wav"), str(SOUNDFONT), str(path)],
+                 str(work / f"{stem}{WAV}"), str(SOUNDFONT), str(path)],
                 check=True, capture_output=True, timeout=300,
             )  # fmt: skip
             path.unlink()
