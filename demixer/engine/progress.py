@@ -6,6 +6,7 @@ Every session's module uses these without importing the driver in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,3 +37,15 @@ ProgressFn = Callable[[Progress], None]
 CancelFn = Callable[[], bool]
 # (start, end, final samples of every source for [start, end): float32 (S, C, end - start))
 ReadyFn = Callable[[int, int, np.ndarray], None]
+
+
+def counting(progress: ProgressFn | None) -> Callable[[int, int], None]:
+    """A ``report(done, total)`` for a model that counts its own steps (blocks, chunks): each
+    call becomes a :class:`Progress` with the time since this was made."""
+    started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(Progress(done, total, time.monotonic() - started))
+
+    return report

@@ -12,7 +12,6 @@ session holds ~0.9 GB (fp32) or ~0.75 GB (int8) once warm, a Spleeter one ~0.5 G
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -21,7 +20,7 @@ import numpy as np
 from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
 from demixer.engine.options import SeparationOptions, SessionConfig
-from demixer.engine.progress import Progress
+from demixer.engine.progress import counting
 from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
@@ -153,12 +152,7 @@ class SpleeterSession(_FromSpec):
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         options.validate()
-        started = time.monotonic()
-
-        def report(done: int, total: int) -> None:
-            if progress is not None:
-                progress(Progress(done, total, time.monotonic() - started))
-
+        report = counting(progress)
         return self.model.separate(mix, progress=report, cancel=cancel, out=out, on_ready=on_ready)
 
 
@@ -193,12 +187,7 @@ class RoformerSession(_FromSpec):
         # on_ready is not used: a sample is final once every chunk over it is summed, and
         # separate_file hands the whole track over at the end
         options.validate()
-        started = time.monotonic()
-
-        def report(done: int, total: int) -> None:
-            if progress is not None:
-                progress(Progress(done, total, time.monotonic() - started))
-
+        report = counting(progress)
         return separate(self.model, mix, progress=report, cancel=cancel, out=out)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from demixer.engine.mdx import manifest
 from demixer.engine.model_files import models_dir
 from demixer.engine.options import SeparationOptions, SessionConfig
-from demixer.engine.progress import CancelFn, Progress, ProgressFn, ReadyFn
+from demixer.engine.progress import CancelFn, ProgressFn, ReadyFn, counting
 from demixer.engine.registry import ModelSpec, get_spec, member_paths
 
 if TYPE_CHECKING:
@@ -65,10 +64,5 @@ class MdxSession:
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         options.validate()
-        started = time.monotonic()
-
-        def report(done: int, total: int) -> None:
-            if progress is not None:
-                progress(Progress(done, total, time.monotonic() - started))
-
+        report = counting(progress)
         return self.model.separate(mix, progress=report, cancel=cancel, out=out, on_ready=on_ready)
