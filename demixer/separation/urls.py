@@ -22,7 +22,6 @@ class FormatConverter:
 register_converter(FormatConverter, "fmt")
 
 urlpatterns = [
-    path("separations/<uuid:separation_id>/", views.detail, name="separation-detail"),
     path("separations/<uuid:separation_id>/status/", views.status, name="separation-status"),
     path("separations/<uuid:separation_id>/cancel/", views.cancel, name="separation-cancel"),
     path(
