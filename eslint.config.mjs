@@ -55,6 +55,12 @@ export default [
     rules: { strict: "off", "no-var": "error" },
   },
   {
+    // the player's pure logic under Node's test runner (make test-js)
+    files: ["tests/js/**/*.mjs"],
+    languageOptions: { sourceType: "module", globals: { ...globals.node } },
+    rules: { ...safety, "no-var": "error" },
+  },
+  {
     files: ["eslint.config.mjs"],
     languageOptions: { globals: { ...globals.node } },
   },

@@ -13,7 +13,7 @@
  * calls play/pause/seek and the gain setters, and is told through onTransport and onGains.
  */
 
-const START_LEAD = 0.06; // seconds ahead, so every source is scheduled before the start time
+export const START_LEAD = 0.06; // seconds ahead, so every source is scheduled before the start time
 
 /* Every stem is held decoded in memory (float32, stereo) so they can share one clock; for a
  * long track that is a lot, so the player's rate drops (to no less than 22.05 kHz) to keep it

@@ -8,7 +8,8 @@
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
-import { LiveMixer, followJob } from "./stream.js";
+import { listen } from "./live.js";
+import { LiveMixer } from "./stream.js";
 
 const root = document.getElementById("player");
 if (root) start();
@@ -282,6 +283,7 @@ function start() {
       playBtn.disabled = false;
       seekEl.disabled = false;
       root.setAttribute("data-state", "ready");
+      if (practice) practice.refresh();
       setStatus("");
     }).catch((err) => {
       root.setAttribute("data-state", "error");
@@ -328,15 +330,8 @@ function start() {
   // pan, loop, tempo/pitch, compare (practice.js): nodes added to the graph mixer.open() built
   practice = wirePractice(root, mixer, views);
   window.demixerPlayer.practice = practice;
-  if (live) listen();
+  if (live) listenLive();
   else load();
-
-  /* ---- listen while it separates ------------------------------------------------------ */
-
-  function liveText() {
-    return "Separating… " + fmt(mixer.readySeconds()) + " of " + fmt(mixer.duration) +
-      " ready to play.";
-  }
 
   function enable() {
     seekEl.max = String(mixer.duration);
@@ -344,28 +339,22 @@ function start() {
     playBtn.disabled = false;
     seekEl.disabled = false;
     root.setAttribute("data-state", "ready");
+    if (practice) practice.refresh();
   }
 
-  function listen() {
+  /* listen while it separates: live.js follows the job; this page shows what it says */
+  function listenLive() {
     root.setAttribute("data-state", "loading");
-    setStatus("Loading the first seconds…");
-    mixer.onWaiting = (waiting) => {
-      root.setAttribute("data-waiting", String(waiting));
-      setStatus(waiting ? "Waiting for the separation to reach " + fmt(mixer.position()) + "…"
-        : liveText());
-    };
-    const follower = followJob(root.getAttribute("data-status-url"), mixer, {
-      progress: () => {
-        if (!mixer.complete && mixer.waitingAt === null && mixer.ready) setStatus(liveText());
-      },
+    const controller = listen(root, mixer, live, {
+      setStatus: setStatus,
+      enable: enable,
       peaks: (peaks) => views.forEach((view) => {
         if (peaks[view.name]) {
           view.peaks = peaks[view.name];
           view.dirty = true;
         }
       }),
-      done: () => {
-        setStatus("Separated: loading the complete stems…");
+      completed: () => {
         const urls = {};
         views.forEach((view) => { urls[view.name] = view.url; });
         mixer.switchToComplete(urls).then(() => {
@@ -378,17 +367,7 @@ function start() {
           setStatus("");
         }, (err) => setStatus(err.message + " Reload the page to try again.", "error"));
       },
-      stopped: (s) => {
-        root.setAttribute("data-live", "stopped");
-        setStatus(s.status === "cancelled"
-          ? "The separation was cancelled; what played so far was final."
-          : "The separation failed: " + (s.error || "unknown error") + ".", "error");
-      },
-      failed: (err) => setStatus("Couldn't load the separated audio (" + err.message + ").", "error"),
     });
-    follower.start(live).then(() => {
-      enable();
-      setStatus(liveText());
-    });
+    window.demixerPlayer.buffering = (at) => controller.plan(at);
   }
 }

@@ -484,16 +484,13 @@ export function wirePractice(root, mixer, views) {
     }
     showControls();
   }
-  new MutationObserver(refresh).observe(root, {
-    attributes: true,
-    attributeFilter: ["data-state", "data-live"],
-  });
-  refresh();
+  refresh(); // and again whenever player.js says the stems changed (practice.refresh())
   loadStretch();
 
   /* What tests and the curious read (window.demixerPlayer.practice). */
   return {
     drawLoop: drawLoop,
+    refresh: refresh,
     state: () => ({
       enabled: state.enabled,
       tempo: state.tempo,
