@@ -1,0 +1,125 @@
+"""Listening while it separates when separation is slower than real time, and cancelling a
+running job from the live player, in a real browser against the real server and worker.
+
+The worker's engine is a slow stand-in (``slow_engine/sitecustomize.py``: the stand-in's stems,
+``PIECE_DELAY_S`` a piece), so a 30-second song separates at about 0.6x real time, as a loaded
+host does with the real model. The buffering rule must then hold playback back with a word on
+when it will play through (and the choice to start anyway), start once, and never stop again;
+the job's progress stays on the page; Cancel (with its confirm step) stops the job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from demixer.testing import signals
+
+pytestmark = [pytest.mark.e2e]
+
+RATE = 44100
+SECONDS = 30.0  # six pieces of five seconds
+PIECE_DELAY_S = 8.0  # a piece: so about 0.6x real time
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def live_app(
+    serve_live_app: Callable[..., AbstractContextManager[object]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[object]:
+    path = os.pathsep.join([str(HERE / "slow_engine"), os.environ.get("PYTHONPATH", "")])
+    with serve_live_app(
+        tmp_path_factory.mktemp("demixer-e2e-slow"),
+        HERE.parents[1] / "test-artifacts" / "e2e-slow-server.log",
+        {"PYTHONPATH": path, "DEMIXER_E2E_PIECE_DELAY_S": str(PIECE_DELAY_S)},
+    ) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("slow") / "slow-groove.wav"
+    sf.write(path, signals.mix(signals.song(SECONDS, seed=6)).T, RATE, subtype="PCM_16")
+    return path
+
+
+def upload(page, clip: Path) -> str:
+    page.set_input_files("input[type='file']", str(clip))
+    page.get_by_label(re.compile("4 stems", re.I)).check()
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#job[data-status]")
+    job_url = page.url.split("?")[0]
+    page.wait_for_selector("#player[data-live='true']", timeout=180_000)
+    page.wait_for_function("() => document.getElementById('player').dataset.state === 'ready'")
+    return job_url
+
+
+def live(page) -> dict:
+    return page.evaluate("demixerPlayer.live()")
+
+
+def test_slower_than_real_time_waits_then_plays_through(page, sign_up, clip) -> None:
+    sign_up("bea")
+    job_url = upload(page, clip)
+
+    # the job's progress stays on the live player
+    assert page.is_visible("[data-role='job-progress']")
+    page.wait_for_function(
+        "() => /^\\d+%$/.test(document.querySelector('[data-role=job-percent]').textContent)"
+    )
+    # the rule has a rate to go by (the job's own estimate, then the pieces seen)
+    page.wait_for_function("() => demixerPlayer.buffering(0).known", timeout=60_000)
+    assert page.evaluate("demixerPlayer.buffering(0).wait") > 0, "separation was not slow"
+
+    page.click("[data-action='play']")
+    page.wait_for_selector("[data-role='buffering']:not([hidden])")
+    words = page.text_content("[data-role='buffering-text']") or ""
+    assert re.match(r"Plays through from 0:00 in about \d+ s", words), words
+    assert page.is_visible("[data-action='start-anyway']")
+    assert page.get_attribute("#player", "data-waiting") == "true"
+    assert live(page)["runs"] == []  # held back: nothing started yet
+
+    # it starts by itself, once, and plays to the end (or the swap) without stopping
+    page.wait_for_function("() => demixerPlayer.live().runs.length > 0", timeout=120_000)
+    assert page.is_hidden("[data-action='start-anyway']")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = live(page)
+        assert state["stalls"] == 0, state
+        if state["complete"] or not page.evaluate("demixerPlayer.playing()"):
+            break
+        time.sleep(0.3)
+    state = live(page)
+    assert state["stalls"] == 0
+    assert len(state["runs"]) == 1 and not state["runs"][0]["forced"], state["runs"]
+    assert {entry["run"] for entry in state["scheduled"]} == {state["scheduled"][0]["run"]}
+    page.wait_for_selector("#player[data-live='complete']", timeout=120_000)
+    assert page.is_hidden("[data-role='live-job']")
+    assert page.url.split("?")[0] == job_url
+    assert page.errors == []
+
+
+def test_cancel_a_running_job_from_the_live_player(page, sign_up, clip) -> None:
+    sign_up("cai")
+    job_url = upload(page, clip)
+    status = page.request.get(job_url + "status/").json()
+    assert status["status"] == "running"
+
+    page.click("[data-action='cancel']")  # first the question, then the answer
+    assert page.is_visible("[data-action='cancel-confirm']")
+    assert page.request.get(job_url + "status/").json()["status"] == "running"
+    with page.expect_navigation():
+        page.click("[data-action='cancel-confirm']")
+    page.wait_for_selector("#job[data-status='cancelled']")
+    assert page.url.split("?")[0] == job_url
+    assert "Cancelled" in (page.text_content("#job-status") or "")
+    assert page.request.get(job_url + "status/").json()["status"] == "cancelled"
+    assert page.errors == []
