@@ -123,3 +123,53 @@ def test_cancel_a_running_job_from_the_live_player(page, sign_up, clip) -> None:
     assert "Cancelled" in (page.text_content("#job-status") or "")
     assert page.request.get(job_url + "status/").json()["status"] == "cancelled"
     assert page.errors == []
+
+
+# every text a render's status line shows, with where it is against the control it follows
+WATCH_RENDER_STATUS = """() => {
+  window.e2eRenderStatus = [];
+  new MutationObserver(() => {
+    document.querySelectorAll('.render-status').forEach((el) => {
+      const control = el.previousElementSibling;
+      const a = el.getBoundingClientRect();
+      const b = control.getBoundingClientRect();
+      const seen = window.e2eRenderStatus;
+      if (el.hidden || (seen.length && seen[seen.length - 1].text === el.textContent)) return;
+      seen.push({
+        text: el.textContent,
+        control: control.getAttribute('aria-label') || control.textContent.trim(),
+        dy: Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2),
+        dx: a.left - b.right,
+      });
+    });
+  }).observe(document.body, { subtree: true, childList: true, characterData: true,
+                              attributes: true });
+}"""
+
+
+def test_a_rendered_download_says_so_beside_the_control_clicked(
+    page, sign_up, tmp_path: Path
+) -> None:
+    short = tmp_path / "short-groove.wav"
+    sf.write(short, signals.mix(signals.song(4.0, seed=7)).T, RATE, subtype="PCM_16")
+    sign_up("dev")
+    page.set_input_files("input[type='file']", str(short))
+    page.get_by_label(re.compile("4 stems", re.I)).check()
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#player:not([data-live])", timeout=180_000)
+    page.evaluate(WATCH_RENDER_STATUS)
+
+    link = ".stem[data-stem='bass'] .stem-downloads a[data-format='mp3']"
+    with page.expect_download(timeout=120_000):
+        page.click(link)
+    seen = page.evaluate("window.e2eRenderStatus")
+    assert seen, "no word while the file was prepared"
+    first = seen[0]
+    assert first["text"].startswith("Preparing Bass (MP3)…"), seen
+    assert first["control"] == "Download Bass as MP3"
+    assert first["dy"] < 24 and 0 <= first["dx"] < 40, first  # on the link's line, just after
+    page.wait_for_function(
+        f"() => document.querySelector(\"{link}\").dataset.renderState === 'done'"
+    )
+    assert page.locator(".render-status:visible").count() == 0  # gone once it downloads
+    assert page.errors == []

@@ -130,18 +130,29 @@ export function wireSettings(root, form, options) {
   apply(); // the browser may have restored the selects' last values
 }
 
-/* root: the element whose data-render links are handled; mixForm: the mix's form, which holds
- * the download settings (or null); statusEl: where "Preparing …" and errors are shown (or
- * null). */
-export function wireDownloads(root, mixForm, statusEl) {
-  function show(text, kind) {
-    if (!statusEl) return;
-    statusEl.textContent = text;
-    statusEl.className = "download-status" + (kind ? " is-" + kind : "");
-    statusEl.hidden = !text;
-  }
+/* The line beside `control` where its render's progress and error are shown (made on first
+ * use, right after the control: the feedback is where the person clicked). */
+export function statusNear(control) {
+  const next = control.nextElementSibling;
+  if (next && next.classList.contains("render-status")) return next;
+  const el = document.createElement("span");
+  el.className = "render-status";
+  el.setAttribute("role", "status");
+  el.setAttribute("aria-live", "polite");
+  el.hidden = true;
+  control.after(el);
+  return el;
+}
 
-  function waitFor(data, label) {
+/* "Preparing the zip… 7 %": what a render's status says, in words. */
+export function preparingText(label, percent) {
+  return "Preparing " + label + "…" + (percent ? " " + percent + " %" : "");
+}
+
+/* root: the element whose data-render links are handled; mixForm: the mix's form, which holds
+ * the download settings (or null). Each control's feedback sits beside it (statusNear). */
+export function wireDownloads(root, mixForm) {
+  function waitFor(data, show) {
     let delay = POLL_FIRST;
     return new Promise((resolve, reject) => {
       function check(state) {
@@ -153,7 +164,7 @@ export function wireDownloads(root, mixForm, statusEl) {
           reject(new Error(state.error || "it could not be prepared"));
           return;
         }
-        show("Preparing " + label + "… " + (state.percent || 0) + "%");
+        show(state.percent || 0);
         window.setTimeout(() => {
           askJSON(state.status_url).then(check, reject);
         }, delay);
@@ -163,24 +174,36 @@ export function wireDownloads(root, mixForm, statusEl) {
     });
   }
 
-  function renderedDownload(url, options, label) {
-    show("Preparing " + label + "…");
+  function renderedDownload(control, url, options, label) {
+    const statusEl = statusNear(control);
+    const show = (text, kind) => {
+      statusEl.textContent = text;
+      statusEl.className = "render-status" + (kind ? " is-" + kind : "");
+      statusEl.hidden = !text;
+    };
+    control.setAttribute("aria-busy", "true");
+    control.setAttribute("data-render-state", "preparing");
+    show(preparingText(label, 0));
     return askJSON(url, options)
-      .then((data) => waitFor(data, label))
+      .then((data) => waitFor(data, (percent) => show(preparingText(label, percent))))
       .then((downloadUrl) => {
         show("");
+        control.setAttribute("data-render-state", "done");
         startDownload(downloadUrl);
       })
       .catch((err) => {
+        control.setAttribute("data-render-state", "failed");
         show("Couldn't prepare " + label + ": " + err.message, "error");
-      });
+      })
+      .then(() => control.removeAttribute("aria-busy"));
   }
 
   root.addEventListener("click", (ev) => {
     const link = ev.target.closest ? ev.target.closest("a[data-render]") : null;
     if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     ev.preventDefault();
-    renderedDownload(link.href, { method: "GET" }, link.getAttribute("data-render"));
+    if (link.getAttribute("aria-busy") === "true") return; // one render per click at a time
+    renderedDownload(link, link.href, { method: "GET" }, link.getAttribute("data-render"));
   });
   if (!mixForm) return;
   const optionsEl = document.getElementById("download-options");
@@ -189,7 +212,8 @@ export function wireDownloads(root, mixForm, statusEl) {
     ev.preventDefault();
     const button = mixForm.querySelector("[type=submit]");
     if (button) button.disabled = true;
-    renderedDownload(mixForm.action, { method: "POST", body: new FormData(mixForm) }, "your mix")
+    renderedDownload(button || mixForm, mixForm.action, { method: "POST", body: new FormData(mixForm) },
+      "your mix")
       .then(() => {
         if (button) button.disabled = false;
       });

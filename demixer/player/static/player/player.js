@@ -314,7 +314,7 @@ function start() {
   };
 
   // downloads work even where Web Audio does not
-  wireDownloads(root, mixForm, document.getElementById("download-status"));
+  wireDownloads(root, mixForm);
   views.forEach(readColors);
   durationEl.textContent = fmt(mixer.duration);
   wireStems();
