@@ -56,6 +56,27 @@ function setLink(link, href, rendered, label) {
   }
 }
 
+/* The choice a select keeps when only `allowed` (numbers) may be chosen: `chosen` if allowed,
+ * else `fallback` (nothing to fit when none is allowed: the select is then disabled). */
+export function fitChoice(chosen, allowed, fallback) {
+  if (!allowed.length || allowed.indexOf(Number(chosen)) !== -1) return String(chosen);
+  return String(fallback);
+}
+
+/* The query for a file in `fmt` with the settings' `rate` and `depth`: only what the format
+ * has, defaults left out (a stem's MP3 link stays at the stored rate when 96 kHz is chosen).
+ * options: the page's #download-options. */
+export function settingsQuery(fmt, rate, depth, options) {
+  const params = new URLSearchParams();
+  const rates = options.rates[fmt] || [options.stored_rate];
+  const depths = options.bit_depths[fmt] || [];
+  if (rate !== options.stored_rate && rates.indexOf(rate) !== -1) params.set("rate", String(rate));
+  if (depths.indexOf(depth) !== -1 && depth !== options.bit_depth) {
+    params.set("bit_depth", String(depth));
+  }
+  return params;
+}
+
 /* The download settings in form (its selects format, rate, bit_depth) applied to root's links.
  * options: the page's #download-options (the master's format, the stored rate, the default
  * depth, each format's bit depths and rates, the zip's URL and the instrumental's by format). */
@@ -74,7 +95,7 @@ export function wireSettings(root, form, options) {
       option.disabled = allowed.indexOf(Number(option.value)) === -1;
     });
     const chosen = select.options[select.selectedIndex];
-    if (allowed.length && (!chosen || chosen.disabled)) select.value = String(fallback);
+    select.value = fitChoice(chosen ? chosen.value : fallback, allowed, fallback);
   }
 
   // only the rates the chosen format's encoder takes (MP3 stops at 48 kHz), and the depths it
@@ -90,16 +111,7 @@ export function wireSettings(root, form, options) {
   // the query for a file in fmt: the rate and the depth where fmt has them (a stem's MP3 link
   // stays at the stored rate when 96 kHz is chosen); defaults left out
   function query(fmt) {
-    const params = new URLSearchParams();
-    const rate = Number(rateEl.value);
-    if (rate !== options.stored_rate && ratesOf(fmt).indexOf(rate) !== -1) {
-      params.set("rate", rateEl.value);
-    }
-    const depth = Number(depthEl.value);
-    if (depthsOf(fmt).indexOf(depth) !== -1 && depth !== options.bit_depth) {
-      params.set("bit_depth", String(depth));
-    }
-    return params;
+    return settingsQuery(fmt, Number(rateEl.value), Number(depthEl.value), options);
   }
 
   function apply() {

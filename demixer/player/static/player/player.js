@@ -10,6 +10,7 @@ import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
 import { listen } from "./live.js";
 import { LiveMixer } from "./stream.js";
+import { timeAt } from "./timeline.js";
 
 const root = document.getElementById("player");
 if (root) start();
@@ -206,7 +207,7 @@ function start() {
       view.canvas.addEventListener("click", (ev) => {
         const rect = view.canvas.getBoundingClientRect();
         if (mixer.ready && rect.width > 0) {
-          mixer.seek(((ev.clientX - rect.left) / rect.width) * mixer.duration);
+          mixer.seek(timeAt(ev.clientX, rect.left, rect.width, mixer.duration));
         }
       });
     });

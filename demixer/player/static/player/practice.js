@@ -18,9 +18,14 @@
  * note; everything else works.
  */
 import { Ruler, fmtTime } from "./ruler.js";
-
-const MIN_LOOP = 0.1; // seconds: a shorter selection is taken for a click
+import { fitLoop, loopFromA, loopFromB, timeAt as timeAtX } from "./timeline.js";
 const DRAG_PX = 5; // a pointer that moves less than this clicked (seeks) instead of selecting
+
+/* A pan's figure: "C", "L40", "R100". */
+export function panText(v) {
+  if (Math.abs(v) < 0.005) return "C";
+  return (v < 0 ? "L" : "R") + Math.round(Math.abs(v) * 100);
+}
 
 /* The stretcher's shift: the pitch asked for, less what playing at `tempo` did to it. */
 export function semitonesFor(tempo, pitch) {
@@ -203,15 +208,16 @@ export function wirePractice(root, mixer, views) {
     showControls();
   }
 
-  function setLoop(start, end, on) {
-    const d = mixer.duration;
-    start = Math.max(0, Math.min(start, d));
-    end = Math.max(0, Math.min(end, d));
-    if (end - start < MIN_LOOP) return false;
-    state.loop = { start: start, end: end };
+  function useLoop(loop, on) {
+    if (!loop) return false;
+    state.loop = loop;
     state.loopOn = on;
     applyLoop();
     return true;
+  }
+
+  function setLoop(start, end, on) {
+    return useLoop(fitLoop(start, end, mixer.duration), on);
   }
 
   function toggleLoop() {
@@ -221,15 +227,12 @@ export function wirePractice(root, mixer, views) {
   }
 
   function markA() {
-    const at = mixer.heardPosition();
-    const end = state.loop && state.loop.end - at >= MIN_LOOP ? state.loop.end : mixer.duration;
-    setLoop(at, end, state.loopOn || !state.loop);
+    useLoop(loopFromA(mixer.heardPosition(), state.loop, mixer.duration),
+      state.loopOn || !state.loop);
   }
 
   function markB() {
-    const at = mixer.heardPosition();
-    const start = state.loop && at - state.loop.start >= MIN_LOOP ? state.loop.start : 0;
-    setLoop(start, at, true);
+    useLoop(loopFromB(mixer.heardPosition(), state.loop, mixer.duration), true);
   }
 
   /* Drag over a waveform (or the ruler) to select a loop; a click still seeks. */
@@ -237,7 +240,7 @@ export function wirePractice(root, mixer, views) {
     let startX = null;
     let selecting = false;
     let box = null;
-    const timeAt = (x) => ((x - box.left) / box.width) * mixer.duration;
+    const timeAt = (x) => timeAtX(x, box.left, box.width, mixer.duration);
     canvas.addEventListener("pointerdown", (ev) => {
       if (!state.enabled || ev.button !== 0) return;
       box = canvas.getBoundingClientRect();
@@ -398,11 +401,6 @@ export function wirePractice(root, mixer, views) {
   }
 
   /* ---- per stem: pan, and the volume as a figure -------------------------------------- */
-
-  function panText(v) {
-    if (Math.abs(v) < 0.005) return "C";
-    return (v < 0 ? "L" : "R") + Math.round(Math.abs(v) * 100);
-  }
 
   views.forEach((view) => {
     const volume = view.row.querySelector("[data-role='volume-value']");

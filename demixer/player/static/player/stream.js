@@ -13,6 +13,7 @@
  * followJob() polls the status endpoint, fetches new stretches in order and tells the page.
  */
 import { Mixer, START_LEAD } from "./mixer.js";
+import { onFrame, pieceStart, startOffset } from "./timeline.js";
 const POLL_FASTEST = 700;
 const POLL_SLOWEST = 2500; // buffering.js counts on a piece being seen within LATENCY_S
 
@@ -114,11 +115,12 @@ export class LiveMixer extends Mixer {
 
   /* Start every stem's part of one stretch on the current run's clock; false if too late. */
   schedule(st) {
-    const from = Math.max(st.start, this.startFrame);
-    if (from >= st.end) return true;
     // at a tempo other than 1 (practice.js) the stretches follow it; a loop waits for the
     // complete stems (a loop's end may not be separated yet)
-    const when = this.startedAt + (from - this.startFrame) / this.rate / this.tempo;
+    const start = pieceStart(st, this.startFrame, this.startedAt, this.rate, this.tempo);
+    if (start === null) return true;
+    const from = start.from;
+    const when = start.when;
     if (when < this.ctx.currentTime) return false;
     const gen = this.generation;
     this.stems.forEach((stem) => {
@@ -132,7 +134,7 @@ export class LiveMixer extends Mixer {
           this.ranOut();
         }
       };
-      src.start(when, (from - st.start) / this.rate);
+      src.start(when, start.offset);
       stem.sources.push(src);
     });
     this.scheduled.push({
@@ -188,8 +190,7 @@ export class LiveMixer extends Mixer {
       return;
     }
     this.stopSources();
-    offset = Math.max(0, Math.min(offset, this.duration));
-    if (offset >= this.duration - 0.01) offset = 0;
+    offset = startOffset(offset, this.duration, null);
     const frame = Math.round(offset * this.rate);
     if (frame >= this.readyFrames || (!force && !this.gate(offset))) {
       this.wait(offset);
@@ -200,7 +201,7 @@ export class LiveMixer extends Mixer {
       this.onWaiting(false);
     }
     // on a sample frame, so that every stretch's start is one too
-    this.startedAt = Math.ceil((this.ctx.currentTime + START_LEAD) * this.rate) / this.rate;
+    this.startedAt = onFrame(this.ctx.currentTime + START_LEAD, this.rate);
     this.startFrame = frame;
     this.startOffset = frame / this.rate;
     this.runLoop = null;
@@ -237,7 +238,7 @@ export class LiveMixer extends Mixer {
       const playing = this.playing && this.waitingAt === null;
       const waitingAt = this.waitingAt;
       if (playing) {
-        const when = Math.ceil((this.ctx.currentTime + START_LEAD) * this.rate) / this.rate;
+        const when = onFrame(this.ctx.currentTime + START_LEAD, this.rate);
         const at = this.startOffset + (when - this.startedAt) * this.tempo;
         this.stems.forEach((stem) => {
           stem.sources.forEach((src) => {
