@@ -50,7 +50,10 @@ export default [
     rules: { ...safety, strict: ["error", "function"], "no-implicit-globals": "error" },
   },
   {
-    files: ["demixer/player/static/player/*.js"],
+    files: [
+      "demixer/player/static/player/*.js",
+      "demixer/separation/static/separation/*.js",
+    ],
     languageOptions: { sourceType: "module" },
     rules: { strict: "off", "no-var": "error" },
   },

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  LATENCY_S, about, measureRate, pieceLength, planStart, planText, stallPosition,
+  LATENCY_S, measureRate, pieceLength, planStart, planText, rateFromEta, stallPosition,
 } from "../../demixer/player/static/player/buffering.js";
+import { about } from "../../demixer/separation/static/separation/words.js";
 
 const fmt = (s) => Math.floor(s / 60) + ":" + String(Math.floor(s % 60)).padStart(2, "0");
 
@@ -79,13 +80,23 @@ test("all ready: now; no rate known: now, and unknown", () => {
 
 test("the rate: from the pieces seen (two intervals at least), else the job's estimate", () => {
   const arrivals = [{ t: 10, ready: 6 }, { t: 20, ready: 12 }, { t: 30, ready: 18 }];
-  assert.equal(measureRate(arrivals, 60, 999), 0.6);
-  assert.equal(measureRate(arrivals.slice(0, 2), 60, 40), (60 - 12) / 40);
-  assert.equal(measureRate([], 60, null), null);
+  assert.equal(measureRate(arrivals, null), 0.6);
+  assert.equal(measureRate(arrivals, 0.9), 0.6); // measured: the estimate no longer counts
+  assert.equal(measureRate(arrivals.slice(0, 2), 0.7), 0.7);
+  assert.equal(measureRate([], null), null);
   // only the last pieces count: a separation that slowed down is measured as it is now
   const slowed = [{ t: 0, ready: 0 }];
   for (let i = 1; i <= 20; i++) slowed.push({ t: i < 10 ? i : 10 + (i - 10) * 4, ready: i });
-  assert.equal(measureRate(slowed, 60, null), 0.25);
+  assert.equal(measureRate(slowed, null), 0.25);
+});
+
+test("the job's estimate: a piece of what is left may be separated already", () => {
+  // 30 s song, 5 s pieces, 8 s a piece: after the first, 40 s left by the worker's count
+  assert.equal(rateFromEta(30, 5, 5, 40), 0.5); // not above the true 0.625
+  // the second piece reported (32 s left) before it was published (ready still 5)
+  assert.equal(rateFromEta(30, 5, 5, 32), 0.625);
+  assert.equal(rateFromEta(30, 25, 5, 8), null); // nothing left to go by
+  assert.equal(rateFromEta(30, 5, 5, null), null);
 });
 
 test("piece length, stall position, words", () => {

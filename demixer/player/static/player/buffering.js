@@ -19,38 +19,34 @@ const WINDOW = 6; // the rate is measured over the last pieces seen, at most thi
 const RATE_MARGIN = 0.9; // assume the separation a little slower than measured
 
 /* Song seconds separated per wall second, from the pieces seen: [{t (wall s), ready (song s)}]
- * with ready growing; at least two intervals (a single one is mostly the first model call's
- * start-up). Else, from the job's own estimate of the time left (`etaSeconds`) if it has one;
- * else null. */
-export function measureRate(arrivals, total, etaSeconds) {
+ * with ready growing, over the last few; at least two intervals (a single one is mostly the
+ * first model call's start-up and the poll's jitter); until then `estimate`, the job's own
+ * (rateFromEta), or null. */
+export function measureRate(arrivals, estimate) {
   const seen = arrivals.slice(-(WINDOW + 1));
+  let measured = null;
   if (seen.length >= 3) {
     const first = seen[0];
     const last = seen[seen.length - 1];
     const wall = last.t - first.t;
-    if (wall > 0 && last.ready > first.ready) return (last.ready - first.ready) / wall;
+    if (wall > 0 && last.ready > first.ready) measured = (last.ready - first.ready) / wall;
   }
-  const ready = arrivals.length ? arrivals[arrivals.length - 1].ready : 0;
-  if (etaSeconds > 0 && total > ready) return (total - ready) / etaSeconds;
-  return null;
+  if (measured !== null) return measured;
+  return estimate > 0 ? estimate : null;
+}
+
+/* The rate the job's own estimate of its time left implies. `ready` is published a little
+ * after the progress that `etaSeconds` was worked out from, so up to a piece of what is left
+ * may already be separated: counting it as left would overstate the rate. */
+export function rateFromEta(total, ready, piece, etaSeconds) {
+  const left = total - ready - piece;
+  return etaSeconds > 0 && left > 0 ? left / etaSeconds : null;
 }
 
 /* The longest piece's length (song seconds): the step the ready edge takes. pieces: [{start,
  * end}] in frames at `rate`. */
 export function pieceLength(pieces, rate) {
   return pieces.reduce((m, p) => Math.max(m, (p.end - p.start) / rate), 0);
-}
-
-/* "about 40 s", "about 3 min", "about 1 h 5 min": the rules of the pages' |about filter
- * (demixer/separation/templatetags/waits.py), so a poll does not reword the page. */
-export function about(seconds) {
-  const whole = Math.round(Math.max(0, seconds));
-  if (whole < 60) return "about " + whole + " s";
-  let minutes = Math.round(whole / 60);
-  if (minutes < 60) return "about " + minutes + " min";
-  const hours = Math.floor(minutes / 60);
-  minutes -= hours * 60;
-  return "about " + hours + " h" + (minutes ? " " + minutes + " min" : "");
 }
 
 /* When playback from `position` may start, counted from the moment the last piece was seen:

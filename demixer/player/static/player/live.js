@@ -7,7 +7,8 @@
  * followJob().
  */
 import { fmtTime } from "./ruler.js";
-import { about, measureRate, pieceLength, planStart, planText } from "./buffering.js";
+import { eta } from "../separation/words.js";
+import { measureRate, pieceLength, planStart, planText, rateFromEta } from "./buffering.js";
 import { followJob } from "./stream.js";
 
 const TICK_MS = 250; // how often a wait is re-judged and its words updated
@@ -29,7 +30,7 @@ export function listen(root, mixer, live, page) {
   // the pieces seen arriving (wall time, song seconds ready), for the rate
   const arrivals = [];
   let lastSeen = now(); // when what is ready now was seen (for the first pieces: page load)
-  let etaSeconds = null;
+  let estimate = null; // the rate the job's own time-left implies (rateFromEta)
   let piece = 0; // the longest piece seen (the mixer forgets them once complete)
   let following = false; // the first pieces came with the page: their arrival is not known
 
@@ -37,9 +38,11 @@ export function listen(root, mixer, live, page) {
     if (ui.bar) ui.bar.style.width = s.percent + "%"; // CSSOM: the CSP allows it
     if (ui.progress) ui.progress.setAttribute("aria-valuenow", String(s.percent));
     if (ui.percent) ui.percent.textContent = s.percent + "%";
-    if (ui.eta) ui.eta.textContent = s.eta_seconds !== null && s.eta_seconds !== undefined
-      ? about(s.eta_seconds) + " left" : "";
-    etaSeconds = s.eta_seconds;
+    if (ui.eta) ui.eta.textContent = eta({ ...s, status: "running" });
+    if (s.ready) {
+      const longest = Math.max(piece, pieceLength(s.ready.stretches, s.ready.rate));
+      estimate = rateFromEta(s.ready.total_seconds, s.ready.ready_seconds, longest, s.eta_seconds);
+    }
   }
   if (ui.progress) showProgress({
     percent: parseInt(ui.progress.getAttribute("aria-valuenow"), 10) || 0,
@@ -48,19 +51,28 @@ export function listen(root, mixer, live, page) {
 
   /* The buffering rule for playback from `at`: {wait, stallAt, known, startsIn}. */
   function plan(at) {
+    const rate = measureRate(arrivals, estimate);
     const p = planStart({
       ready: mixer.readySeconds(),
       total: mixer.duration,
       position: at,
-      rate: measureRate(arrivals, mixer.duration, etaSeconds),
+      rate: rate,
       speed: mixer.tempo,
       piece: Math.max(piece, pieceLength(mixer.stretches, mixer.rate)),
     });
     p.startsIn = Math.max(0, lastSeen + p.wait - now());
+    p.rate = rate;
     return p;
   }
 
-  mixer.gate = (at) => mixer.complete || plan(at).startsIn <= 0;
+  // what the rule said each time it let playback start (for tests and the curious)
+  const decisions = [];
+  mixer.gate = (at) => {
+    if (mixer.complete) return true;
+    const p = plan(at);
+    if (p.startsIn <= 0) decisions.push({ at: at, t: now(), ready: mixer.readySeconds(), ...p });
+    return p.startsIn <= 0;
+  };
   mixer.onReady = () => {
     lastSeen = now();
     if (following) arrivals.push({ t: lastSeen, ready: mixer.readySeconds() });
@@ -147,5 +159,8 @@ export function listen(root, mixer, live, page) {
     page.setStatus(liveText());
     tick();
   });
-  return { plan: plan };
+  return {
+    plan: plan,
+    log: () => ({ arrivals: arrivals.slice(), decisions: decisions.slice(), now: now() }),
+  };
 }

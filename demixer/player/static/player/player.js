@@ -370,5 +370,6 @@ function start() {
       },
     });
     window.demixerPlayer.buffering = (at) => controller.plan(at);
+    window.demixerPlayer.bufferingLog = () => controller.log();
   }
 }

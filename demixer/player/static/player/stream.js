@@ -12,6 +12,7 @@
  *
  * followJob() polls the status endpoint, fetches new stretches in order and tells the page.
  */
+import { finished } from "../separation/finish_notice.js";
 import { Mixer, START_LEAD } from "./mixer.js";
 import { onFrame, pieceStart, startOffset } from "./timeline.js";
 const POLL_FASTEST = 700;
@@ -304,11 +305,6 @@ export class LiveMixer extends Mixer {
   }
 }
 
-/* The job ended while followed (ok: done, else failed): finish_notice.js, a plain script the
- * page loads before this module, tells a person who left the tab. */
-function finishNotice(ok) {
-  if (window.demixerFinishNotice) window.demixerFinishNotice.finished(ok);
-}
 
 /* Follow a running job: new stretches into the mixer, in order; hooks tell the page.
  * hooks: {progress(status), peaks({stem: [..]}), done(status), stopped(status), failed(err)} */
@@ -348,13 +344,13 @@ export function followJob(statusUrl, mixer, hooks) {
       .then((s) => {
         hooks.progress(s);
         if (s.status === "done") {
-          finishNotice(true);
+          finished(true); // finish_notice.js tells a person who left the tab
           hooks.done(s);
           return;
         }
         if (s.status === "failed" || s.status === "cancelled") {
           mixer.ended = true; // what was heard was final audio; nothing more comes
-          if (s.status === "failed") finishNotice(false);
+          if (s.status === "failed") finished(false);
           hooks.stopped(s);
           return;
         }
