@@ -68,3 +68,56 @@ export function pieceStart(piece, startFrame, startedAt, rate, tempo) {
 export function onFrame(t, rate) {
   return Math.ceil(t * rate) / rate;
 }
+
+/* ---- the waveforms' zoom: the part of the song drawn, {start, end} ---------------------- */
+
+export const MIN_SPAN = 1; // seconds: the closest zoom shows this much of the song
+
+/* The whole song. */
+export function fullView(duration) {
+  return { start: 0, end: Math.max(0, duration) };
+}
+
+/* The view zoomed by `factor` (> 1: closer) around song time `at`, which stays under the
+ * same spot; kept within the song, never closer than MIN_SPAN nor wider than the song. */
+export function zoomView(view, factor, at, duration) {
+  const span = view.end - view.start;
+  const wanted = Math.max(Math.min(MIN_SPAN, duration), Math.min(duration, span / factor));
+  const share = span > 0 ? (at - view.start) / span : 0;
+  return panTo(at - share * wanted, wanted, duration);
+}
+
+/* The view moved by `seconds` (negative: earlier), kept within the song. */
+export function panView(view, seconds, duration) {
+  return panTo(view.start + seconds, view.end - view.start, duration);
+}
+
+/* While playing: the view pages on when the playhead leaves it (or jumps to it). */
+export function followView(view, position, duration) {
+  const span = view.end - view.start;
+  if (position >= view.start && position <= view.end) return view;
+  return panTo(position - span * 0.1, span, duration);
+}
+
+function panTo(start, span, duration) {
+  start = Math.max(0, Math.min(start, duration - span));
+  return { start: start, end: start + span };
+}
+
+/* x (0..width) on a waveform showing `view` -> song time, and back. */
+export function viewTime(x, width, view) {
+  return width > 0 ? view.start + (x / width) * (view.end - view.start) : view.start;
+}
+
+export function viewX(t, width, view) {
+  const span = view.end - view.start;
+  return span > 0 ? ((t - view.start) / span) * width : 0;
+}
+
+/* The peaks (over the whole song, `n` of them) that fall in `view`: [first, last) indices. */
+export function peakRange(n, view, duration) {
+  if (!(duration > 0)) return [0, n];
+  const first = Math.max(0, Math.floor((view.start / duration) * n));
+  const last = Math.min(n, Math.max(first + 1, Math.ceil((view.end / duration) * n)));
+  return [first, last];
+}
