@@ -1,5 +1,6 @@
-"""Listening while it separates when separation is slower than real time, and cancelling a
-running job from the live player, in a real browser against the real server and worker.
+"""The player against a stand-in engine, in a real browser against the real server and worker:
+listening while it separates when separation is slower than real time, cancelling a running job
+from the live player, rendered downloads' word beside the control, zoom and markers.
 
 The worker's engine is a slow stand-in (``slow_engine/sitecustomize.py``: the stand-in's stems,
 ``PIECE_DELAY_S`` a piece), so a 30-second song separates at about 0.6x real time, as a loaded
@@ -175,4 +176,68 @@ def test_a_rendered_download_says_so_beside_the_control_clicked(
         f"() => document.querySelector(\"{link}\").dataset.renderState === 'done'"
     )
     assert page.locator(".render-status:visible").count() == 0  # gone once it downloads
+    assert page.errors == []
+
+
+def test_waveform_zoom_and_markers(page, sign_up, tmp_path: Path) -> None:
+    short = tmp_path / "marked-groove.wav"
+    sf.write(short, signals.mix(signals.song(8.0, seed=3)).T, RATE, subtype="PCM_16")
+    sign_up("eve")
+    page.set_input_files("input[type='file']", str(short))
+    page.get_by_label(re.compile("4 stems", re.I)).check()
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#player:not([data-live])", timeout=180_000)
+    page.wait_for_selector("[data-action='marker-add']:not([disabled])")
+    duration = page.evaluate("demixerPlayer.duration()")
+    assert page.evaluate("demixerPlayer.view()") == {"start": 0, "end": duration}
+
+    # zoom: the buttons around the playhead, Ctrl + wheel (a pinch) around the pointer
+    page.evaluate("demixerPlayer.seek(4)")
+    page.click("[data-action='zoom-in']")
+    view = page.evaluate("demixerPlayer.view()")
+    assert abs((view["end"] - view["start"]) - duration / 2) < 1e-6 and view["start"] <= 4
+    wave = page.locator(".stem[data-stem='drums'] canvas")
+    box = wave.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2
+    under = view["start"] + 0.75 * (view["end"] - view["start"])
+    page.mouse.move(x, y)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    page.wait_for_function(
+        f"() => demixerPlayer.view().end - demixerPlayer.view().start < {
+            (view['end'] - view['start']) * 0.9
+        }"
+    )
+    zoomed = page.evaluate("demixerPlayer.view()")
+    assert abs(zoomed["start"] + 0.75 * (zoomed["end"] - zoomed["start"]) - under) < 0.01
+    # a click on the zoomed waveform seeks to the time drawn there
+    page.mouse.click(box["x"] + box["width"] / 2, y)
+    middle = (zoomed["start"] + zoomed["end"]) / 2
+    assert abs(page.evaluate("demixerPlayer.position()") - middle) < 0.05
+    page.click("[data-action='zoom-fit']")
+    assert page.evaluate("demixerPlayer.view()") == {"start": 0, "end": duration}
+
+    # markers: name a point (M, or the button), jump to it, loop between two
+    page.evaluate("demixerPlayer.seek(2)")
+    page.locator("body").press("m")
+    page.keyboard.type("Verse")
+    page.keyboard.press("Tab")
+    page.evaluate("demixerPlayer.seek(5)")
+    page.click("[data-action='marker-add']")
+    page.keyboard.type("Chorus")
+    page.keyboard.press("Tab")
+    marks = page.evaluate("demixerPlayer.markers()")
+    assert [(m["time"], m["name"]) for m in marks] == [(2, "Verse"), (5, "Chorus")]
+    page.get_by_role("button", name=re.compile("^Go to Verse")).click()
+    assert page.evaluate("demixerPlayer.position()") == 2
+    page.get_by_role("button", name="Loop from Verse to the next marker").click()
+    state = page.evaluate("demixerPlayer.practice.state()")
+    assert state["loop"] == {"start": 2, "end": 5} and state["loopOn"]
+    page.reload()  # kept in the browser
+    page.wait_for_selector("[data-action='marker-add']:not([disabled])")
+    assert [m["name"] for m in page.evaluate("demixerPlayer.markers()")] == ["Verse", "Chorus"]
+    page.get_by_role("button", name="Remove Chorus").click()
+    assert [m["name"] for m in page.evaluate("demixerPlayer.markers()")] == ["Verse"]
     assert page.errors == []

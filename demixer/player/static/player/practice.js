@@ -18,7 +18,7 @@
  * note; everything else works.
  */
 import { Ruler, fmtTime } from "./ruler.js";
-import { fitLoop, loopFromA, loopFromB, timeAt as timeAtX } from "./timeline.js";
+import { fitLoop, loopFromA, loopFromB } from "./timeline.js";
 const DRAG_PX = 5; // a pointer that moves less than this clicked (seeks) instead of selecting
 
 /* A pan's figure: "C", "L40", "R100". */
@@ -40,7 +40,8 @@ function typingIn(t) {
     (tag === "input" && !pressable));
 }
 
-export function wirePractice(root, mixer, views) {
+/* zoom: the page's Zoom (zoom.js): which part of the song the waveforms and the ruler show */
+export function wirePractice(root, mixer, views, zoom) {
   const ctx = mixer.ctx;
   const q = (role) => root.querySelector("[data-role='" + role + "']");
   const act = (name) => root.querySelector("[data-action='" + name + "']");
@@ -106,6 +107,7 @@ export function wirePractice(root, mixer, views) {
   let originalSource = null;
   let originalRun = null;
   let suppressClick = false;
+  let markers = []; // the user's markers (markers.js), drawn on the ruler
 
   function note() {
     const notes = [];
@@ -240,7 +242,7 @@ export function wirePractice(root, mixer, views) {
     let startX = null;
     let selecting = false;
     let box = null;
-    const timeAt = (x) => timeAtX(x, box.left, box.width, mixer.duration);
+    const timeAt = (x) => zoom.timeAt(x - box.left, box.width);
     canvas.addEventListener("pointerdown", (ev) => {
       if (!state.enabled || ev.button !== 0) return;
       box = canvas.getBoundingClientRect();
@@ -283,9 +285,9 @@ export function wirePractice(root, mixer, views) {
 
   /* player.js draws each waveform and calls this before the playhead. */
   let colors = null;
-  function drawLoop(g, w, h, duration, dpr) {
+  function drawLoop(g, w, h, dpr) {
     const loop = state.draft || state.loop;
-    if (!loop || !(duration > 0)) return;
+    if (!loop || !(mixer.duration > 0)) return;
     if (!colors) {
       const style = getComputedStyle(root);
       const v = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
@@ -297,8 +299,8 @@ export function wirePractice(root, mixer, views) {
         text: v("--pl-muted", "#98a2b6"),
       };
     }
-    const x0 = (loop.start / duration) * w;
-    const x1 = (loop.end / duration) * w;
+    const x0 = zoom.xOf(loop.start, w);
+    const x1 = zoom.xOf(loop.end, w);
     const on = state.draft || state.loopOn;
     g.fillStyle = on ? colors.loop : colors.loopOff;
     g.fillRect(x0, 0, Math.max(dpr, x1 - x0), h);
@@ -461,12 +463,13 @@ export function wirePractice(root, mixer, views) {
   function rulerFrame() {
     if (ruler) {
       const loop = state.draft || state.loop;
-      ruler.draw(mixer.duration, loop, Boolean(state.draft) || state.loopOn, {
+      ruler.draw(zoom.current(), loop, Boolean(state.draft) || state.loopOn, {
         loop: "rgba(125, 211, 252, 0.28)",
         loopOff: "rgba(152, 162, 182, 0.15)",
         tick: "#5b6680",
         text: "#98a2b6",
-      });
+        marker: "#fbbf24",
+      }, markers);
     }
     window.requestAnimationFrame(rulerFrame);
   }
@@ -489,6 +492,7 @@ export function wirePractice(root, mixer, views) {
   return {
     drawLoop: drawLoop,
     refresh: refresh,
+    setMarkers: (list) => { markers = list; },
     state: () => ({
       enabled: state.enabled,
       tempo: state.tempo,
