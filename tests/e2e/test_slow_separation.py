@@ -53,10 +53,16 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def upload(page, clip: Path) -> str:
+def submit(page, clip: Path) -> None:
+    """Upload ``clip`` for four stems, as a person does."""
     page.set_input_files("input[type='file']", str(clip))
     page.get_by_label(re.compile("4 stems", re.I)).check()
     page.locator("form:has(input[type='file']) [type='submit']").click()
+
+
+def upload(page, clip: Path) -> str:
+    """Upload ``clip``; once the live player opens, the job's URL."""
+    submit(page, clip)
     page.wait_for_selector("#job[data-status]")
     job_url = page.url.split("?")[0]
     page.wait_for_selector("#player[data-live='true']", timeout=180_000)
@@ -157,9 +163,7 @@ def test_a_rendered_download_says_so_beside_the_control_clicked(
     short = tmp_path / "short-groove.wav"
     sf.write(short, signals.mix(signals.song(4.0, seed=7)).T, RATE, subtype="PCM_16")
     sign_up("dev")
-    page.set_input_files("input[type='file']", str(short))
-    page.get_by_label(re.compile("4 stems", re.I)).check()
-    page.locator("form:has(input[type='file']) [type='submit']").click()
+    submit(page, short)
     page.wait_for_selector("#player:not([data-live])", timeout=180_000)
     page.evaluate(WATCH_RENDER_STATUS)
 
@@ -183,9 +187,7 @@ def test_waveform_zoom_and_markers(page, sign_up, tmp_path: Path) -> None:
     short = tmp_path / "marked-groove.wav"
     sf.write(short, signals.mix(signals.song(8.0, seed=3)).T, RATE, subtype="PCM_16")
     sign_up("eve")
-    page.set_input_files("input[type='file']", str(short))
-    page.get_by_label(re.compile("4 stems", re.I)).check()
-    page.locator("form:has(input[type='file']) [type='submit']").click()
+    submit(page, short)
     page.wait_for_selector("#player:not([data-live])", timeout=180_000)
     page.wait_for_selector("[data-action='marker-add']:not([disabled])")
     duration = page.evaluate("demixerPlayer.duration()")
