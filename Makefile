@@ -8,7 +8,7 @@ export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 # project and pytest re-rewriting its plugins' modules; some shells turn them off
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-e2e lint bench clean image image-test
+.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-js test-e2e lint bench clean image image-test
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -85,10 +85,15 @@ lint: setup setup-js
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
 XDIST := -n $(TEST_JOBS) --dist loadgroup
 
-test: setup models browser emulator lint player-assets
+# the player's pure logic (buffering rule, ruler ticks, loop and seek, pan, piece scheduling,
+# download settings) with Node's own test runner; the browser tests keep what needs a browser
+test-js: setup-js
+	node --test tests/js/
+
+test: setup models browser emulator lint player-assets test-js
 	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
-test-fast: setup models emulator lint
+test-fast: setup models emulator lint test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets

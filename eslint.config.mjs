@@ -50,9 +50,18 @@ export default [
     rules: { ...safety, strict: ["error", "function"], "no-implicit-globals": "error" },
   },
   {
-    files: ["demixer/player/static/player/*.js"],
+    files: [
+      "demixer/player/static/player/*.js",
+      "demixer/separation/static/separation/*.js",
+    ],
     languageOptions: { sourceType: "module" },
     rules: { strict: "off", "no-var": "error" },
+  },
+  {
+    // the player's pure logic under Node's test runner (make test-js)
+    files: ["tests/js/**/*.mjs"],
+    languageOptions: { sourceType: "module", globals: { ...globals.node } },
+    rules: { ...safety, "no-var": "error" },
   },
   {
     files: ["eslint.config.mjs"],

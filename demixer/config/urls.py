@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/tokens/", include("demixer.api.account_urls")),
     path("accounts/", include("demixer.accounts.urls")),
     path("", include("demixer.tracks.urls")),
+    path("", include("demixer.player.urls")),
     path("", include("demixer.separation.urls")),
     path("", include("demixer.exports.urls")),
     path("", include("demixer.sharing.urls")),

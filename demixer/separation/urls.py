@@ -4,7 +4,6 @@ from demixer.separation import views
 from demixer.separation.masters import PREVIEW
 
 urlpatterns = [
-    path("separations/<uuid:separation_id>/", views.detail, name="separation-detail"),
     path("separations/<uuid:separation_id>/status/", views.status, name="separation-status"),
     path("separations/<uuid:separation_id>/cancel/", views.cancel, name="separation-cancel"),
     path(

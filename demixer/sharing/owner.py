@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from demixer.separation.views import _job
+from demixer.separation.views import owned_job
 from demixer.sharing import services
 
 NEW_LINK = "share_new_link"  # session key: the link just made, shown once in the panel
@@ -19,7 +19,7 @@ NEW_LINK = "share_new_link"  # session key: the link just made, shown once in th
 @login_required
 @require_POST
 def create(request: HttpRequest, separation_id: object) -> HttpResponse:
-    job = _job(request, separation_id)
+    job = owned_job(request, separation_id)
     allow = [name for name in services.DOWNLOADS if request.POST.get(f"allow_{name}")]
     try:
         link, token = services.create(job, request.POST.get("expires", "7d"), allow)
@@ -34,7 +34,7 @@ def create(request: HttpRequest, separation_id: object) -> HttpResponse:
 @login_required
 @require_POST
 def revoke(request: HttpRequest, separation_id: object, share_id: int) -> HttpResponse:
-    job = _job(request, separation_id)
+    job = owned_job(request, separation_id)
     if services.revoke(job, share_id):
         messages.success(request, "The share link is revoked: it no longer opens.")
     else:

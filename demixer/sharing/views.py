@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Concatenate
 
 from django.conf import settings
@@ -27,23 +28,14 @@ from demixer.exports import views as export_views
 from demixer.exports.controller import Outcome
 from demixer.ops import throttles
 from demixer.ops.client_ip import client_network
+from demixer.player.context import PageUrls, result_context
 from demixer.separation import files, masters
 from demixer.separation.masters import MASTER
 from demixer.separation.models import Render, RenderKind, Stem
-from demixer.separation.views import result_context
 from demixer.sharing import services
 from demixer.sharing.models import ShareLink
 
 NOINDEX = "noindex, nofollow, noarchive"
-# the owner's result-page views -> the share link's, which take the token first
-SHARE_VIEWS = {
-    "stem-preview": "share-preview",
-    "stem-download": "share-stem",
-    "separation-zip": "share-zip",
-    "separation-instrumental": "share-instrumental",
-    "separation-mix": "share-mix",
-}
-
 # which allowed download each kind of render belongs to
 RENDER_DOWNLOADS = {
     RenderKind.STEM: "stems",
@@ -98,20 +90,44 @@ def _allowed(link: ShareLink, download: str) -> None:
         raise Http404("this link does not share that download")
 
 
-def share_urls(link: ShareLink, token: str) -> Callable[..., str]:
-    """The result page's URLs under this link (``separation_views.UrlFor``)."""
+@dataclass(frozen=True)
+class ShareUrls(PageUrls):
+    """The result page's URLs under this link: previews and downloads through its token; no
+    original to compare with, no job status (the page shows finished stems only)."""
 
-    def url(view: str, *args: object) -> str:
-        return reverse(SHARE_VIEWS[view], args=[token, *args])
+    token: str = ""
 
-    return url
+    def _share(self, view: str, *args: object) -> str:
+        return reverse(view, args=[self.token, *args])
+
+    def preview(self, stem: str) -> str:
+        return self._share("share-preview", stem)
+
+    def stem_download(self, stem: str, fmt: str) -> str:
+        return self._share("share-stem", stem, fmt)
+
+    def zip(self) -> str:
+        return self._share("share-zip")
+
+    def instrumental(self, fmt: str) -> str:
+        return self._share("share-instrumental", fmt)
+
+    def mix(self) -> str:
+        return self._share("share-mix")
+
+    def original(self) -> str | None:
+        return None
+
+    def status(self) -> str | None:
+        return None
 
 
 def shared_context(link: ShareLink, token: str) -> dict[str, object]:
     """``result_context`` for a visitor: the share's URLs, and nothing it does not allow (no
     original to compare with; no links, zip or mix form the owner left out)."""
     job = link.separation
-    context = result_context(job, url=share_urls(link, token))
+    share = {"expires": link.expires, "allowed": link.allowed}
+    context = result_context(job, share=share, urls=ShareUrls(job, token))
     stems = context["stems"]
     assert isinstance(stems, list)
     if not link.allow_stems:
@@ -128,7 +144,6 @@ def shared_context(link: ShareLink, token: str) -> dict[str, object]:
         context["zip_url"],
         (options["instrumental"] if link.allow_stems else None),
     )
-    context["share"] = {"expires": link.expires, "allowed": link.allowed}
     return context
 
 

@@ -182,7 +182,6 @@ def test_download_settings_and_the_finish_notice(page, sign_up, live_app, clip) 
             json={"status": "failed", "error": "the worker stopped"}, status=200
         ),
     )
-    page.add_script_tag(url="/static/separation/finish_notice.js")
     page.evaluate("sessionStorage.setItem('e2e-hidden', '1')")
     shown = page.title()
     page.evaluate(

@@ -147,6 +147,14 @@ def test_every_control_fits_a_phone(phone, page, tmp_path, screenshot_dir) -> No
         problems.append("player: the keyboard hints show on a touch screen")
     problems += misfits(phone, "player", screenshot_dir)
     shown = phone.text_content("[data-role=duration]")
+    # play/pause and the time stay in reach when the stems and downloads scroll by
+    top = phone.evaluate("document.querySelector('.transport').getBoundingClientRect().top")
+    phone.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert phone.evaluate("window.scrollY") > top, "the page is too short to scroll the player"
+    for control in ("[data-action='play']", "[data-role='current']"):
+        box = phone.locator(control).bounding_box()
+        assert box is not None and box["y"] >= 0, control
+        assert box["y"] + box["height"] <= phone.viewport_size["height"], control
 
     phone.goto("/library/")
     phone.locator(".separate-again summary").click()  # its selects and button count too

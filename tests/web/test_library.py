@@ -193,6 +193,22 @@ def test_job_page_and_status_while_queued_and_running(alice, alice_client, make_
     assert 'aria-valuenow="50"' in page
 
 
+def test_a_running_or_queued_job_is_cancelled_from_its_library_row(
+    alice, alice_client, make_done_separation
+) -> None:
+    done = make_done_separation(alice, title="Done")
+    running = make_done_separation(alice, title="Running")
+    Separation.objects.filter(id=running.id).update(status=Status.RUNNING, worker_id="w1")
+    page = alice_client.get(reverse("library")).content.decode()
+    cancel = reverse("separation-cancel", args=[running.id])
+    assert f'action="{cancel}"' in page
+    assert reverse("separation-cancel", args=[done.id]) not in page  # a done job has none
+    response = alice_client.post(cancel)
+    assert response.status_code == 302
+    assert Separation.objects.get(id=running.id).status == Status.CANCELLED
+    assert Separation.objects.get(id=done.id).status == Status.DONE
+
+
 def test_separate_again_after_a_failure(alice, alice_client, make_done_separation) -> None:
     job = make_done_separation(alice)
     Separation.objects.filter(id=job.id).update(status=Status.FAILED, error="boom")

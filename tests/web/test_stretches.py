@@ -260,6 +260,11 @@ def test_status_page_and_api_serve_the_stretches_to_the_owner_only(
     page = alice_client.get(reverse("separation-detail", args=[job.id]))
     assert page.templates[0].name == "player/result.html"
     assert b'id="live-data"' in page.content and b'data-live="true"' in page.content
+    # the live player keeps the job's progress, and can cancel it (a confirm step, then a POST)
+    html = page.content.decode()
+    assert 'data-role="job-progress"' in html and 'data-role="job-eta"' in html
+    assert f'action="{reverse("separation-cancel", args=[job.id])}"' in html
+    assert 'data-action="cancel-confirm"' in html
 
     api = alice_client.get(reverse("api:separation", args=[job.id])).json()
     assert api["ready"]["ready_seconds"] == 4.0

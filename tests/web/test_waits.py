@@ -1,5 +1,6 @@
 """One wording for waits and time left: the job page as the server draws it (the ``|about``
-filter) and as job.js rewrites it on each poll say the same thing for the same seconds."""
+filter) and as the pages' script (words.js, which job.js and the live player use on each poll)
+rewrites it say the same thing for the same seconds."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.template import Context, Template
 
 from demixer.separation.templatetags.waits import about
 
-JOB_JS = Path(__file__).resolve().parents[2] / "demixer/separation/static/separation/job.js"
+WORDS_JS = Path(__file__).resolve().parents[2] / "demixer/separation/static/separation/words.js"
 
 WORDED = [
     (0, "about 0 s"),
@@ -48,46 +49,12 @@ def test_the_filter_says_nothing_when_the_server_does_not_know() -> None:
     )
 
 
-# job.js in Node with just enough of a page: one poll answers each status, and the live text is
-# read back from #job-eta.
+# words.js in Node: each status worded as the pages show it in #job-eta
 HARNESS = r"""
-const fs = require("fs");
-const vm = require("vm");
-const source = fs.readFileSync(process.argv[1], "utf8");
 const statuses = JSON.parse(process.argv[2]);
-
-function element(attrs) {
-  return {
-    textContent: "", className: "", hidden: false, style: {}, dataset: attrs.dataset || {},
-    attrs: attrs,
-    getAttribute(n) { return this.attrs[n]; },
-    setAttribute(n, v) { this.attrs[n] = v; },
-  };
-}
-
-async function liveText(status) {
-  const els = {
-    job: element({ dataset: { statusUrl: "/status", status: status.status } }),
-    "job-progress": element({ "aria-valuenow": "0" }),
-  };
-  const pending = [];
-  const page = {
-    document: { getElementById: (id) => (els[id] = els[id] || element({})) },
-    window: { location: { reload() {} } },
-    setTimeout: (fn) => { pending.push(fn); },
-    fetch: () => Promise.resolve({ ok: true, json: () => Promise.resolve(status) }),
-  };
-  vm.runInNewContext(source, page);
-  pending.shift()();  // the first poll
-  await new Promise((resolve) => setImmediate(resolve));
-  return els["job-eta"].textContent;
-}
-
-(async () => {
-  const out = [];
-  for (const status of statuses) out.push(await liveText(status));
-  process.stdout.write(JSON.stringify(out));
-})();
+import(require("url").pathToFileURL(process.argv[1]).href).then(({ eta }) => {
+  process.stdout.write(JSON.stringify(statuses.map(eta)));
+});
 """
 
 
@@ -105,7 +72,7 @@ def _status(status: str, eta: float | None = None, wait: float | None = None) ->
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the page's script")
-def test_the_job_page_script_words_them_as_the_filter_does() -> None:
+def test_the_pages_script_words_them_as_the_filter_does() -> None:
     cases = [(_status("running", eta=s), f"{text} left") for s, text in WORDED]
     cases += [(_status("queued", wait=s), f"starts in {text}") for s, text in WORDED]
     cases += [(_status("running"), ""), (_status("queued"), "")]  # not known: nothing
@@ -113,7 +80,7 @@ def test_the_job_page_script_words_them_as_the_filter_does() -> None:
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run(
-        [node, "-e", HARNESS, str(JOB_JS), json.dumps([status for status, _ in cases])],
+        [node, "-e", HARNESS, str(WORDS_JS), json.dumps([status for status, _ in cases])],
         capture_output=True,
         text=True,
         timeout=60,

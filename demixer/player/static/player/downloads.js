@@ -56,6 +56,27 @@ function setLink(link, href, rendered, label) {
   }
 }
 
+/* The choice a select keeps when only `allowed` (numbers) may be chosen: `chosen` if allowed,
+ * else `fallback` (nothing to fit when none is allowed: the select is then disabled). */
+export function fitChoice(chosen, allowed, fallback) {
+  if (!allowed.length || allowed.indexOf(Number(chosen)) !== -1) return String(chosen);
+  return String(fallback);
+}
+
+/* The query for a file in `fmt` with the settings' `rate` and `depth`: only what the format
+ * has, defaults left out (a stem's MP3 link stays at the stored rate when 96 kHz is chosen).
+ * options: the page's #download-options. */
+export function settingsQuery(fmt, rate, depth, options) {
+  const params = new URLSearchParams();
+  const rates = options.rates[fmt] || [options.stored_rate];
+  const depths = options.bit_depths[fmt] || [];
+  if (rate !== options.stored_rate && rates.indexOf(rate) !== -1) params.set("rate", String(rate));
+  if (depths.indexOf(depth) !== -1 && depth !== options.bit_depth) {
+    params.set("bit_depth", String(depth));
+  }
+  return params;
+}
+
 /* The download settings in form (its selects format, rate, bit_depth) applied to root's links.
  * options: the page's #download-options (the master's format, the stored rate, the default
  * depth, each format's bit depths and rates, the zip's URL and the instrumental's by format). */
@@ -74,7 +95,7 @@ export function wireSettings(root, form, options) {
       option.disabled = allowed.indexOf(Number(option.value)) === -1;
     });
     const chosen = select.options[select.selectedIndex];
-    if (allowed.length && (!chosen || chosen.disabled)) select.value = String(fallback);
+    select.value = fitChoice(chosen ? chosen.value : fallback, allowed, fallback);
   }
 
   // only the rates the chosen format's encoder takes (MP3 stops at 48 kHz), and the depths it
@@ -90,16 +111,7 @@ export function wireSettings(root, form, options) {
   // the query for a file in fmt: the rate and the depth where fmt has them (a stem's MP3 link
   // stays at the stored rate when 96 kHz is chosen); defaults left out
   function query(fmt) {
-    const params = new URLSearchParams();
-    const rate = Number(rateEl.value);
-    if (rate !== options.stored_rate && ratesOf(fmt).indexOf(rate) !== -1) {
-      params.set("rate", rateEl.value);
-    }
-    const depth = Number(depthEl.value);
-    if (depthsOf(fmt).indexOf(depth) !== -1 && depth !== options.bit_depth) {
-      params.set("bit_depth", String(depth));
-    }
-    return params;
+    return settingsQuery(fmt, Number(rateEl.value), Number(depthEl.value), options);
   }
 
   function apply() {
@@ -130,18 +142,29 @@ export function wireSettings(root, form, options) {
   apply(); // the browser may have restored the selects' last values
 }
 
-/* root: the element whose data-render links are handled; mixForm: the mix's form, which holds
- * the download settings (or null); statusEl: where "Preparing …" and errors are shown (or
- * null). */
-export function wireDownloads(root, mixForm, statusEl) {
-  function show(text, kind) {
-    if (!statusEl) return;
-    statusEl.textContent = text;
-    statusEl.className = "download-status" + (kind ? " is-" + kind : "");
-    statusEl.hidden = !text;
-  }
+/* The line beside `control` where its render's progress and error are shown (made on first
+ * use, right after the control: the feedback is where the person clicked). */
+export function statusNear(control) {
+  const next = control.nextElementSibling;
+  if (next && next.classList.contains("render-status")) return next;
+  const el = document.createElement("span");
+  el.className = "render-status";
+  el.setAttribute("role", "status");
+  el.setAttribute("aria-live", "polite");
+  el.hidden = true;
+  control.after(el);
+  return el;
+}
 
-  function waitFor(data, label) {
+/* "Preparing the zip… 7 %": what a render's status says, in words. */
+export function preparingText(label, percent) {
+  return "Preparing " + label + "…" + (percent ? " " + percent + " %" : "");
+}
+
+/* root: the element whose data-render links are handled; mixForm: the mix's form, which holds
+ * the download settings (or null). Each control's feedback sits beside it (statusNear). */
+export function wireDownloads(root, mixForm) {
+  function waitFor(data, show) {
     let delay = POLL_FIRST;
     return new Promise((resolve, reject) => {
       function check(state) {
@@ -153,7 +176,7 @@ export function wireDownloads(root, mixForm, statusEl) {
           reject(new Error(state.error || "it could not be prepared"));
           return;
         }
-        show("Preparing " + label + "… " + (state.percent || 0) + "%");
+        show(state.percent || 0);
         window.setTimeout(() => {
           askJSON(state.status_url).then(check, reject);
         }, delay);
@@ -163,24 +186,36 @@ export function wireDownloads(root, mixForm, statusEl) {
     });
   }
 
-  function renderedDownload(url, options, label) {
-    show("Preparing " + label + "…");
+  function renderedDownload(control, url, options, label) {
+    const statusEl = statusNear(control);
+    const show = (text, kind) => {
+      statusEl.textContent = text;
+      statusEl.className = "render-status" + (kind ? " is-" + kind : "");
+      statusEl.hidden = !text;
+    };
+    control.setAttribute("aria-busy", "true");
+    control.setAttribute("data-render-state", "preparing");
+    show(preparingText(label, 0));
     return askJSON(url, options)
-      .then((data) => waitFor(data, label))
+      .then((data) => waitFor(data, (percent) => show(preparingText(label, percent))))
       .then((downloadUrl) => {
         show("");
+        control.setAttribute("data-render-state", "done");
         startDownload(downloadUrl);
       })
       .catch((err) => {
+        control.setAttribute("data-render-state", "failed");
         show("Couldn't prepare " + label + ": " + err.message, "error");
-      });
+      })
+      .then(() => control.removeAttribute("aria-busy"));
   }
 
   root.addEventListener("click", (ev) => {
     const link = ev.target.closest ? ev.target.closest("a[data-render]") : null;
     if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     ev.preventDefault();
-    renderedDownload(link.href, { method: "GET" }, link.getAttribute("data-render"));
+    if (link.getAttribute("aria-busy") === "true") return; // one render per click at a time
+    renderedDownload(link, link.href, { method: "GET" }, link.getAttribute("data-render"));
   });
   if (!mixForm) return;
   const optionsEl = document.getElementById("download-options");
@@ -189,7 +224,8 @@ export function wireDownloads(root, mixForm, statusEl) {
     ev.preventDefault();
     const button = mixForm.querySelector("[type=submit]");
     if (button) button.disabled = true;
-    renderedDownload(mixForm.action, { method: "POST", body: new FormData(mixForm) }, "your mix")
+    renderedDownload(button || mixForm, mixForm.action, { method: "POST", body: new FormData(mixForm) },
+      "your mix")
       .then(() => {
         if (button) button.disabled = false;
       });

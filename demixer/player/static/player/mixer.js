@@ -13,7 +13,9 @@
  * calls play/pause/seek and the gain setters, and is told through onTransport and onGains.
  */
 
-const START_LEAD = 0.06; // seconds ahead, so every source is scheduled before the start time
+import { loopedPosition, seekTarget, startOffset } from "./timeline.js";
+
+export const START_LEAD = 0.06; // seconds ahead, so every source is scheduled before the start time
 
 /* Every stem is held decoded in memory (float32, stereo) so they can share one clock; for a
  * long track that is a lot, so the player's rate drops (to no less than 22.05 kHz) to keep it
@@ -139,10 +141,8 @@ export class Mixer {
 
   position() {
     if (!this.playing) return this.pausedAt;
-    let t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt) * this.tempo;
-    const loop = this.runLoop;
-    if (loop && t >= loop.end) t = loop.start + ((t - loop.start) % (loop.end - loop.start));
-    return Math.min(t, this.duration);
+    const t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt) * this.tempo;
+    return loopedPosition(t, this.runLoop, this.duration);
   }
 
   /* Where what is heard is: position() as it was `outputDelay` seconds ago (the playhead, the
@@ -150,10 +150,7 @@ export class Mixer {
   heardPosition() {
     if (!this.playing || !(this.outputDelay > 0)) return this.position();
     const ran = Math.max(0, this.ctx.currentTime - this.startedAt - this.outputDelay);
-    let t = this.startOffset + ran * this.tempo;
-    const loop = this.runLoop;
-    if (loop && t >= loop.end) t = loop.start + ((t - loop.start) % (loop.end - loop.start));
-    return Math.min(t, this.duration);
+    return loopedPosition(this.startOffset + ran * this.tempo, this.runLoop, this.duration);
   }
 
   /* ---- gains ------------------------------------------------------------------------- */
@@ -211,10 +208,8 @@ export class Mixer {
    * its stretches for the complete stems on one frame */
   startAt(offset, when) {
     this.stopSources();
-    offset = Math.max(0, Math.min(offset, this.duration));
-    if (offset >= this.duration - 0.01) offset = 0;
     const loop = this.loop;
-    if (loop && (offset < loop.start || offset >= loop.end)) offset = loop.start; // into the loop
+    offset = startOffset(offset, this.duration, loop);
     const gen = this.generation;
     when = when === undefined ? this.ctx.currentTime + START_LEAD : when;
     this.stems.forEach((stem) => {
@@ -279,7 +274,7 @@ export class Mixer {
   }
 
   seek(seconds) {
-    seconds = Math.max(0, Math.min(seconds, this.duration));
+    seconds = seekTarget(seconds, this.duration);
     if (this.playing) {
       this.startAt(seconds);
     } else {

@@ -9,7 +9,10 @@ import { mountChordLane } from "./chords.js";
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
-import { LiveMixer, followJob } from "./stream.js";
+import { listen } from "./live.js";
+import { wireMarkers } from "./markers.js";
+import { LiveMixer } from "./stream.js";
+import { STEP, Zoom } from "./zoom.js";
 
 const root = document.getElementById("player");
 if (root) start();
@@ -63,6 +66,9 @@ function start() {
   const mixer = live
     ? new LiveMixer(views, live)
     : new Mixer(views, parseFloat(root.getAttribute("data-duration")) || 0);
+  const zoom = new Zoom(() => mixer.duration); // which part of the song the waveforms show
+  zoom.onChange = () => views.forEach((view) => { view.dirty = true; });
+  let markers = null; // markers.js, once the practice tools are wired
   let dragging = false;
   let practice = null; // practice.js, once the AudioContext is open
   let pointerFocus = false; // the focused control was last reached by pointer, not keyboard
@@ -141,7 +147,9 @@ function start() {
     const n = peaks.length;
     const mid = h / 2;
     const duration = mixer.duration;
-    const headX = duration > 0 ? (pos / duration) * w : 0;
+    const headX = duration > 0 ? zoom.xOf(pos, w) : 0;
+    // the peak index under x: over the part of the song shown
+    const at = (x) => (duration > 0 ? zoom.timeAt(x, w) / duration : x / w) * n;
     const silent = view.row.classList.contains("is-silent");
     const colors = view.colors;
     g.clearRect(0, 0, w, h);
@@ -151,8 +159,8 @@ function start() {
     const gap = Math.max(1, Math.round(dpr));
     const step = bar + gap;
     for (let x = 0; x < w; x += step) {
-      const i0 = Math.floor((x / w) * n);
-      const i1 = Math.max(i0 + 1, Math.floor(((x + step) / w) * n));
+      const i0 = Math.floor(at(x));
+      const i1 = Math.max(i0 + 1, Math.floor(at(x + step)));
       let p = 0;
       for (let i = i0; i < i1 && i < n; i++) if (peaks[i] > p) p = peaks[i];
       const half = Math.max(dpr * 0.5, p * (mid - dpr));
@@ -160,7 +168,7 @@ function start() {
       g.fillRect(x, mid - half, bar, half * 2);
     }
     if (live && !mixer.complete && duration > 0) drawReadyEdge(g, view, w, h, dpr);
-    if (practice) practice.drawLoop(g, w, h, duration, dpr); // the A-B loop (practice.js)
+    if (practice) practice.drawLoop(g, w, h, dpr); // the A-B loop (practice.js)
     g.fillStyle = colors.head;
     g.fillRect(Math.min(w - dpr * 2, Math.max(0, headX - dpr)), 0, Math.round(2 * dpr), h);
     view.drawnAt = pos;
@@ -169,7 +177,7 @@ function start() {
 
   /* What is not separated yet is dimmed, its edge marked (a seek past it waits there). */
   function drawReadyEdge(g, view, w, h, dpr) {
-    const x = Math.round((mixer.readySeconds() / mixer.duration) * w);
+    const x = Math.max(0, Math.round(zoom.xOf(mixer.readySeconds(), w)));
     view.readyDrawn = mixer.readyFrames;
     if (x >= w) return;
     g.fillStyle = "rgba(15, 18, 26, 0.6)";
@@ -181,6 +189,7 @@ function start() {
   function frame() {
     const pos = mixer.heardPosition();
     const duration = mixer.duration;
+    if (mixer.playing) zoom.follow(pos); // a zoomed view pages along with the playhead
     if (!dragging) seekEl.value = String(pos);
     const shown = dragging ? parseFloat(seekEl.value) : pos;
     seekEl.style.setProperty("--pl-progress", (duration > 0 ? (shown / duration) * 100 : 0) + "%");
@@ -203,13 +212,27 @@ function start() {
       view.volumeEl.addEventListener("input", () => {
         mixer.setVolume(view.name, parseFloat(view.volumeEl.value));
       });
+      zoom.wireWheel(view.canvas);
       view.canvas.addEventListener("click", (ev) => {
         const rect = view.canvas.getBoundingClientRect();
         if (mixer.ready && rect.width > 0) {
-          mixer.seek(((ev.clientX - rect.left) / rect.width) * mixer.duration);
+          mixer.seek(zoom.timeAt(ev.clientX - rect.left, rect.width));
         }
       });
     });
+  }
+
+  /* The zoom buttons: around the playhead; Ctrl + wheel (pinch) zooms around the pointer. */
+  function wireZoom() {
+    const button = (name) => root.querySelector("[data-action='" + name + "']");
+    const ruler = root.querySelector("[data-role=ruler]");
+    if (ruler) zoom.wireWheel(ruler);
+    const zoomIn = button("zoom-in");
+    const zoomOut = button("zoom-out");
+    const fit = button("zoom-fit");
+    if (zoomIn) zoomIn.addEventListener("click", () => zoom.zoomBy(STEP, mixer.heardPosition()));
+    if (zoomOut) zoomOut.addEventListener("click", () => zoom.zoomBy(1 / STEP, mixer.heardPosition()));
+    if (fit) fit.addEventListener("click", () => zoom.fit());
   }
 
   function wireTransport() {
@@ -283,6 +306,7 @@ function start() {
       playBtn.disabled = false;
       seekEl.disabled = false;
       root.setAttribute("data-state", "ready");
+      refreshTools();
       setStatus("");
     }).catch((err) => {
       root.setAttribute("data-state", "error");
@@ -307,16 +331,19 @@ function start() {
     /* the live sources: when each was scheduled to start (ctx time) and from which offset */
     sources: () => mixer.sources(),
     context: () => mixer.ctx,
+    /* the part of the song the waveforms show: {start, end} seconds */
+    view: () => zoom.current(),
     /* listen while it separates: the stretches held and scheduled (null on a finished job) */
     live: () => (live ? mixer.liveState() : null),
     stretchDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
   };
 
   // downloads work even where Web Audio does not
-  wireDownloads(root, mixForm, document.getElementById("download-status"));
+  wireDownloads(root, mixForm);
   views.forEach(readColors);
   durationEl.textContent = fmt(mixer.duration);
   wireStems();
+  wireZoom();
   wireTransport();
   if (!live) {
     const chordsUrl = root.getAttribute("data-chords-url");
@@ -331,17 +358,18 @@ function start() {
     return;
   }
   // pan, loop, tempo/pitch, compare (practice.js): nodes added to the graph mixer.open() built
-  practice = wirePractice(root, mixer, views);
+  practice = wirePractice(root, mixer, views, zoom);
   window.demixerPlayer.practice = practice;
-  if (live) listen();
+  markers = wireMarkers(root, {
+    duration: () => mixer.duration,
+    position: () => mixer.heardPosition(),
+    seek: (t) => mixer.seek(t),
+    setLoop: (from, to) => practice.setLoop(from, to, true),
+    enabled: () => practice.state().enabled,
+  }, "demixer-markers:" + window.location.pathname, (list) => practice.setMarkers(list));
+  window.demixerPlayer.markers = () => markers.list();
+  if (live) listenLive();
   else load();
-
-  /* ---- listen while it separates ------------------------------------------------------ */
-
-  function liveText() {
-    return "Separating… " + fmt(mixer.readySeconds()) + " of " + fmt(mixer.duration) +
-      " ready to play.";
-  }
 
   function enable() {
     seekEl.max = String(mixer.duration);
@@ -349,28 +377,28 @@ function start() {
     playBtn.disabled = false;
     seekEl.disabled = false;
     root.setAttribute("data-state", "ready");
+    refreshTools();
   }
 
-  function listen() {
+  /* the practice tools and the markers work once the complete stems are in */
+  function refreshTools() {
+    if (practice) practice.refresh();
+    if (markers) markers.refresh();
+  }
+
+  /* listen while it separates: live.js follows the job; this page shows what it says */
+  function listenLive() {
     root.setAttribute("data-state", "loading");
-    setStatus("Loading the first seconds…");
-    mixer.onWaiting = (waiting) => {
-      root.setAttribute("data-waiting", String(waiting));
-      setStatus(waiting ? "Waiting for the separation to reach " + fmt(mixer.position()) + "…"
-        : liveText());
-    };
-    const follower = followJob(root.getAttribute("data-status-url"), mixer, {
-      progress: () => {
-        if (!mixer.complete && mixer.waitingAt === null && mixer.ready) setStatus(liveText());
-      },
+    const controller = listen(root, mixer, live, {
+      setStatus: setStatus,
+      enable: enable,
       peaks: (peaks) => views.forEach((view) => {
         if (peaks[view.name]) {
           view.peaks = peaks[view.name];
           view.dirty = true;
         }
       }),
-      done: () => {
-        setStatus("Separated: loading the complete stems…");
+      completed: () => {
         const urls = {};
         views.forEach((view) => { urls[view.name] = view.url; });
         mixer.switchToComplete(urls).then(() => {
@@ -383,17 +411,8 @@ function start() {
           setStatus("");
         }, (err) => setStatus(err.message + " Reload the page to try again.", "error"));
       },
-      stopped: (s) => {
-        root.setAttribute("data-live", "stopped");
-        setStatus(s.status === "cancelled"
-          ? "The separation was cancelled; what played so far was final."
-          : "The separation failed: " + (s.error || "unknown error") + ".", "error");
-      },
-      failed: (err) => setStatus("Couldn't load the separated audio (" + err.message + ").", "error"),
     });
-    follower.start(live).then(() => {
-      enable();
-      setStatus(liveText());
-    });
+    window.demixerPlayer.buffering = (at) => controller.plan(at);
+    window.demixerPlayer.bufferingLog = () => controller.log();
   }
 }

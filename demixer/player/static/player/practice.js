@@ -18,9 +18,14 @@
  * note; everything else works.
  */
 import { Ruler, fmtTime } from "./ruler.js";
-
-const MIN_LOOP = 0.1; // seconds: a shorter selection is taken for a click
+import { fitLoop, loopFromA, loopFromB } from "./timeline.js";
 const DRAG_PX = 5; // a pointer that moves less than this clicked (seeks) instead of selecting
+
+/* A pan's figure: "C", "L40", "R100". */
+export function panText(v) {
+  if (Math.abs(v) < 0.005) return "C";
+  return (v < 0 ? "L" : "R") + Math.round(Math.abs(v) * 100);
+}
 
 /* The stretcher's shift: the pitch asked for, less what playing at `tempo` did to it. */
 export function semitonesFor(tempo, pitch) {
@@ -35,7 +40,8 @@ function typingIn(t) {
     (tag === "input" && !pressable));
 }
 
-export function wirePractice(root, mixer, views) {
+/* zoom: the page's Zoom (zoom.js): which part of the song the waveforms and the ruler show */
+export function wirePractice(root, mixer, views, zoom) {
   const ctx = mixer.ctx;
   const q = (role) => root.querySelector("[data-role='" + role + "']");
   const act = (name) => root.querySelector("[data-action='" + name + "']");
@@ -101,6 +107,7 @@ export function wirePractice(root, mixer, views) {
   let originalSource = null;
   let originalRun = null;
   let suppressClick = false;
+  let markers = []; // the user's markers (markers.js), drawn on the ruler
 
   function note() {
     const notes = [];
@@ -203,15 +210,16 @@ export function wirePractice(root, mixer, views) {
     showControls();
   }
 
-  function setLoop(start, end, on) {
-    const d = mixer.duration;
-    start = Math.max(0, Math.min(start, d));
-    end = Math.max(0, Math.min(end, d));
-    if (end - start < MIN_LOOP) return false;
-    state.loop = { start: start, end: end };
+  function useLoop(loop, on) {
+    if (!loop) return false;
+    state.loop = loop;
     state.loopOn = on;
     applyLoop();
     return true;
+  }
+
+  function setLoop(start, end, on) {
+    return useLoop(fitLoop(start, end, mixer.duration), on);
   }
 
   function toggleLoop() {
@@ -221,15 +229,12 @@ export function wirePractice(root, mixer, views) {
   }
 
   function markA() {
-    const at = mixer.heardPosition();
-    const end = state.loop && state.loop.end - at >= MIN_LOOP ? state.loop.end : mixer.duration;
-    setLoop(at, end, state.loopOn || !state.loop);
+    useLoop(loopFromA(mixer.heardPosition(), state.loop, mixer.duration),
+      state.loopOn || !state.loop);
   }
 
   function markB() {
-    const at = mixer.heardPosition();
-    const start = state.loop && at - state.loop.start >= MIN_LOOP ? state.loop.start : 0;
-    setLoop(start, at, true);
+    useLoop(loopFromB(mixer.heardPosition(), state.loop, mixer.duration), true);
   }
 
   /* Drag over a waveform (or the ruler) to select a loop; a click still seeks. */
@@ -237,7 +242,7 @@ export function wirePractice(root, mixer, views) {
     let startX = null;
     let selecting = false;
     let box = null;
-    const timeAt = (x) => ((x - box.left) / box.width) * mixer.duration;
+    const timeAt = (x) => zoom.timeAt(x - box.left, box.width);
     canvas.addEventListener("pointerdown", (ev) => {
       if (!state.enabled || ev.button !== 0) return;
       box = canvas.getBoundingClientRect();
@@ -280,9 +285,9 @@ export function wirePractice(root, mixer, views) {
 
   /* player.js draws each waveform and calls this before the playhead. */
   let colors = null;
-  function drawLoop(g, w, h, duration, dpr) {
+  function drawLoop(g, w, h, dpr) {
     const loop = state.draft || state.loop;
-    if (!loop || !(duration > 0)) return;
+    if (!loop || !(mixer.duration > 0)) return;
     if (!colors) {
       const style = getComputedStyle(root);
       const v = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
@@ -294,8 +299,8 @@ export function wirePractice(root, mixer, views) {
         text: v("--pl-muted", "#98a2b6"),
       };
     }
-    const x0 = (loop.start / duration) * w;
-    const x1 = (loop.end / duration) * w;
+    const x0 = zoom.xOf(loop.start, w);
+    const x1 = zoom.xOf(loop.end, w);
     const on = state.draft || state.loopOn;
     g.fillStyle = on ? colors.loop : colors.loopOff;
     g.fillRect(x0, 0, Math.max(dpr, x1 - x0), h);
@@ -399,11 +404,6 @@ export function wirePractice(root, mixer, views) {
 
   /* ---- per stem: pan, and the volume as a figure -------------------------------------- */
 
-  function panText(v) {
-    if (Math.abs(v) < 0.005) return "C";
-    return (v < 0 ? "L" : "R") + Math.round(Math.abs(v) * 100);
-  }
-
   views.forEach((view) => {
     const volume = view.row.querySelector("[data-role='volume-value']");
     const panEl = view.row.querySelector("[data-role='pan']");
@@ -463,12 +463,13 @@ export function wirePractice(root, mixer, views) {
   function rulerFrame() {
     if (ruler) {
       const loop = state.draft || state.loop;
-      ruler.draw(mixer.duration, loop, Boolean(state.draft) || state.loopOn, {
+      ruler.draw(zoom.current(), loop, Boolean(state.draft) || state.loopOn, {
         loop: "rgba(125, 211, 252, 0.28)",
         loopOff: "rgba(152, 162, 182, 0.15)",
         tick: "#5b6680",
         text: "#98a2b6",
-      });
+        marker: "#fbbf24",
+      }, markers);
     }
     window.requestAnimationFrame(rulerFrame);
   }
@@ -484,16 +485,14 @@ export function wirePractice(root, mixer, views) {
     }
     showControls();
   }
-  new MutationObserver(refresh).observe(root, {
-    attributes: true,
-    attributeFilter: ["data-state", "data-live"],
-  });
-  refresh();
+  refresh(); // and again whenever player.js says the stems changed (practice.refresh())
   loadStretch();
 
   /* What tests and the curious read (window.demixerPlayer.practice). */
   return {
     drawLoop: drawLoop,
+    refresh: refresh,
+    setMarkers: (list) => { markers = list; },
     state: () => ({
       enabled: state.enabled,
       tempo: state.tempo,

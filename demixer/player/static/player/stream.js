@@ -6,16 +6,17 @@
  * rate), and schedules them back to back on the one clock: stretch i + 1 starts on the exact
  * sample frame where stretch i ends, so the joins are sample-exact. What is not ready yet is
  * waited for: a seek past the ready part (or playback that catches up with the separation)
- * waits there until the stretch arrives. When the job is done the complete stems (the
+ * waits there until the stretch arrives, and then until `gate` says the rest can play through
+ * (the buffering rule, buffering.js, applied by live.js). When the job is done the complete stems (the
  * previews) are loaded and swapped in at a scheduled instant, without a break in playback.
  *
  * followJob() polls the status endpoint, fetches new stretches in order and tells the page.
  */
-import { Mixer } from "./mixer.js";
-
-const START_LEAD = 0.06; // seconds ahead, as mixer.js: every source is scheduled before it starts
+import { finished } from "../separation/finish_notice.js";
+import { Mixer, START_LEAD } from "./mixer.js";
+import { onFrame, pieceStart, startOffset } from "./timeline.js";
 const POLL_FASTEST = 700;
-const POLL_SLOWEST = 5000;
+const POLL_SLOWEST = 2500; // buffering.js counts on a piece being seen within LATENCY_S
 
 /* The AudioBuffers of one stretch file: {stem name: AudioBuffer}; throws if its size is wrong. */
 export function stretchBuffers(bytes, names, channels, frames, rate) {
@@ -55,6 +56,11 @@ export class LiveMixer extends Mixer {
     this.retiring = []; // stretch sources told to stop at the swap
     this.swap = null; // {when, at, scheduledAt}: the swap to the complete stems, if it played
     this.onWaiting = () => {};
+    this.onReady = () => {}; // a new stretch is in (readyFrames grew)
+    // may playback start (or resume) from `seconds` now? live.js's buffering rule
+    this.gate = () => true;
+    this.runs = []; // every run started: {at (song s), when (ctx time), forced}
+    this.stalls = 0; // runs that caught up with the separation and had to wait
   }
 
   /* One clock at the stretches' own rate: no resampling, so the joins stay sample-exact. */
@@ -89,21 +95,33 @@ export class LiveMixer extends Mixer {
     this.stretches.push(st);
     this.readyFrames = st.end;
     this.ready = true;
+    this.onReady();
     if (this.complete || !this.playing) return;
     if (this.waitingAt !== null) {
-      if (Math.round(this.waitingAt * this.rate) < this.readyFrames) this.startAt(this.waitingAt);
+      this.resume(false);
     } else if (!this.schedule(st)) {
-      this.startAt(this.position()); // it came too late to join: start again from here
+      this.startAt(this.position(), undefined, true); // too late to join: again from here
     }
+  }
+
+  /* Waiting: start from there if it is ready and (unless forced) the gate agrees. */
+  resume(force) {
+    if (this.complete || this.waitingAt === null) return false;
+    if (Math.round(this.waitingAt * this.rate) >= this.readyFrames) return false;
+    if (!force && !this.gate(this.waitingAt)) return false;
+    this.startAt(this.waitingAt, undefined, true);
+    this.runs[this.runs.length - 1].forced = Boolean(force);
+    return true;
   }
 
   /* Start every stem's part of one stretch on the current run's clock; false if too late. */
   schedule(st) {
-    const from = Math.max(st.start, this.startFrame);
-    if (from >= st.end) return true;
     // at a tempo other than 1 (practice.js) the stretches follow it; a loop waits for the
     // complete stems (a loop's end may not be separated yet)
-    const when = this.startedAt + (from - this.startFrame) / this.rate / this.tempo;
+    const start = pieceStart(st, this.startFrame, this.startedAt, this.rate, this.tempo);
+    if (start === null) return true;
+    const from = start.from;
+    const when = start.when;
     if (when < this.ctx.currentTime) return false;
     const gen = this.generation;
     this.stems.forEach((stem) => {
@@ -117,7 +135,7 @@ export class LiveMixer extends Mixer {
           this.ranOut();
         }
       };
-      src.start(when, (from - st.start) / this.rate);
+      src.start(when, start.offset);
       stem.sources.push(src);
     });
     this.scheduled.push({
@@ -136,6 +154,7 @@ export class LiveMixer extends Mixer {
     if (this.readyFrames >= this.totalFrames || this.ended) {
       this.finished();
     } else {
+      this.stalls += 1;
       this.wait(this.readyFrames / this.rate);
     }
   }
@@ -165,16 +184,16 @@ export class LiveMixer extends Mixer {
     });
   }
 
-  startAt(offset, when) {
+  /* force: start even if the gate says wait (the rule was already applied, or overruled) */
+  startAt(offset, when, force) {
     if (this.complete) {
       super.startAt(offset, when);
       return;
     }
     this.stopSources();
-    offset = Math.max(0, Math.min(offset, this.duration));
-    if (offset >= this.duration - 0.01) offset = 0;
+    offset = startOffset(offset, this.duration, null);
     const frame = Math.round(offset * this.rate);
-    if (frame >= this.readyFrames) {
+    if (frame >= this.readyFrames || (!force && !this.gate(offset))) {
       this.wait(offset);
       return;
     }
@@ -183,11 +202,12 @@ export class LiveMixer extends Mixer {
       this.onWaiting(false);
     }
     // on a sample frame, so that every stretch's start is one too
-    this.startedAt = Math.ceil((this.ctx.currentTime + START_LEAD) * this.rate) / this.rate;
+    this.startedAt = onFrame(this.ctx.currentTime + START_LEAD, this.rate);
     this.startFrame = frame;
     this.startOffset = frame / this.rate;
     this.runLoop = null;
     this.playing = true;
+    this.runs.push({ at: this.startOffset, when: this.startedAt, forced: false });
     this.stretches.forEach((st) => {
       if (st.end > frame) this.schedule(st);
     });
@@ -219,7 +239,7 @@ export class LiveMixer extends Mixer {
       const playing = this.playing && this.waitingAt === null;
       const waitingAt = this.waitingAt;
       if (playing) {
-        const when = Math.ceil((this.ctx.currentTime + START_LEAD) * this.rate) / this.rate;
+        const when = onFrame(this.ctx.currentTime + START_LEAD, this.rate);
         const at = this.startOffset + (when - this.startedAt) * this.tempo;
         this.stems.forEach((stem) => {
           stem.sources.forEach((src) => {
@@ -262,6 +282,8 @@ export class LiveMixer extends Mixer {
       complete: this.complete,
       ended: this.ended,
       swap: this.swap,
+      runs: this.runs.slice(),
+      stalls: this.stalls,
     };
   }
 
@@ -283,11 +305,6 @@ export class LiveMixer extends Mixer {
   }
 }
 
-/* The job ended while followed (ok: done, else failed): finish_notice.js, a plain script the
- * page loads before this module, tells a person who left the tab. */
-function finishNotice(ok) {
-  if (window.demixerFinishNotice) window.demixerFinishNotice.finished(ok);
-}
 
 /* Follow a running job: new stretches into the mixer, in order; hooks tell the page.
  * hooks: {progress(status), peaks({stem: [..]}), done(status), stopped(status), failed(err)} */
@@ -327,13 +344,13 @@ export function followJob(statusUrl, mixer, hooks) {
       .then((s) => {
         hooks.progress(s);
         if (s.status === "done") {
-          finishNotice(true);
+          finished(true); // finish_notice.js tells a person who left the tab
           hooks.done(s);
           return;
         }
         if (s.status === "failed" || s.status === "cancelled") {
           mixer.ended = true; // what was heard was final audio; nothing more comes
-          if (s.status === "failed") finishNotice(false);
+          if (s.status === "failed") finished(false);
           hooks.stopped(s);
           return;
         }
