@@ -37,6 +37,7 @@ from demixer.engine.model_files import (
     sha256_of,
     stamp_path,
 )
+from demixer.engine.msst.settings import TITLES as MSST_TITLES
 
 __all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
 
@@ -202,7 +203,7 @@ def ensemble_spec(ensemble: ensembles.Ensemble, known: Mapping[str, ModelSpec]) 
 
 
 def _imported_roformer(model: manifest.ImportedModel) -> ModelSpec:
-    kind = {"bs_roformer": "BS-RoFormer", "mel_band_roformer": "Mel-Band RoFormer"}
+    kind = {"bs_roformer": "BS-RoFormer", "mel_band_roformer": "Mel-Band RoFormer", **MSST_TITLES}
     return ModelSpec(
         name=model.name,
         architecture=model.architecture,

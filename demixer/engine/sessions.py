@@ -20,6 +20,7 @@ import numpy as np
 
 from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
+from demixer.engine.msst.session import MsstSession
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec
 
@@ -209,6 +210,8 @@ ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {
     "ensemble": lambda config: EnsembleSession(config, load_model),
     "bs_roformer": RoformerSession,
     "mel_band_roformer": RoformerSession,
+    "mdx23c": MsstSession,
+    "scnet": MsstSession,
 }
 
 
