@@ -22,6 +22,7 @@ from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
 from demixer.engine.msst.session import MsstSession
 from demixer.engine.options import SeparationOptions, SessionConfig
+from demixer.engine.recipe.session import RecipeSession
 from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
@@ -212,6 +213,7 @@ ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {
     "mel_band_roformer": RoformerSession,
     "mdx23c": MsstSession,
     "scnet": MsstSession,
+    "recipe": lambda config: RecipeSession(config, load_model),
 }
 
 
