@@ -1,9 +1,10 @@
 """Run with the importer environment's Python (PyTorch + pymss-core), by
 tests/engine/test_import_spectral.py.
 
-``make OUT``: random-weight MDX23C (pymss-core's ``TFC_TDF_net``) and SCNet (``SCNet``)
-checkpoints at small configs, saved as MSST saves them (``torch.save(model.state_dict())``), beside
-their YAML configs.
+``make OUT [--flagship]``: random-weight MDX23C (pymss-core's ``TFC_TDF_net``) and SCNet
+(``SCNet``) checkpoints at small configs, saved as MSST saves them
+(``torch.save(model.state_dict())``), beside their YAML configs; with ``--flagship``, at the
+published configs of the 6-stem DrumSep MDX23C and SCNet-large.
 
 ``demix CONFIG CHECKPOINT MIX.npy OUT.npy``: the reference's whole-song inference on a (2, N)
 float32 mix: MSST's ``demix`` (generic mode; ``roformer_reference.demix``, transcribed as it is),
@@ -85,6 +86,66 @@ SMALL = {
     },
 }
 
+# the published flagship configs (model sections as published): MSST's
+# configs/config_musdb18_scnet_large.yaml (SCNet-large), and the 6-stem DrumSep MDX23C
+# (aufr33 and jarredou: chunk_size 130560 and its six instruments as its config gives them; its
+# audio/model sections as jarredou's DrumSep MDX23C configs publish them)
+FLAGSHIP = {
+    "drumsep_mdx23c": {
+        "audio": {
+            "chunk_size": 130560,
+            "dim_f": 1024,
+            "dim_t": 256,
+            "hop_length": 512,
+            "n_fft": 2048,
+            "num_channels": 2,
+            "sample_rate": 44100,
+            "min_mean_abs": 0.0,
+        },
+        "model": {
+            "act": "gelu",
+            "bottleneck_factor": 4,
+            "growth": 128,
+            "norm": "InstanceNorm",
+            "num_blocks_per_scale": 2,
+            "num_channels": 128,
+            "num_scales": 5,
+            "num_subbands": 4,
+            "scale": [2, 2],
+        },
+        "training": {
+            "instruments": ["Kick", "Snare", "Toms", "Hh", "Ride", "Crash"],
+            "target_instrument": None,
+        },
+        "inference": {"batch_size": 1, "dim_t": 256, "num_overlap": 4},
+    },
+    "scnet_large": {
+        "audio": {"chunk_size": 485100, "num_channels": 2, "sample_rate": 44100},
+        "model": {
+            "sources": ["drums", "bass", "other", "vocals"],
+            "audio_channels": 2,
+            "dims": [4, 64, 128, 256],
+            "nfft": 4096,
+            "hop_size": 1024,
+            "win_size": 4096,
+            "normalized": True,
+            "band_SR": [0.225, 0.372, 0.403],
+            "band_stride": [1, 4, 16],
+            "band_kernel": [3, 4, 16],
+            "conv_depths": [3, 2, 1],
+            "compress": 4,
+            "conv_kernel": 3,
+            "num_dplayer": 6,
+            "expand": 1,
+        },
+        "training": {
+            "instruments": ["drums", "bass", "other", "vocals"],
+            "target_instrument": None,
+        },
+        "inference": {"batch_size": 8, "dim_t": 256, "num_overlap": 4, "normalize": False},
+    },
+}
+
 
 def kind(config: dict) -> str:
     return config.get("model_type") or ("scnet" if "band_SR" in config["model"] else "mdx23c")
@@ -96,9 +157,9 @@ def build(config: dict) -> nn.Module:
     return SCNet(**config["model"])
 
 
-def make(out: Path) -> None:
+def make(out: Path, table: dict[str, dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for seed, (name, config) in enumerate(SMALL.items()):
+    for seed, (name, config) in enumerate(table.items()):
         torch.manual_seed(seed)
         model = build(config)
         # random weights doubled: stems well above rounding noise (the test checks their level)
@@ -111,7 +172,7 @@ def make(out: Path) -> None:
 
 def main(argv: list[str]) -> None:
     if argv[0] == "make":
-        make(Path(argv[1]))
+        make(Path(argv[1]), FLAGSHIP if "--flagship" in argv else SMALL)
     elif argv[0] == "demix":
         config = yaml.safe_load(Path(argv[1]).read_text())
         model = build(config)

@@ -151,3 +151,54 @@ def test_spectral_refusals(spectral_checkpoints: Path, models_folder: Path, tmp_
         assert expected in result.stderr, (case, result.stderr)
         assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # one clear line
     assert not (models_folder / "imported" / "refused").exists()
+
+
+@pytest.fixture(scope="module")
+def flagship_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("spectral-flagship")
+    command = [str(importer_python), str(HELPER), "make", str(out), "--flagship"]
+    subprocess.run(command, check=True, timeout=900)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "seconds", "stems"),
+    [
+        ("drumsep_mdx23c", 6.0, ("Kick", "Snare", "Toms", "Hh", "Ride", "Crash")),
+        ("scnet_large", 18.0, ("drums", "bass", "other", "vocals")),
+    ],
+)
+def test_flagship_configs_match_msst_demix(
+    name: str,
+    seconds: float,
+    stems: tuple[str, ...],
+    flagship_checkpoints: Path,
+    models_folder: Path,
+    importer_python: Path,
+    tmp_path: Path,
+) -> None:
+    """The published configs (6-stem DrumSep MDX23C, SCNet-large) at random weights: the
+    import's export and one whole song (two borders and a partial last chunk) against MSST's
+    ``demix`` with the reference classes."""
+    result = import_cli(
+        models_folder,
+        str(flagship_checkpoints / f"{name}.ckpt"),
+        str(flagship_checkpoints / f"{name}.yaml"),
+    )
+    assert result.returncode == 0, result.stderr
+    spec = registry.get_spec(name)
+    assert spec.sources == stems
+    path = tmp_path / "song.wav"
+    sf.write(path, signals.mix(signals.song(seconds, seed=5)).T, 44100, subtype="FLOAT")
+    options = SeparationOptions(model=name)
+    separated = separate_file(path, options, model=load_model(options))
+    decoded, _ = sf.read(path, dtype="float32", always_2d=True)
+    mix = np.ascontiguousarray(decoded.T)
+    settings = dict(spec.settings)
+    chunks = plan(mix.shape[-1], settings["chunk_size"], settings["num_overlap"])
+    assert chunks.border > 0 and chunks.chunks[-1].length < settings["chunk_size"]
+    theirs = reference(importer_python, flagship_checkpoints, name, mix, tmp_path)
+    ours = np.stack([separated.stems[s] for s in stems])
+    snrs = [snr_db(theirs[k], ours[k]) for k in range(len(stems))]
+    assert min(snrs) >= MIN_SNR_DB, snrs
