@@ -18,6 +18,7 @@ from demixer.engine.analysis import notes_model
 from demixer.engine.ensemble import cli as ensemble_cli
 from demixer.engine.errors import EngineError
 from demixer.engine.mdx import cli as mdx_cli
+from demixer.engine.recipe import cli as recipe_cli
 
 if TYPE_CHECKING:
     from demixer.engine.separate import Progress
@@ -107,13 +108,13 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     imports = models_sub.add_parser(
         "import",
         help="import checkpoints: Demucs v4 (.th; a bag's .th files and its .yaml), "
-        "BS-RoFormer and Mel-Band RoFormer (an MSST .ckpt/.pth and its .yaml), or a UVR "
-        "MDX-Net model (.onnx)",
+        "BS-RoFormer, Mel-Band RoFormer, MDX23C or SCNet (an MSST .ckpt/.pth and its .yaml), "
+        "or a UVR MDX-Net model (.onnx)",
         description="Export checkpoints to onnxruntime graphs, check them against PyTorch and "
         "register them. Architectures: htdemucs (Demucs v4 .th files, a bag's .yaml), "
-        "bs_roformer and mel_band_roformer (MSST / audio-separator .ckpt or .pth with its "
-        ".yaml; mdx23c and scnet are recognised, not yet supported), mdx (a UVR MDX-Net .onnx "
-        "with its parameters). Checkpoints are unpickled with torch's weights-only loader. "
+        "bs_roformer, mel_band_roformer, mdx23c (TFC-TDF v3, e.g. DrumSep) and scnet (MSST / "
+        "audio-separator .ckpt or .pth with its .yaml), mdx (a UVR MDX-Net .onnx with its "
+        "parameters). Checkpoints are unpickled with torch's weights-only loader. "
         "Builds its own PyTorch environment on first use (see README).",
     )
     imports.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -121,6 +122,7 @@ def _parser(extra_commands: dict[str, str] | None = None) -> argparse.ArgumentPa
     imports.add_argument("--force", action="store_true", help="replace an earlier import")
     mdx_cli.add_arguments(imports)
     ensemble_cli.add_parser(models_sub)
+    recipe_cli.add_parser(models_sub)
 
     for name, description in (extra_commands or {}).items():
         sub.add_parser(name, help=description)  # listed in --help; run by demixer.cli
@@ -290,6 +292,9 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             return 0
         if args.command == "models" and args.models_command == "ensemble":
             ensemble_cli.create(args)
+            return 0
+        if args.command == "models" and args.models_command == "recipe":
+            recipe_cli.create(args)
             return 0
         if args.command == "models" and args.models_command == "import":
             # onnxruntime and the importer: loaded by the command that runs them

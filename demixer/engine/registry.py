@@ -36,6 +36,8 @@ from demixer.engine.model_files import (
     sha256_of,
     stamp_path,
 )
+from demixer.engine.msst.settings import TITLES as MSST_TITLES
+from demixer.engine.recipe import manifest as recipes
 from demixer.engine.spleeter import weights as spleeter_weights
 
 __all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
@@ -201,8 +203,31 @@ def ensemble_spec(ensemble: ensembles.Ensemble, known: Mapping[str, ModelSpec]) 
     )
 
 
+def recipe_spec(recipe: recipes.Recipe, known: Mapping[str, ModelSpec]) -> ModelSpec:
+    """A recipe's entry (:mod:`demixer.engine.recipe.manifest` names its stems); its files are
+    its two models' (installed when both are); ``KeyError`` for an unknown or recipe step,
+    ``ValueError`` for a stem the first model lacks."""
+    first, then = known[recipe.first], known[recipe.then]
+    if recipes.ARCHITECTURE in (first.architecture, then.architecture):
+        raise KeyError("a recipe's steps are models, not recipes")
+    outputs = recipe.outputs(first.sources, then.sources)
+    return ModelSpec(
+        name=recipe.name,
+        architecture=recipes.ARCHITECTURE,
+        title=recipe.name,
+        label=f"{recipe.name} (recipe: {first.name}, then {then.name} on {recipe.input_name})",
+        sources=tuple(o.name for o in outputs),
+        origin="import",
+        package=f"{first.name} + {then.name}",
+        files=tuple(dict.fromkeys((*first.files, *then.files))),
+        licence=f"{first.name}: {first.licence} {then.name}: {then.licence}",
+        speed=first.speed + then.speed,
+        samplerate=first.samplerate,
+    )
+
+
 def _imported_roformer(model: manifest.ImportedModel) -> ModelSpec:
-    kind = {"bs_roformer": "BS-RoFormer", "mel_band_roformer": "Mel-Band RoFormer"}
+    kind = {"bs_roformer": "BS-RoFormer", "mel_band_roformer": "Mel-Band RoFormer", **MSST_TITLES}
     return ModelSpec(
         name=model.name,
         architecture=model.architecture,
@@ -236,6 +261,11 @@ class _Models(Mapping[str, ModelSpec]):
                 found.setdefault(ensemble.name, ensemble_spec(ensemble, found))
             except KeyError as exc:
                 logger.warning("ensemble %s is not listed: %s", ensemble.name, exc)
+        for recipe in recipes.read_all(models_dir()):
+            try:
+                found.setdefault(recipe.name, recipe_spec(recipe, found))
+            except (KeyError, ValueError) as exc:
+                logger.warning("recipe %s is not listed: %s", recipe.name, exc)
         return found
 
     def __getitem__(self, name: str) -> ModelSpec:

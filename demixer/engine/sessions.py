@@ -19,8 +19,10 @@ import numpy as np
 
 from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
+from demixer.engine.msst.session import MsstSession
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.progress import counting
+from demixer.engine.recipe.session import RecipeSession
 from demixer.engine.registry import ModelSpec, get_spec
 
 if TYPE_CHECKING:
@@ -199,6 +201,9 @@ ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {
     "ensemble": lambda config: EnsembleSession(config, load_model),
     "bs_roformer": RoformerSession,
     "mel_band_roformer": RoformerSession,
+    "mdx23c": MsstSession,
+    "scnet": MsstSession,
+    "recipe": lambda config: RecipeSession(config, load_model),
 }
 
 

@@ -136,9 +136,9 @@ def test_refusals(roformer_checkpoints: Path, models_folder: Path, tmp_path: Pat
     checkpoint = str(roformer_checkpoints / "bs_small.ckpt")
     cases = {
         "unknown key": (config.replace("  depth: 1\n", "  depth: 1\n  wobble: 3\n"), "wobble"),
-        "mdx23c": (
-            "model:\n  num_subbands: 4\n  num_scales: 5\n  num_blocks_per_scale: 2\n",
-            "mdx23c is recognised but not yet supported",
+        "htdemucs": (
+            "model_type: htdemucs\nmodel:\n  channels: 48\n",
+            "htdemucs is recognised but not yet supported",
         ),
         "unknown type": (config.replace("bs_roformer", "bs_wobbleformer", 1), "unknown model_type"),
         "python object": ("model: !!python/object/apply:os.system ['true']\n", "YAML"),

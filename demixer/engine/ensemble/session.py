@@ -45,6 +45,7 @@ class Member(Protocol):
         *,
         progress: ProgressFn | None = None,
         cancel: CancelFn | None = None,
+        on_ready: ReadyFn | None = None,
     ) -> np.ndarray: ...
 
 

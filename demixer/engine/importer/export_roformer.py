@@ -1,5 +1,8 @@
 """Turn MSST BS-RoFormer / Mel-Band RoFormer checkpoints into an ONNX graph for demixer's host code.
 
+(MDX23C and SCNet checkpoints go through the same script: :func:`run` hands them to
+``export_spectral.py``.)
+
 Runs as a script with the importer environment's Python (PyTorch + ``pymss-core``, whose classes
 load MSST's checkpoints; see :mod:`demixer.engine.importer.environment`), never inside demixer's
 own processes, and imports nothing from demixer. Usage::
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import sys
 import warnings
@@ -34,8 +38,8 @@ import torch
 import yaml
 
 CHECK_SEED = 1234
-SUPPORTED = ("bs_roformer", "mel_band_roformer")
-NOT_YET = ("mdx23c", "scnet", "htdemucs", "bs_conformer", "mel_band_conformer", "apollo")
+SUPPORTED = ("bs_roformer", "mel_band_roformer", "mdx23c", "scnet")  # the last two: export_spectral
+NOT_YET = ("htdemucs", "bs_conformer", "mel_band_conformer", "apollo")
 # the STFT/iSTFT run on the host: these keys decide it and demixer's host code implements them
 _COMMON_KEYS = {
     "dim",
@@ -112,7 +116,7 @@ def read_config(path: Path) -> dict[str, Any]:
 def model_type(config: dict[str, Any], name: str) -> str:
     """``model_type`` as the config declares it, else as its ``model`` keys show (MSST's own
     configs leave it to the command line): ``freqs_per_bands`` -> BS-RoFormer, ``num_bands`` ->
-    Mel-Band RoFormer; MDX23C and SCNet are recognised and refused for now."""
+    Mel-Band RoFormer, TFC-TDF keys -> MDX23C, SCNet's band keys -> SCNet."""
     declared = config.get("model_type") or config["model"].get("model_type")
     if declared is not None:
         kind = str(declared).strip().lower()
@@ -131,7 +135,8 @@ def model_type(config: dict[str, Any], name: str) -> str:
             raise ImportRefused(
                 f"{name}: cannot tell the architecture from the config"
                 + (f" ({' or '.join(sorted(found))})" if found else "")
-                + "; add `model_type: bs_roformer` (or mel_band_roformer) at its top level"
+                + "; add `model_type: ...` at its top level (bs_roformer, mel_band_roformer, "
+                + "mdx23c or scnet)"
             )
         kind = found.pop()
         if kind in ("bs_roformer", "mel_band_roformer") and (
@@ -334,6 +339,12 @@ def export(model: Any, mel: bool, frames: int, target: Path) -> None:
 def run(checkpoint: Path, config_path: Path, out: Path) -> dict[str, Any]:
     config = read_config(config_path)
     kind = model_type(config, config_path.name)
+    if kind in ("mdx23c", "scnet"):  # export_spectral.py, beside this script
+        spectral = importlib.import_module("export_spectral")
+        report: dict[str, Any] = spectral.run_spectral(
+            sys.modules[__name__], kind, config, checkpoint, config_path, out
+        )
+        return report
     check_keys(config, kind, config_path.name)
     outputs, sources = stems(config, config_path.name)
     model_cfg, audio, inference = config["model"], config["audio"], config.get("inference") or {}

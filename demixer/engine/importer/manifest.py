@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from demixer.engine.msst.settings import ARCHITECTURES as SPECTRAL
+from demixer.engine.msst.settings import SpectralSettings
 from demixer.engine.roformer.settings import ARCHITECTURES as ROFORMERS
 from demixer.engine.roformer.settings import RoformerSettings
 
@@ -47,8 +49,9 @@ class ImportedModel:
     channels: int
     segment_samples: int
     members: tuple[Member, ...]
-    architecture: str = "htdemucs"  # or one of demixer.engine.roformer.settings.ARCHITECTURES
-    settings: tuple[tuple[str, Any], ...] = ()  # a RoFormer's host settings
+    # or one of demixer.engine.roformer.settings.ARCHITECTURES, demixer.engine.msst.settings's
+    architecture: str = "htdemucs"
+    settings: tuple[tuple[str, Any], ...] = ()  # a RoFormer's / MDX23C's / SCNet's host settings
     licence: str = LICENCE
 
 
@@ -76,6 +79,8 @@ def parse(data: dict[str, Any], name: str) -> ImportedModel:
     settings: tuple[tuple[str, Any], ...] = ()
     if architecture in ROFORMERS:
         settings = RoformerSettings.parse(data["roformer"]).items()
+    elif architecture in SPECTRAL:
+        settings = SpectralSettings.parse(data["msst"]).items()
     elif architecture != "htdemucs":
         raise ValueError(f"unknown architecture {architecture}")
     return ImportedModel(
@@ -101,15 +106,15 @@ def manifests(directory: Path) -> list[Path]:
 
 
 def read_all(directory: Path) -> list[ImportedModel]:
-    """Every readable Demucs import under ``directory``, by name; a broken manifest is skipped
-    (and logged), never fatal to listing the others. Manifests that name another
-    ``architecture`` (MDX-Net files, ensembles) are their own modules' to read."""
+    """Every readable Demucs, RoFormer, MDX23C or SCNet import under ``directory``, by name; a
+    broken manifest is skipped (and logged), never fatal to listing the others. Manifests that
+    name another ``architecture`` (MDX-Net files, ensembles) are their own modules' to read."""
     found = []
     for path in manifests(directory):
         name = path.parent.name
         try:
             data = json.loads(path.read_text())
-            if data.get("architecture", "htdemucs") != "htdemucs":
+            if data.get("architecture", "htdemucs") not in ("htdemucs", *ROFORMERS, *SPECTRAL):
                 continue
             found.append(parse(data, name))
         except (OSError, ValueError, KeyError, TypeError) as exc:

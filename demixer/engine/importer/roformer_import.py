@@ -1,4 +1,5 @@
-"""``demixer models import CHECKPOINT.ckpt CONFIG.yaml``: an MSST BS-RoFormer or Mel-Band RoFormer.
+"""``demixer models import CHECKPOINT.ckpt CONFIG.yaml``: an MSST BS-RoFormer, Mel-Band RoFormer,
+MDX23C or SCNet (the last two: :mod:`demixer.engine.msst`, exported by ``export_spectral.py``).
 
 ``export_roformer.py`` runs with the importer environment's Python (PyTorch and pymss-core's
 classes stay out of this process) and writes the network as one graph plus a test chunk with
@@ -26,6 +27,8 @@ from demixer.engine import registry
 from demixer.engine.importer import environment, manifest
 from demixer.engine.importer.run import MIN_AGREEMENT_DB, ImportFailed, _check_name, _export, _snr
 from demixer.engine.model_files import checked, models_dir, sha256_of
+from demixer.engine.msst.settings import ARCHITECTURES as SPECTRAL
+from demixer.engine.msst.settings import SpectralSettings
 from demixer.engine.roformer.settings import RoformerSettings
 
 EXPORT_SCRIPT = Path(__file__).with_name("export_roformer.py")
@@ -90,9 +93,9 @@ def _default_name(stem: str) -> str:
 
 
 def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
-    settings = {
-        key: report[key] for key in RoformerSettings.__dataclass_fields__ if key != "outputs"
-    }
+    spectral = report["model_type"] in SPECTRAL
+    fields = (SpectralSettings if spectral else RoformerSettings).__dataclass_fields__
+    settings = {key: report[key] for key in fields if key != "outputs"}
     settings["outputs"] = len(report["outputs"])
     sources = report["sources"]
     return {
@@ -114,21 +117,23 @@ def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
                 "weights": [1.0] * len(sources),
             }
         ],
-        "roformer": settings,
+        ("msst" if spectral else "roformer"): settings,
         "licence": LICENCE,
         "exported_with": {"torch": report["torch"], "pymss-core": report["pymss_core"]},
     }
 
 
 def _verify(spec: registry.ModelSpec, work: Path, report: dict[str, Any]) -> float:
-    """The engine's chunk (host STFT, graph, host iSTFT) against the reference's: worst
+    """The engine's chunk (host STFT, graph, host iSTFT) against the reference's forward: worst
     output's SNR, dB."""
     # onnxruntime: only for the check after the export
+    from demixer.engine.msst.model import SpectralModel
     from demixer.engine.options import SessionConfig
     from demixer.engine.roformer.model import RoformerModel
 
     check = np.load(work / report["check"])
-    model = RoformerModel(SessionConfig(model=spec.name), spec=spec, path=work / report["graph"])
+    network = SpectralModel if report["model_type"] in SPECTRAL else RoformerModel
+    model = network(SessionConfig(model=spec.name), spec=spec, path=work / report["graph"])
     ours = model(check["mix"])
     reference = check["reference"]
     worst = min(_snr(reference[k], ours[k]) for k in range(reference.shape[0]))

@@ -24,13 +24,16 @@ class Stft:
     hop: int
     win_length: int
     normalized: bool
+    rectangular: bool = False  # no window given to torch.stft (SCNet): ones, not Hann
 
     @cached_property
     def window(self) -> np.ndarray:
-        """``torch.hann_window(win_length)`` zero-padded to ``n_fft`` as torch pads it:
+        """``torch.hann_window(win_length)`` (or ones) zero-padded to ``n_fft`` as torch pads it:
         float32 (n_fft,)."""
         k = np.arange(self.win_length, dtype=np.float64)
         hann = (0.5 - 0.5 * np.cos(2.0 * np.pi * k / self.win_length)).astype(np.float32)
+        if self.rectangular:
+            hann = np.ones(self.win_length, dtype=np.float32)
         left = (self.n_fft - self.win_length) // 2
         window = np.zeros(self.n_fft, dtype=np.float32)
         window[left : left + self.win_length] = hann

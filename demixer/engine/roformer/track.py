@@ -1,21 +1,47 @@
-"""A whole track through an imported RoFormer: MSST's ``demix``
+"""A whole track through an imported RoFormer (or MDX23C / SCNet): MSST's ``demix``
 (:mod:`demixer.engine.roformer.demix`) around the onnxruntime model, and for a
 ``target_instrument`` model the other stem as the mix minus the target (as MSST's inference
 makes its ``instrumental``)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from demixer.engine.errors import EngineError
+from demixer.engine.registry import ModelSpec
 from demixer.engine.roformer.demix import demix, plan
-from demixer.engine.roformer.model import RoformerModel
+
+
+class ChunkSettings(Protocol):
+    @property
+    def outputs(self) -> int: ...
+    @property
+    def chunk_size(self) -> int: ...
+    @property
+    def num_overlap(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+class ChunkModel(Protocol):
+    """What MSST's ``demix`` drives: a RoFormer, or an MDX23C / SCNet
+    (:class:`demixer.engine.msst.model.SpectralModel`)."""
+
+    spec: ModelSpec
+    exclusive: threading.RLock
+
+    @property
+    def settings(self) -> ChunkSettings: ...
+
+    def __call__(self, chunk: np.ndarray) -> np.ndarray: ...
 
 
 def separate(
-    model: RoformerModel,
+    model: ChunkModel,
     mix: np.ndarray,
     *,
     progress: Callable[[int, int], None] | None = None,
