@@ -121,6 +121,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     new_separation_url = page.url
 
     # ---- log out, log in ----------------------------------------------------------------------
+    page.locator("#nav-account-menu").click()  # the account menu holds "Log out"
     with page.expect_navigation():
         page.get_by_role("button", name=re.compile("log out", re.I)).click()
     assert page.get_by_role("link", name=re.compile("log in", re.I)).first.is_visible()
