@@ -8,7 +8,7 @@ export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 # project and pytest re-rewriting its plugins' modules; some shells turn them off
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-js test-e2e lint bench clean image image-test
+.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-flagship test-js test-e2e lint bench clean image image-test
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -91,7 +91,11 @@ test-js: setup-js
 	node --test tests/js/
 
 test: setup models browser emulator lint player-assets test-js
-	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) -m "not flagship" $(PYTEST_ARGS)
+
+# the imported architectures at their published sizes (see the marker in pyproject.toml)
+test-flagship: setup models
+	$(VENV)/bin/pytest $(XDIST) -m flagship $(PYTEST_ARGS)
 
 test-fast: setup models emulator lint test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)

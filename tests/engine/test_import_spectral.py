@@ -162,6 +162,7 @@ def flagship_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPat
 
 
 @pytest.mark.slow
+@pytest.mark.flagship
 @pytest.mark.parametrize(
     ("name", "seconds", "stems"),
     [
