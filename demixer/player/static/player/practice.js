@@ -488,7 +488,7 @@ export function wirePractice(root, mixer, views, zoom) {
   refresh(); // and again whenever player.js says the stems changed (practice.refresh())
   loadStretch();
 
-  /* What tests and the curious read (window.demixerPlayer.practice). */
+  /* The page's handle on the tools (player.js), and what tests read (its `player.practice`). */
   return {
     drawLoop: drawLoop,
     refresh: refresh,
