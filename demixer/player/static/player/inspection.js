@@ -33,9 +33,9 @@ export function inspection(mixer, zoom, live, tools) {
     get practice() {
       return tools.practice;
     },
-    /* listen while it separates: the stretches held and scheduled (null on a finished job) */
+    /* listen while it separates: the pieces held and scheduled (null on a finished job) */
     live: () => (live ? mixer.liveState() : null),
-    stretchDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
+    pieceDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
     /* the buffering rule's plan for playback from `at`, and what it saw and allowed (live.js;
      * null on a finished job) */
     buffering: (at) => (tools.live ? tools.live.plan(at) : null),

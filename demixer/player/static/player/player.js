@@ -70,7 +70,7 @@ function wireTools(root, mixer, views, zoom) {
 /* What the page is made of: its data, the stem rows' views, the mixer (a LiveMixer while the
  * job separates), the zoom, the status line, and the tools once wired. */
 function pageParts(root) {
-  // listen while it separates: a running job's page plays its published stretches (stream.js)
+  // listen while it separates: a running job's page plays its published pieces (stream.js)
   const live = root.getAttribute("data-live") === "true" ? pageData("live-data") : null;
   const views = stemViews(root, pageData("stem-data") || [], live);
   const mixer = live
