@@ -2,8 +2,8 @@
  * (bar, percentage, time left), the buffering rule (buffering.js) as the mixer's gate with its
  * words and "Start anyway", and the switch to the complete stems when the job is done.
  *
- * player.js calls listen() with the LiveMixer and an object of what the page does: {setStatus,
- * enable, peaks, completed, stopped}. The job's pieces themselves come through stream.js's
+ * live_page.js calls listen() with the LiveMixer and an object of what the page does:
+ * {setStatus, enable, peaks, completed}. The job's pieces themselves come through stream.js's
  * followJob().
  */
 import { fmtTime } from "./ruler.js";

@@ -274,7 +274,7 @@ export function wirePractice(root, mixer, views, zoom) {
     };
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
-    // before player.js's own click-to-seek on the same canvas
+    // before stem_rows.js's own click-to-seek on the same canvas
     canvas.addEventListener("click", (ev) => {
       if (suppressClick) {
         suppressClick = false;
@@ -283,7 +283,7 @@ export function wirePractice(root, mixer, views, zoom) {
     }, true);
   }
 
-  /* player.js draws each waveform and calls this before the playhead. */
+  /* waveform.js draws each waveform and calls this before the playhead. */
   let colors = null;
   function drawLoop(g, w, h, dpr) {
     const loop = state.draft || state.loop;
