@@ -6,6 +6,7 @@
  * window.demixerPlayer exposes the state for tests and the curious.
  */
 import { mountChordLane } from "./chords.js";
+import { wireCompare } from "./compare.js";
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
@@ -71,6 +72,7 @@ function start() {
   let markers = null; // markers.js, once the practice tools are wired
   let dragging = false;
   let practice = null; // practice.js, once the AudioContext is open
+  let compare = null; // compare.js (another separation of the track, A/B), where offered
   let pointerFocus = false; // the focused control was last reached by pointer, not keyboard
   let pointerDown = false;
 
@@ -360,6 +362,8 @@ function start() {
   // pan, loop, tempo/pitch, compare (practice.js): nodes added to the graph mixer.open() built
   practice = wirePractice(root, mixer, views, zoom);
   window.demixerPlayer.practice = practice;
+  compare = wireCompare(root, mixer, views, practice);
+  window.demixerPlayer.compare = compare;
   markers = wireMarkers(root, {
     duration: () => mixer.duration,
     position: () => mixer.heardPosition(),
@@ -384,6 +388,7 @@ function start() {
   function refreshTools() {
     if (practice) practice.refresh();
     if (markers) markers.refresh();
+    if (compare) compare.refresh();
   }
 
   /* listen while it separates: live.js follows the job; this page shows what it says */
