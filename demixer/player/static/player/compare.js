@@ -411,7 +411,11 @@ export function wireCompare(root, mixer, views, practice) {
       lines.push("Only in B: " + state.pairs.onlyB.map(labelOfB).join(", ") + " (heard with All B).");
     }
     if (!state.pairs.rows.some((r) => r.b)) lines.push("The two share no stem: compare all of A with all of B.");
-    note.textContent = lines.join(" ");
+    if (state.status === "ready" && whole !== "a") {
+      lines.push("The downloads and the mix below are A's; B's are on its page.");
+    }
+    const text = lines.join(" ");
+    if (note.textContent !== text) note.textContent = text; // a live region: said when it changes
     panel.setAttribute("data-status", state.status);
     panel.setAttribute("data-whole", whole || "mixed");
   }
