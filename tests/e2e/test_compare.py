@@ -3,7 +3,8 @@ separated by Spleeter and by htdemucs is listed under the track in the library w
 link; on the htdemucs page (A) the vocals switch to Spleeter's (B) while playing, at the same
 position on the same clock with nothing restarted; "X" hears all of B (htdemucs' drums, bass
 and other fall silent, Spleeter's accompaniment joins) and back; a seek restarts both sides
-together. The compare page and the library pass axe at desktop and phone sizes."""
+together; with the bass soloed, all of B (which has no bass) is silence. The compare page and
+the library pass axe at desktop and phone sizes."""
 
 from __future__ import annotations
 
@@ -53,6 +54,12 @@ def a_sources(page) -> dict:
 
 def b_sources(page) -> dict:
     return {s["stem"]: s for s in compare(page)["sources"]}
+
+
+def levels(page) -> list[float]:
+    """RMS of what is heard, per channel (practice.js's analysers), once a switch is through."""
+    page.wait_for_timeout(400)
+    return page.evaluate("window.demixerPlayer.practice.levels()")
 
 
 def wait_done(page) -> None:
@@ -168,9 +175,28 @@ def test_two_models_side_by_side(browser, page, sign_up, live_app, tmp_path, scr
     run_b = b_sources(page)
     starts = {(s["startTime"], s["offset"]) for s in [*run_a.values(), *run_b.values()]}
     assert len(starts) == 1 and next(iter(starts))[1] == 0.5, starts
+
+    # ---- what is heard: bass soloed is A's alone; all of B (which has none) is silence ----
+    page.evaluate("window.demixerPlayer.practice.setLoop(0.5, 7.5, true)")  # it plays on
+    assert {tuple(s["loop"]) for s in b_sources(page).values()} == {(0.5, 7.5)}
+    page.click(".stem[data-stem=bass] [data-action=solo]")
+    assert min(levels(page)) > 1e-3
     page.click("[data-action=compare-all][data-side=b]")  # the buttons do what X does
     page.wait_for_function(SETTLED)
     assert compare(page)["whole"] == "b"
+    # B's vocals go through the vocals row, silent as it is not soloed; B's accompaniment has
+    # no row, and is silent while one is soloed
+    assert compare(page)["levels"]["b"] == {"vocals": 1, "accompaniment": 0}
+    assert page.evaluate("window.demixerPlayer.gains()")["vocals"] == 0
+    assert max(levels(page)) < 1e-4
+    page.click("[data-action=compare-all][data-side=a]")
+    page.wait_for_function(SETTLED)
+    assert min(levels(page)) > 1e-3
+    page.click(".stem[data-stem=bass] [data-action=solo]")
+    page.click("[data-action=compare-all][data-side=b]")
+    page.wait_for_function(SETTLED)
+    assert compare(page)["levels"]["b"] == {"vocals": 1, "accompaniment": 1}
+    assert min(levels(page)) > 1e-3  # all of B: Spleeter's two stems
     page.evaluate("window.demixerPlayer.pause()")
     assert b_sources(page) == {}  # B stops with A
     page.screenshot(path=str(Path(screenshot_dir) / "compare-desktop.png"), full_page=True)
