@@ -12,7 +12,7 @@ from django.views.decorators.csp import csp_override
 
 from demixer.player import compare
 from demixer.player.context import result_context
-from demixer.separation import stretches
+from demixer.separation import pieces
 from demixer.separation.models import Status
 from demixer.separation.views import owned_job, status_payload
 
@@ -23,7 +23,7 @@ def detail(request: HttpRequest, separation_id: object) -> HttpResponse:
     job = owned_job(request, separation_id)
     if job.status == Status.DONE:
         return render(request, "player/result.html", result_context(job, viewer=request.user))
-    live = stretches.ready_payload(job)
+    live = pieces.ready_payload(job)
     if live is not None:
         # the player opens on the first piece and plays what is ready while the job runs
         return render(

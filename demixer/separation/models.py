@@ -52,10 +52,10 @@ class Separation(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
-    # listen while it separates (see separation/stretches.py): what the current claim published
+    # listen while it separates (see separation/pieces.py): what the current claim published
     ready_seconds = models.FloatField(default=0.0, help_text="seconds of final stems published")
     live = models.JSONField(
-        default=dict, blank=True, help_text="the current claim's stretches and peaks so far"
+        default=dict, blank=True, help_text="the current claim's pieces and peaks so far"
     )
 
     class Meta:

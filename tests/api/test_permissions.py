@@ -19,7 +19,7 @@ CASES = {
     "track-separations": [("get", (), None, 200)],
     "separation": [("get", (), None, 200), ("delete", (), None, 204)],
     "cancel": [("post", (), None, 200)],
-    "stretch": [("get", ("0" * 16, "0"), None, 404)],  # a done job's: none (test_stretches.py)
+    "piece": [("get", ("0" * 16, "0"), None, 404)],  # a done job's: none (test_pieces.py)
     "stem": [("get", ("vocals", "flac"), None, 200), ("get", ("vocals", "wav"), None, 202)],
     "zip": [("get", (), None, 200)],
     "instrumental": [("get", ("mp3",), None, 202)],

@@ -81,7 +81,7 @@ export class Mixer {
   }
 
   /* The AudioContext and the gain graph; false where the browser has no Web Audio. rate: the
-   * context's sample rate (stream.js asks for its stretches' own), else one that fits memory. */
+   * context's sample rate (stream.js asks for its pieces' own), else one that fits memory. */
   open(rate) {
     const Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return false;
@@ -206,7 +206,7 @@ export class Mixer {
   }
 
   /* when: the ctx time to start at (default: just ahead of now); stream.js passes one to swap
-   * its stretches for the complete stems on one frame */
+   * its pieces for the complete stems on one frame */
   startAt(offset, when) {
     this.stopSources();
     const loop = this.loop;

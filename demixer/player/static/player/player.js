@@ -60,7 +60,7 @@ function start() {
       drawnAt: -1,
     };
   });
-  // listen while it separates: a running job's page plays its published stretches (stream.js)
+  // listen while it separates: a running job's page plays its published pieces (stream.js)
   const liveEl = document.getElementById("live-data");
   const live = root.getAttribute("data-live") === "true" && liveEl ? JSON.parse(liveEl.textContent) : null;
   if (live) views.forEach((view) => { view.peaks = live.peaks[view.name] || []; });
@@ -335,9 +335,9 @@ function start() {
     context: () => mixer.ctx,
     /* the part of the song the waveforms show: {start, end} seconds */
     view: () => zoom.current(),
-    /* listen while it separates: the stretches held and scheduled (null on a finished job) */
+    /* listen while it separates: the pieces held and scheduled (null on a finished job) */
     live: () => (live ? mixer.liveState() : null),
-    stretchDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
+    pieceDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
   };
 
   // downloads work even where Web Audio does not
