@@ -108,7 +108,7 @@ def test_a_share_link_shows_no_other_separation_of_the_track(
 def test_a_running_jobs_page_offers_no_comparison(alice, make_done_separation) -> None:
     job = make_done_separation(alice)
     running = another(job, minutes=1, status=Status.RUNNING, quality=Quality.FAST)
-    live = {"stems": ["drums", "bass", "other", "vocals"], "stretches": [], "peaks": {}}
+    live = {"stems": ["drums", "bass", "other", "vocals"], "pieces": [], "peaks": {}}
     assert result_context(running, viewer=alice, live=live)["compare"] is None
     # and another viewer's context (no owner) never gets one
     other = another(job, minutes=2, model_name="spleeter")
