@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 CASES = {
     "track": [("get", (), None, 200), ("delete", (), None, 204)],
     "separate": [("post", (), {"mode": "2"}, 201)],
+    "track-separations": [("get", (), None, 200)],
     "separation": [("get", (), None, 200), ("delete", (), None, 204)],
     "cancel": [("post", (), None, 200)],
     "piece": [("get", ("0" * 16, "0"), None, 404)],  # a done job's: none (test_pieces.py)
@@ -31,7 +32,7 @@ CASES = {
     "shares": [("get", (), None, 200), ("post", (), {"expires": "1d"}, 201)],
     "share": [("delete", (), None, 204)],
 }
-TRACK_NAMES = {"track", "separate"}
+TRACK_NAMES = {"track", "separate", "track-separations"}
 RENDER_NAMES = {"render", "render-file"}
 
 

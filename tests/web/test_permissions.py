@@ -31,6 +31,8 @@ TRACK_URLS = {
 }
 SEPARATION_URLS = {
     "separation-detail": [("get", (), {}, 200)],
+    # the stems the player loads to compare with another separation of the track
+    "separation-stems-json": [("get", (), {}, 200)],
     "separation-status": [("get", (), {}, 200)],
     "separation-cancel": [("post", (), {}, 302)],
     # a done job has no pieces left: 404 for its owner too (tests/web/test_pieces.py

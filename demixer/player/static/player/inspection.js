@@ -6,8 +6,8 @@
  */
 
 /* mixer: the page's Mixer or LiveMixer; zoom: its Zoom; live: whether the page opened while
- * the job separated; tools: {practice, markers, live} as the page wires them (null until then,
- * and where the browser has no Web Audio). */
+ * the job separated; tools: {practice, compare, markers, live} as the page wires them (null
+ * until then, and where the browser has no Web Audio or the page offers no such tool). */
 export function inspection(mixer, zoom, live, tools) {
   return {
     isReady: () => mixer.ready,
@@ -32,6 +32,10 @@ export function inspection(mixer, zoom, live, tools) {
     /* practice.js's controller: state(), pans(), levels(), … */
     get practice() {
       return tools.practice;
+    },
+    /* compare.js's controller (another separation of the track, A/B): state(), … */
+    get compare() {
+      return tools.compare;
     },
     /* listen while it separates: the pieces held and scheduled (null on a finished job) */
     live: () => (live ? mixer.liveState() : null),

@@ -5,12 +5,14 @@
  * LiveMixer while the job still separates); the rows are stem_rows.js's, the waveforms
  * waveform.js's, the play button and seek bar transport.js's, the keys keyboard.js's, loading
  * loading.js's (live_page.js's while separating), the zoom zoom.js's, and the practice tools,
- * markers, chords and rendered downloads their own modules'. They talk through those objects
+ * the comparison with another separation, markers, chords and rendered downloads their own
+ * modules'. They talk through those objects
  * and the mixer's callbacks (onGains, onTransport), never through globals.
  *
  * `player` (inspection.js) is what the browser tests and the curious read and drive.
  */
 import { mountChordLane } from "./chords.js";
+import { wireCompare } from "./compare.js";
 import { wireDownloads } from "./downloads.js";
 import { inspection } from "./inspection.js";
 import { wireTransportKeys } from "./keyboard.js";
@@ -53,10 +55,12 @@ function animate(mixer, zoom, transport, waveforms) {
   window.requestAnimationFrame(frame);
 }
 
-/* The practice tools (practice.js: nodes added to the graph mixer.open() built) and the
- * markers (markers.js), which set the practice loop. */
+/* The practice tools (practice.js: nodes added to the graph mixer.open() built), another
+ * separation of the track to compare with (compare.js, where offered: it adds its stems to the
+ * practice tools' bus) and the markers (markers.js), which set the practice loop. */
 function wireTools(root, mixer, views, zoom) {
   const practice = wirePractice(root, mixer, views, zoom);
+  const compare = wireCompare(root, mixer, views, practice);
   const markers = wireMarkers(root, {
     duration: () => mixer.duration,
     position: () => mixer.heardPosition(),
@@ -64,7 +68,7 @@ function wireTools(root, mixer, views, zoom) {
     setLoop: (from, to) => practice.setLoop(from, to, true),
     enabled: () => practice.state().enabled,
   }, "demixer-markers:" + window.location.pathname, (list) => practice.setMarkers(list));
-  return { practice, markers };
+  return { practice, compare, markers };
 }
 
 /* What the page is made of: its data, the stem rows' views, the mixer (a LiveMixer while the
@@ -84,7 +88,7 @@ function pageParts(root) {
     zoom: new Zoom(() => mixer.duration), // which part of the song the waveforms show
     mixForm: document.getElementById("mix-form"),
     setStatus: statusLine(root.querySelector("[data-role=status]")),
-    tools: { practice: null, markers: null, live: null },
+    tools: { practice: null, compare: null, markers: null, live: null },
   };
 }
 
@@ -141,6 +145,7 @@ function enable(root, transport, tools) {
   root.setAttribute("data-state", "ready");
   if (tools.practice) tools.practice.refresh();
   if (tools.markers) tools.markers.refresh();
+  if (tools.compare) tools.compare.refresh();
 }
 
 /* A finished job's stems; page: {setStatus, enable}. */

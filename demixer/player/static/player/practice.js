@@ -490,6 +490,7 @@ export function wirePractice(root, mixer, views, zoom) {
 
   /* The page's handle on the tools (player.js), and what tests read (its `player.practice`). */
   return {
+    input: bus, // where the stems' sum goes (compare.js adds the stems only B has)
     drawLoop: drawLoop,
     refresh: refresh,
     setMarkers: (list) => { markers = list; },
