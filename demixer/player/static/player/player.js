@@ -347,7 +347,8 @@ function start() {
   wireTransport();
   if (!live) {
     const chordsUrl = root.getAttribute("data-chords-url");
-    mountChordLane(root.querySelector("ul.stems"), chordsUrl, () => mixer.heardPosition(), mixer.duration);
+    mountChordLane(root.querySelector("ul.stems"), chordsUrl, () => mixer.heardPosition(), mixer.duration)
+      .then((chords) => { if (chords && practice) practice.useChords(chords); });
   }
   showGains();
   window.requestAnimationFrame(frame);
@@ -357,8 +358,9 @@ function start() {
     root.setAttribute("data-state", "error");
     return;
   }
-  // pan, loop, tempo/pitch, compare (practice.js): nodes added to the graph mixer.open() built
-  practice = wirePractice(root, mixer, views, zoom);
+  // pan, loop, tempo/pitch, compare, metronome (practice.js): nodes added to the graph
+  // mixer.open() built; the metronome's settings kept per job, like the markers
+  practice = wirePractice(root, mixer, views, zoom, "demixer-metronome:" + window.location.pathname);
   window.demixerPlayer.practice = practice;
   markers = wireMarkers(root, {
     duration: () => mixer.duration,
