@@ -173,7 +173,7 @@ def test_the_metronome_clicks_on_the_beats_and_counts_in(page, job: Job) -> None
     assert state["beatsPerBar"] == 4 and 0 <= state["offset"] < bar and not state["on"], state
     assert page.text_content("[data-role=metronome-grid]").endswith("(detected)")
     # the generated song changes chord on the bar: the detected grid's bars start there
-    starts = detected["beats"]
+    starts = detected["beats"]  # the chords' starts, the beat tracker's lag taken off
     near = [min((t - state["offset"]) % bar, bar - (t - state["offset"]) % bar) for t in starts]
     assert sorted(near)[len(near) // 2] < 0.15 * period, (starts, state)
 

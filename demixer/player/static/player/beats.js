@@ -103,10 +103,16 @@ export function clicksIn(run, grid, from, to) {
   return out;
 }
 
+/* Seconds the beat tracker's beats fall after the notes they mark (librosa's onset envelope
+ * peaks a little after an attack): measured with bench/metronome_grid.py, figures in
+ * docs/performance.md. */
+export const TRACKER_LAG = 0.045;
+
 /* The chords' beats: each chord starts on a beat of the tracker that made them (chords.js's
- * list, sorted); the first starts at 0 whatever the beat, so it is left out. */
+ * list, sorted), TRACKER_LAG late; the first chord starts at 0 whatever the beat, so it is left
+ * out. */
 export function beatsFromChords(chords) {
-  return (chords || []).slice(1).map((c) => c.start).filter((t) => t > 0);
+  return (chords || []).slice(1).map((c) => c.start - TRACKER_LAG).filter((t) => t > 0);
 }
 
 /* Least squares y = intercept + slope x; null when the x are all alike. */

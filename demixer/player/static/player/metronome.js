@@ -106,7 +106,7 @@ export class Metronome {
 
   tick() {
     const run = this.run;
-    if (!run) return;
+    if (!run || !this.session.enabled) return; // listening early: the tools wait, so does this
     const now = this.ctx.currentTime;
     if (this.mixer.outputDelay !== run.delay) { // the stretcher came on or off the path
       run.delay = this.mixer.outputDelay;
