@@ -20,7 +20,7 @@ export const START_LEAD = 0.06; // seconds ahead, so every source is scheduled b
 /* Every stem is held decoded in memory (float32, stereo) so they can share one clock; for a
  * long track that is a lot, so the player's rate drops (to no less than 22.05 kHz) to keep it
  * near MEMORY_BUDGET. Only what you hear here is affected: downloads stay full quality. */
-const MEMORY_BUDGET = 700 * 1024 * 1024;
+export const MEMORY_BUDGET = 700 * 1024 * 1024;
 
 export function contextRate(seconds, count) {
   const bytesPerSecondAtOneHz = Math.max(1, seconds) * Math.max(1, count) * 2 * 4;
@@ -46,6 +46,7 @@ export class Mixer {
       muted: false,
       soloed: false,
       gain: null, // GainNode
+      input: null, // the node its sources feed, when not the gain (compare.js's A/B switch)
       buffer: null, // AudioBuffer
       source: null, // the live AudioBufferSourceNode
       sourceStart: 0, // ctx time the source was scheduled to start
@@ -87,7 +88,7 @@ export class Mixer {
   }
 
   /* The AudioContext and the gain graph; false where the browser has no Web Audio. rate: the
-   * context's sample rate (stream.js asks for its stretches' own), else one that fits memory. */
+   * context's sample rate (stream.js asks for its pieces' own), else one that fits memory. */
   open(rate) {
     const Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return false;
@@ -218,7 +219,7 @@ export class Mixer {
   }
 
   /* when: the ctx time to start at (default: just ahead of now); stream.js passes one to swap
-   * its stretches for the complete stems on one frame */
+   * its pieces for the complete stems on one frame */
   startAt(offset, when) {
     this.stopSources();
     const loop = this.loop;
@@ -238,7 +239,7 @@ export class Mixer {
         src.loopStart = loop.start;
         src.loopEnd = loop.end;
       }
-      src.connect(stem.gain);
+      src.connect(stem.input || stem.gain);
       src.onended = () => {
         // stems can differ by a few samples: the run is over when the last one ends
         stem.source = null;

@@ -6,6 +6,7 @@
  * window.demixerPlayer exposes the state for tests and the curious.
  */
 import { mountChordLane } from "./chords.js";
+import { wireCompare } from "./compare.js";
 import { wireDownloads } from "./downloads.js";
 import { Mixer } from "./mixer.js";
 import { wirePractice } from "./practice.js";
@@ -59,7 +60,7 @@ function start() {
       drawnAt: -1,
     };
   });
-  // listen while it separates: a running job's page plays its published stretches (stream.js)
+  // listen while it separates: a running job's page plays its published pieces (stream.js)
   const liveEl = document.getElementById("live-data");
   const live = root.getAttribute("data-live") === "true" && liveEl ? JSON.parse(liveEl.textContent) : null;
   if (live) views.forEach((view) => { view.peaks = live.peaks[view.name] || []; });
@@ -71,6 +72,7 @@ function start() {
   let markers = null; // markers.js, once the practice tools are wired
   let dragging = false;
   let practice = null; // practice.js, once the AudioContext is open
+  let compare = null; // compare.js (another separation of the track, A/B), where offered
   let pointerFocus = false; // the focused control was last reached by pointer, not keyboard
   let pointerDown = false;
 
@@ -333,9 +335,9 @@ function start() {
     context: () => mixer.ctx,
     /* the part of the song the waveforms show: {start, end} seconds */
     view: () => zoom.current(),
-    /* listen while it separates: the stretches held and scheduled (null on a finished job) */
+    /* listen while it separates: the pieces held and scheduled (null on a finished job) */
     live: () => (live ? mixer.liveState() : null),
-    stretchDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
+    pieceDigest: (index) => (live ? mixer.digest(index) : Promise.resolve(null)),
   };
 
   // downloads work even where Web Audio does not
@@ -362,6 +364,8 @@ function start() {
   // mixer.open() built; the metronome's settings kept per job, like the markers
   practice = wirePractice(root, mixer, views, zoom, "demixer-metronome:" + window.location.pathname);
   window.demixerPlayer.practice = practice;
+  compare = wireCompare(root, mixer, views, practice);
+  window.demixerPlayer.compare = compare;
   markers = wireMarkers(root, {
     duration: () => mixer.duration,
     position: () => mixer.heardPosition(),
@@ -386,6 +390,7 @@ function start() {
   function refreshTools() {
     if (practice) practice.refresh();
     if (markers) markers.refresh();
+    if (compare) compare.refresh();
   }
 
   /* listen while it separates: live.js follows the job; this page shows what it says */

@@ -117,6 +117,7 @@ export function wirePractice(root, mixer, views, zoom, storageKey) {
 
   /* What tests and the curious read (window.demixerPlayer.practice). */
   return {
+    input: graph.bus, // where the stems' sum goes (compare.js adds the stems only B has)
     drawLoop: (g, w, h, dpr) => loops.draw(g, w, h, dpr),
     refresh: refresh,
     setMarkers: (list) => { markers = list; },
