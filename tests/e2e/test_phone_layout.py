@@ -146,6 +146,8 @@ def test_every_control_fits_a_phone(phone, page, tmp_path, screenshot_dir) -> No
     if phone.is_visible(".player-hint"):
         problems.append("player: the keyboard hints show on a touch screen")
     problems += misfits(phone, "player", screenshot_dir)
+    phone.locator(".metronome-align summary").click()  # the metronome's tools unfolded
+    problems += misfits(phone, "player-metronome", screenshot_dir)
     shown = phone.text_content("[data-role=duration]")
     # play/pause and the time stay in reach when the stems and downloads scroll by
     top = phone.evaluate("document.querySelector('.transport').getBoundingClientRect().top")

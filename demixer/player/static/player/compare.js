@@ -211,6 +211,8 @@ export function wireCompare(root, mixer, views, practice) {
       }
       src.connect(stem.gain);
       src.start(when, Math.min(offset, stem.buffer.duration));
+      // a loop counted in (metronome.js) plays one pass a run: B stops with A at its end
+      if (mixer.runEnd !== null) src.stop(when + Math.max(0, mixer.runEnd - offset) / mixer.tempo);
       state.sources[name] = { source: src, startTime: when, offset: offset };
     });
   }

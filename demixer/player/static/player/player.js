@@ -55,11 +55,13 @@ function animate(mixer, zoom, transport, waveforms) {
   window.requestAnimationFrame(frame);
 }
 
-/* The practice tools (practice.js: nodes added to the graph mixer.open() built), another
- * separation of the track to compare with (compare.js, where offered: it adds its stems to the
- * practice tools' bus) and the markers (markers.js), which set the practice loop. */
+/* The practice tools (practice.js: nodes added to the graph mixer.open() built; the
+ * metronome's settings kept per job, like the markers), another separation of the track to
+ * compare with (compare.js, where offered: it adds its stems to the practice tools' bus) and
+ * the markers (markers.js), which set the practice loop. */
 function wireTools(root, mixer, views, zoom) {
-  const practice = wirePractice(root, mixer, views, zoom);
+  const practice = wirePractice(root, mixer, views, zoom,
+    "demixer-metronome:" + window.location.pathname);
   const compare = wireCompare(root, mixer, views, practice);
   const markers = wireMarkers(root, {
     duration: () => mixer.duration,
@@ -94,7 +96,7 @@ function pageParts(root) {
 
 /* What works before the audio does: the downloads, the rows, the waveforms, the transport,
  * the zoom, the keys, the chords. Returns {waveforms, transport}. */
-function wireScreen({ root, live, views, mixer, zoom, mixForm }) {
+function wireScreen({ root, live, views, mixer, zoom, mixForm, tools }) {
   wireDownloads(root, mixForm); // downloads work even where Web Audio does not
   const waveforms = new Waveforms(views, mixer, zoom, Boolean(live));
   const transport = new Transport(root, mixer);
@@ -106,8 +108,10 @@ function wireScreen({ root, live, views, mixer, zoom, mixForm }) {
   transport.wire();
   wireTransportKeys(document, mixer);
   if (!live) {
+    // the chords' beats place the metronome's grid (practice.js), once both are there
     mountChordLane(root.querySelector("ul.stems"), root.getAttribute("data-chords-url"),
-      () => mixer.heardPosition(), mixer.duration);
+      () => mixer.heardPosition(), mixer.duration)
+      .then((chords) => { if (chords && tools.practice) tools.practice.useChords(chords); });
   }
   showGains(views, mixer, mixForm);
   animate(mixer, zoom, transport, waveforms);
