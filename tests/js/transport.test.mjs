@@ -39,7 +39,8 @@ test("a button reached with the keyboard keeps its space; one last clicked does 
 
 test("keys meant for a field, another shortcut or the page are left alone", () => {
   assert.equal(transportCommand(key(" ", text), true), null);
-  assert.equal(transportCommand(key(" ", { tagName: "INPUT" }), true), null); // type defaults to text
+  const untyped = { tagName: "INPUT" }; // an input's type defaults to text
+  assert.equal(transportCommand(key(" ", untyped), true), null);
   assert.equal(transportCommand(key(" ", { tagName: "TEXTAREA" }), true), null);
   assert.equal(transportCommand(key(" ", { tagName: "SELECT" }), true), null);
   assert.equal(transportCommand(key(" ", { tagName: "DIV", isContentEditable: true }), true), null);

@@ -2,7 +2,7 @@
  *
  * Which key does what is decided here from plain values (transportCommand() reads only the
  * event's key, modifiers and target), so it is unit-tested in Node; wireTransportKeys() is the
- * document side. The practice tools and the markers have their own keys (practice.js,
+ * document side. The practice tools and the markers have their own keys (shortcuts.js,
  * markers.js).
  */
 

@@ -21,7 +21,9 @@ function switchToComplete(root, mixer, views, page) {
   mixer.switchToComplete(urls).then(() => {
     root.querySelectorAll("[data-when-done]").forEach((el) => { el.hidden = false; });
     const kicker = root.querySelector("[data-role=kicker]");
-    if (kicker) kicker.textContent = kicker.textContent.replace("Separating into", "Separated into");
+    if (kicker) {
+      kicker.textContent = kicker.textContent.replace("Separating into", "Separated into");
+    }
     root.setAttribute("data-live", "complete");
     root.setAttribute("data-waiting", "false");
     page.enable();

@@ -6,8 +6,8 @@
  * waveform.js's, the play button and seek bar transport.js's, the keys keyboard.js's, loading
  * loading.js's (live_page.js's while separating), the zoom zoom.js's, and the practice tools,
  * the comparison with another separation, markers, chords and rendered downloads their own
- * modules'. They talk through those objects
- * and the mixer's callbacks (onGains, onTransport), never through globals.
+ * modules'. They talk through those objects and the mixer's callbacks (onGains, onTransport),
+ * never through globals.
  *
  * `player` (inspection.js) is what the browser tests and the curious read and drive.
  */

@@ -1,7 +1,7 @@
 /* The practice tools' keys on the result page (an ES module): [ and ] set the loop's start and
  * end at the playhead, L loops, C compares with the original, K switches the metronome on and
- * off. keyboard.js has the transport's (space, arrows), markers.js M. Which key does what is pure
- * (node --test tests/js/); wireShortcuts() listens. */
+ * off. keyboard.js has the transport's (space, arrows), markers.js M. Which key does what is
+ * pure (node --test tests/js/); wireShortcuts() listens. */
 
 const PRESSABLE = ["checkbox", "radio", "button", "submit", "reset", "range"];
 

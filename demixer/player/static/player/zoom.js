@@ -1,8 +1,9 @@
 /* The waveforms' zoom (an ES module): which part of the song the waveforms and the ruler show.
  * One Zoom per page, given to whatever draws or reads a time off a waveform (waveform.js,
- * stem_rows.js, practice.js, the ruler); the arithmetic is timeline.js's. Ctrl + wheel (a trackpad's pinch)
- * zooms around the pointer, the wheel sideways (or Shift + wheel) moves a zoomed view, and the
- * page's buttons zoom around the playhead; while playing, the view pages along with it.
+ * stem_rows.js, the practice tools, the ruler); the arithmetic is timeline.js's. Ctrl + wheel
+ * (a trackpad's pinch) zooms around the pointer, the wheel sideways (or Shift + wheel) moves a
+ * zoomed view, and the page's buttons zoom around the playhead; while playing, the view pages
+ * along with it.
  */
 import { followView, fullView, panView, viewTime, viewX, zoomView } from "./timeline.js";
 
