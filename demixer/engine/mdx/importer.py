@@ -10,11 +10,8 @@ and a manifest with its SHA-256 and parameters, moved into place in one rename.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,10 +91,7 @@ def import_mdx(
     name = name or params.stem_name(path.stem).replace("_", "-")[:40].strip("-")
     _check_name(name, directory, force)
     found = resolve(path, given.check() if given else None)
-    root = directory / imported.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=root) as tmp:
-        work = Path(tmp) / "model"
+    with imported.staging(directory) as work:
         work.mkdir()
         shutil.copyfile(path, work / GRAPH)
         _try(work / GRAPH, found, path.name)
@@ -112,12 +106,8 @@ def import_mdx(
             "params": found.to_dict(),
             "licence": manifest.LICENCE,
         }
-        (work / imported.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
         spec = registry.mdx_spec(manifest.parse(data, name))
-        target = imported.folder(directory, name)
-        if target.exists():
-            shutil.rmtree(target)  # --force: replaced only once the new import is complete
-        os.replace(work, target)
+        target = imported.install(work, directory, name, data)
     for relative, sha in spec.files:
         checked(directory / relative, sha)  # stamp, so the first job does not hash it again
     say(f"imported {name}: MDX-Net, {', '.join(spec.sources)} in {target}")
