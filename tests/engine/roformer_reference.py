@@ -85,12 +85,40 @@ SMALL["mel_target"] = {
     "inference": {"batch_size": 1, "num_overlap": 4},
     "model": {**SMALL["mel_small"]["model"], "num_stems": 1},
 }
-# the published configs of the two best-known checkpoints (model sections as published)
+# The published configs of the two best-known checkpoints, every section as MSST's repository
+# (ZFTurbo/Music-Source-Separation-Training, MIT) publishes them:
+# configs/KimberleyJensen/config_vocals_mel_band_roformer_kj.yaml and
+# configs/viperx/model_bs_roformer_ep_317_sdr_12.9755.yaml (audio-separator 0.47.1 packages no
+# RoFormer config: it downloads them beside the checkpoints).
+_MULTI_STFT = {
+    "multi_stft_resolution_loss_weight": 1.0,
+    "multi_stft_resolutions_window_sizes": (4096, 2048, 1024, 512, 256),
+    "multi_stft_hop_size": 147,
+    "multi_stft_normalized": False,
+}
+_TRAINING = {
+    "gradient_accumulation_steps": 1,
+    "grad_clip": 0,
+    "instruments": ["vocals", "other"],
+    "lr": 1.0e-05,
+    "patience": 2,
+    "reduce_factor": 0.95,
+    "target_instrument": "vocals",
+    "num_epochs": 1000,
+    "num_steps": 1000,
+}
 FLAGSHIP = {
     "kim_mel_band_roformer": {
-        "audio": {"chunk_size": 352800, "num_channels": 2, "sample_rate": 44100},
-        "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
-        "inference": {"batch_size": 1, "num_overlap": 2},
+        "audio": {
+            "chunk_size": 352800,
+            "dim_f": 1024,
+            "dim_t": 256,
+            "hop_length": 441,
+            "n_fft": 2048,
+            "num_channels": 2,
+            "sample_rate": 44100,
+            "min_mean_abs": 0.0,
+        },
         "model": {
             "dim": 384,
             "depth": 6,
@@ -111,12 +139,39 @@ FLAGSHIP = {
             "stft_win_length": 2048,
             "stft_normalized": False,
             "mask_estimator_depth": 2,
+            **_MULTI_STFT,
         },
+        "training": {
+            "batch_size": 4,
+            **_TRAINING,
+            "augmentation": False,
+            "augmentation_type": None,
+            "use_mp3_compress": False,
+            "augmentation_mix": False,
+            "augmentation_loudness": False,
+            "augmentation_loudness_type": 1,
+            "augmentation_loudness_min": 0,
+            "augmentation_loudness_max": 0,
+            "q": 0.95,
+            "coarse_loss_clip": False,
+            "ema_momentum": 0.999,
+            "optimizer": "adam",
+            "other_fix": True,
+            "use_amp": True,
+        },
+        "inference": {"batch_size": 4, "dim_t": 256, "num_overlap": 2},
     },
     "bs_roformer_1297": {
-        "audio": {"chunk_size": 352800, "num_channels": 2, "sample_rate": 44100},
-        "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
-        "inference": {"batch_size": 1, "num_overlap": 2},
+        "audio": {
+            "chunk_size": 352800,
+            "dim_f": 1024,
+            "dim_t": 801,
+            "hop_length": 441,
+            "n_fft": 2048,
+            "num_channels": 2,
+            "sample_rate": 44100,
+            "min_mean_abs": 0.0,
+        },
         "model": {
             "dim": 512,
             "depth": 12,
@@ -142,7 +197,19 @@ FLAGSHIP = {
             "stft_win_length": 2048,
             "stft_normalized": False,
             "mask_estimator_depth": 2,
+            **_MULTI_STFT,
         },
+        "training": {
+            "batch_size": 2,
+            **_TRAINING,
+            "q": 0.95,
+            "coarse_loss_clip": True,
+            "ema_momentum": 0.999,
+            "optimizer": "adam",
+            "other_fix": True,
+            "use_amp": True,
+        },
+        "inference": {"batch_size": 4, "dim_t": 801, "num_overlap": 2},
     },
 }
 
