@@ -1,0 +1,139 @@
+"""A recipe's result page in a real browser against the real server and worker: ``spleeter`` on
+the mix, then ``htdemucs`` on its accompaniment (the real weights of both), chosen in the upload
+form and separated by the worker into five stems, more than any built-in model gives. Every
+stem has its row with its label and a drawn waveform, solo and mute act across all five rows in
+the player's state (``window.demixerPlayer``), and the zip the page offers holds every stem.
+
+This module runs a live app of its own whose models folder holds the two models (linked, not
+copied) and the recipe, so the other browser tests keep the shared app and its warm-up.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from demixer.engine import model_files, stems
+from demixer.engine.recipe import manifest
+from demixer.testing import signals
+
+pytestmark = [pytest.mark.e2e, pytest.mark.model]
+
+RECIPE = manifest.Recipe("split", "spleeter", "htdemucs", "accompaniment")
+# the recipe's stems in its own order: Spleeter's vocals, then htdemucs' on the accompaniment
+STEMS = (
+    "vocals",
+    "accompaniment_drums",
+    "accompaniment_bass",
+    "accompaniment_other",
+    "accompaniment_vocals",
+)
+RATE = 44100
+SECONDS = 5.0
+
+# how many of a row's waveform pixels are painted (its canvas, read back in the page)
+PAINTED = """row => {
+  const canvas = row.querySelector("canvas.wave");
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
+  return painted;
+}"""
+
+
+@pytest.fixture(scope="module")
+def live_app(
+    serve_live_app: Callable[..., AbstractContextManager[object]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[object]:
+    """`demixer serve` whose models folder holds htdemucs, Spleeter and the recipe alone."""
+    models = tmp_path_factory.mktemp("recipe-models")
+    for path in model_files.models_dir().iterdir():
+        if path.name.startswith(("htdemucs", "spleeter")) and path.is_file():
+            (models / path.name).symlink_to(path)
+    manifest.write(models, RECIPE)
+    with serve_live_app(
+        tmp_path_factory.mktemp("demixer-e2e-recipe"),
+        Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e-recipe-server.log",
+        {"DEMIXER_MODELS_DIR": str(models)},
+    ) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five seconds of generated music as a 16-bit WAV."""
+    path = tmp_path_factory.mktemp("recipe") / "two-step-groove.wav"
+    sf.write(path, signals.mix(signals.song(SECONDS, seed=12)).T, RATE, subtype="PCM_16")
+    return path
+
+
+def test_a_recipe_result_page_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
+    sign_up("twostep")
+    page.set_input_files("input[type='file']", str(clip))
+    page.check(f"input[name='mode'][value='{RECIPE.name}']")
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#job[data-status]")
+    job_url = page.url.split("?")[0]
+
+    status: dict = {}
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = page.request.get(job_url + "status/").json()
+        if status["status"] in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    assert status.get("status") == "done", status
+
+    # ---- the finished page: a row per stem, in the recipe's order, each labelled and drawn
+    page.wait_for_selector("#player:not([data-live='true'])", timeout=120_000)
+    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
+    assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
+        ".player-status"
+    )
+    rows = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
+    assert tuple(rows) == STEMS
+    for name in STEMS:
+        row = page.locator(f".stem[data-stem='{name}']")
+        assert row.locator(".stem-name").inner_text() == stems.label(name)
+        assert row.get_attribute("data-loaded") == "true", name
+        assert row.evaluate(PAINTED) > 100, f"the waveform of {name} is blank"
+    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(STEMS, 1)
+
+    # ---- solo and mute across all five rows (the player's gains: what is audible) ----------
+    last, other = STEMS[-1], STEMS[1]
+    page.click(f".stem[data-stem='{last}'] [data-action='solo']")
+    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == last) for n in STEMS}
+    page.click(f".stem[data-stem='{other}'] [data-action='solo']")
+    assert page.evaluate("demixerPlayer.gains()") == {n: int(n in (last, other)) for n in STEMS}
+    page.click(f".stem[data-stem='{last}'] [data-action='mute']")  # mute wins over solo
+    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == other) for n in STEMS}
+    page.click(f".stem[data-stem='{last}'] [data-action='solo']")
+    page.click(f".stem[data-stem='{other}'] [data-action='solo']")
+    assert page.evaluate("demixerPlayer.gains()") == {n: int(n != last) for n in STEMS}
+    assert page.get_attribute(f".stem[data-stem='{last}']", "data-muted") == "true"
+    page.click(f".stem[data-stem='{last}'] [data-action='mute']")
+    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(STEMS, 1)
+    page.screenshot(path=str(screenshot_dir / "10-result-recipe.png"), full_page=True)
+
+    # ---- the zip from the page: one lossless file per stem, named by its label -------------
+    with page.expect_download() as info:
+        page.locator(".player-zip").click()
+    archive = zipfile.ZipFile(info.value.path())
+    members = [n for n in archive.namelist() if not n.endswith("/")]
+    assert len(members) == len(STEMS), members
+    named = {n.rsplit("(", 1)[1].split(")")[0]: n for n in members}
+    assert set(named) == {stems.label(s).lower() for s in STEMS}, members
+    for label, member in named.items():
+        samples, rate = sf.read(io.BytesIO(archive.read(member)), always_2d=True)
+        assert rate == RATE and abs(samples.shape[0] - SECONDS * RATE) <= RATE * 0.01, label
+        assert np.abs(samples).max() > 1e-4, f"{label} is silent"
+    assert page.errors == []
