@@ -9,7 +9,8 @@ RoFormer vocals model and viperx's BS-RoFormer 1297.
 
 ``demix CONFIG CHECKPOINT MIX.npy OUT.npy``: the reference's whole-song inference on a (2, N)
 float32 mix: MSST's ``utils/model_utils.py`` ``demix`` (generic mode, commit e5da5ed) transcribed
-as it is, then ``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
+as it is, with ``inference.normalize`` as its ``inference.py`` applies it, then
+``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ SMALL["mel_target"] = {
     **SMALL["mel_small"],
     "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
     "inference": {"batch_size": 1, "num_overlap": 4},
+    "model": {**SMALL["mel_small"]["model"], "num_stems": 1},
+}
+SMALL["mel_norm"] = {  # a target model run on the normalised mix (MSST's inference.normalize)
+    **SMALL["mel_small"],
+    "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
+    "inference": {"batch_size": 2, "num_overlap": 2, "normalize": True},
     "model": {**SMALL["mel_small"]["model"], "num_stems": 1},
 }
 # The published configs of the two best-known checkpoints, every section as MSST's repository
@@ -309,16 +316,32 @@ def demix(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
     return estimated_sources
 
 
+def infer(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
+    """MSST's ``inference.py`` around ``demix``: with ``inference.normalize`` the mix goes in as
+    ``utils/audio_utils.py``'s ``normalize_audio`` makes it and each stem comes back through its
+    ``denormalize_audio``; a ``target_instrument``'s complement is the mix minus the target (as
+    demixer defines it: MSST's ``--extract_instrumental`` subtracts before scaling back).
+    float32 (2, N) -> float32 (S, 2, N)."""
+    normalize = (config.get("inference") or {}).get("normalize") is True
+    seen = mix
+    if normalize:
+        mono = mix.mean(0)
+        mean, std = mono.mean(), mono.std()
+        seen = (mix - mean) / std
+    stems = demix(config, model, seen)
+    if normalize:
+        stems = stems * std + mean
+    if (config.get("training") or {}).get("target_instrument"):
+        stems = np.stack([stems[0], mix - stems[0]])
+    return stems.astype(np.float32)
+
+
 def main(argv: list[str]) -> None:
     if argv[0] == "make":
         make(Path(argv[1]), FLAGSHIP if "--flagship" in argv else SMALL)
     elif argv[0] == "demix":
         config, model = load(Path(argv[1]), Path(argv[2]))
-        mix = np.load(argv[3])
-        stems = demix(config, model, mix)
-        if config["training"].get("target_instrument"):
-            stems = np.stack([stems[0], mix - stems[0]])
-        np.save(argv[4], stems.astype(np.float32))
+        np.save(argv[4], infer(config, model, np.load(argv[3])))
     else:
         raise SystemExit(f"unknown command {argv[0]}")
 

@@ -48,6 +48,7 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         ("mdx_small", "mdx23c", ("kick", "snare", "toms")),
         ("mdx_target", "mdx23c", ("vocals", "other")),
         ("scnet_small", "scnet", ("drums", "bass", "other", "vocals")),
+        ("mdx_norm", "mdx23c", ("kick", "snare", "toms")),  # inference.normalize
     ],
 )
 def test_spectral_matches_msst_demix(
@@ -66,10 +67,12 @@ def test_spectral_matches_msst_demix(
     assert manifest["members"][0]["agreement_db"] >= MIN_SNR_DB
     spec = registry.get_spec(name)
     assert spec.sources == stems and registry.is_installed(name)
+    assert dict(spec.settings)["normalize"] == name.endswith("_norm")
     session = load_model(SeparationOptions(model=name))
     reference = Reference(importer_python, HELPER, spectral_checkpoints)
     for path in song:  # stereo, then mono (both channels the same, as MSST makes it)
         result = compare(name, path, session, reference, tmp_path)
+        print(name, path.name, "dB per stem:", [round(snr, 1) for snr in result.snrs])
         assert min(np.sqrt(np.mean(result.theirs**2, axis=(1, 2)))) > 1e-3  # stems that can differ
         assert min(result.snrs) >= MIN_SNR_DB, (path.name, result.snrs)
     if name == "mdx_target":  # the network gives vocals only: other is the mix minus them
