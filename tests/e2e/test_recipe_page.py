@@ -11,10 +11,8 @@ copied) and the recipe, so the other browser tests keep the shared app and its w
 from __future__ import annotations
 
 import io
-import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ import soundfile as sf
 
 from demixer.engine import model_files, stems
 from demixer.engine.recipe import manifest
-from demixer.testing import signals
+from tests.e2e.conftest import generated_clip, separate_and_open, serving_models
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
@@ -50,55 +48,31 @@ PAINTED = """row => {
 
 
 @pytest.fixture(scope="module")
-def live_app(
-    serve_live_app: Callable[..., AbstractContextManager[object]],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[object]:
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """`demixer serve` whose models folder holds htdemucs, Spleeter and the recipe alone."""
-    models = tmp_path_factory.mktemp("recipe-models")
-    for path in model_files.models_dir().iterdir():
-        if path.name.startswith(("htdemucs", "spleeter")) and path.is_file():
-            (models / path.name).symlink_to(path)
-    manifest.write(models, RECIPE)
-    with serve_live_app(
-        tmp_path_factory.mktemp("demixer-e2e-recipe"),
-        Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e-recipe-server.log",
-        {"DEMIXER_MODELS_DIR": str(models)},
-    ) as app:
+
+    def fill(models: Path) -> None:
+        for path in model_files.models_dir().iterdir():
+            if path.name.startswith(("htdemucs", "spleeter")) and path.is_file():
+                (models / path.name).symlink_to(path)
+        manifest.write(models, RECIPE)
+
+    with serving_models(tmp_path_factory, "recipe", fill) as app:
         yield app
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five seconds of generated music as a 16-bit WAV."""
-    path = tmp_path_factory.mktemp("recipe") / "two-step-groove.wav"
-    sf.write(path, signals.mix(signals.song(SECONDS, seed=12)).T, RATE, subtype="PCM_16")
-    return path
+    return generated_clip(tmp_path_factory.mktemp("recipe"), "two-step-groove", SECONDS, seed=12)
 
 
 def test_a_recipe_result_page_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
     sign_up("twostep")
     page.set_input_files("input[type='file']", str(clip))
     page.check(f"input[name='mode'][value='{RECIPE.name}']")
-    page.locator("form:has(input[type='file']) [type='submit']").click()
-    page.wait_for_selector("#job[data-status]")
-    job_url = page.url.split("?")[0]
-
-    status: dict = {}
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = page.request.get(job_url + "status/").json()
-        if status["status"] in ("done", "failed", "cancelled"):
-            break
-        time.sleep(0.5)
-    assert status.get("status") == "done", status
+    separate_and_open(page, timeout_s=900)
 
     # ---- the finished page: a row per stem, in the recipe's order, each labelled and drawn
-    page.wait_for_selector("#player:not([data-live='true'])", timeout=120_000)
-    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
-    assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
-        ".player-status"
-    )
     rows = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
     assert tuple(rows) == STEMS
     for name in STEMS:

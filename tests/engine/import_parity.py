@@ -23,7 +23,7 @@ from demixer.engine.importer import environment
 from demixer.engine.options import SeparationOptions
 from demixer.engine.roformer.demix import plan
 from demixer.engine.separate import separate_file
-from demixer.engine.sessions import Session
+from demixer.engine.sessions import load_model
 from demixer.testing import signals
 
 CLI = [sys.executable, "-m", "demixer.engine.cli"]
@@ -96,11 +96,13 @@ class Comparison:
         return [snr_db(self.theirs[k], self.ours[k]) for k in range(len(self.ours))]
 
 
-def compare(name: str, path: Path, session: Session, reference: Reference, tmp: Path) -> Comparison:
-    """Separate the file through demixer's whole path (decode, MSST's chunks, fades, two borders
-    and a partial last chunk: checked) and through the reference, on the same samples."""
+def compare(name: str, path: Path, reference: Reference, tmp: Path) -> Comparison:
+    """Separate the file through demixer's whole path (the model's session, decode, MSST's
+    chunks, fades, two borders and a partial last chunk: checked) and through the reference, on
+    the same samples."""
     spec = registry.get_spec(name)
-    separated = separate_file(path, SeparationOptions(model=name), model=session)
+    options = SeparationOptions(model=name)
+    separated = separate_file(path, options, model=load_model(options))
     decoded, _ = sf.read(path, dtype="float32", always_2d=True)
     mix = np.ascontiguousarray(np.repeat(decoded.T, 2 // decoded.shape[1], axis=0))
     settings = dict(spec.settings)

@@ -15,26 +15,17 @@ import numpy as np
 import pytest
 
 from demixer.engine import registry
-from demixer.engine.options import SeparationOptions
-from demixer.engine.sessions import load_model
 from tests.engine.import_parity import (
     MIN_SNR_DB,
     Reference,
     compare,
     import_checkpoint,
-    make_checkpoints,
     models_cli,
     write_song,
 )
 
 pytestmark = pytest.mark.model
 HELPER = Path(__file__).with_name("roformer_reference.py")
-
-
-@pytest.fixture(scope="module")
-def roformer_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("roformer-checkpoints")
-    return make_checkpoints(importer_python, HELPER, out)
 
 
 @pytest.fixture(scope="module")
@@ -62,31 +53,30 @@ def test_roformer_matches_msst_demix(
     name: str,
     architecture: str,
     stems: tuple[str, ...],
-    roformer_checkpoints: Path,
+    reference_checkpoints: Path,
     models_folder: Path,
     importer_python: Path,
     song: tuple[Path, Path],
     tmp_path: Path,
 ) -> None:
-    manifest = imported(models_folder, roformer_checkpoints, name)
+    manifest = imported(models_folder, reference_checkpoints, name)
     assert manifest["architecture"] == architecture
     assert manifest["members"][0]["agreement_db"] >= MIN_SNR_DB
     spec = registry.get_spec(name)
     assert spec.sources == stems and registry.is_installed(name)
     assert dict(spec.settings)["normalize"] == name.endswith("_norm")
-    session = load_model(SeparationOptions(model=name))
-    reference = Reference(importer_python, HELPER, roformer_checkpoints)
+    reference = Reference(importer_python, HELPER, reference_checkpoints)
     for path in song:  # stereo, then mono (both channels the same, as MSST makes it)
-        result = compare(name, path, session, reference, tmp_path)
+        result = compare(name, path, reference, tmp_path)
         print(name, path.name, "dB per stem:", [round(snr, 1) for snr in result.snrs])
         assert min(result.snrs) >= MIN_SNR_DB, (path.name, result.snrs)
     if name in ("mel_target", "mel_norm"):  # the network gives vocals: other is the mix less them
         np.testing.assert_allclose(result.ours[1], result.mix - result.ours[0], atol=1e-6)
 
 
-def test_refusals(roformer_checkpoints: Path, models_folder: Path, tmp_path: Path) -> None:
-    config = (roformer_checkpoints / "bs_small.yaml").read_text()
-    checkpoint = str(roformer_checkpoints / "bs_small.ckpt")
+def test_refusals(reference_checkpoints: Path, models_folder: Path, tmp_path: Path) -> None:
+    config = (reference_checkpoints / "bs_small.yaml").read_text()
+    checkpoint = str(reference_checkpoints / "bs_small.ckpt")
     cases = {
         "unknown key": (config.replace("  depth: 1\n", "  depth: 1\n  wobble: 3\n"), "wobble"),
         "htdemucs": (
@@ -106,12 +96,6 @@ def test_refusals(roformer_checkpoints: Path, models_folder: Path, tmp_path: Pat
     assert not (models_folder / "imported" / "refused").exists()
 
 
-@pytest.fixture(scope="module")
-def flagship_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("roformer-flagship")
-    return make_checkpoints(importer_python, HELPER, out, "--flagship")
-
-
 @pytest.mark.slow
 @pytest.mark.flagship
 @pytest.mark.parametrize("name", ["kim_mel_band_roformer", "bs_roformer_1297"])
@@ -128,9 +112,8 @@ def test_flagship_configs_match_msst_demix(
     manifest = imported(models_folder, flagship_checkpoints, name)
     assert registry.get_spec(name).sources == ("vocals", "other")
     stereo, _ = write_song(tmp_path, 9.0, seed=5)
-    session = load_model(SeparationOptions(model=name))
     reference = Reference(importer_python, HELPER, flagship_checkpoints)
-    result = compare(name, stereo, session, reference, tmp_path)
+    result = compare(name, stereo, reference, tmp_path)
     agreement = manifest["members"][0]["agreement_db"]
     print(name, f"one chunk {agreement:.1f} dB, per stem:", [round(snr, 1) for snr in result.snrs])
     assert min(result.snrs) >= MIN_SNR_DB, result.snrs

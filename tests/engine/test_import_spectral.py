@@ -14,26 +14,17 @@ import numpy as np
 import pytest
 
 from demixer.engine import registry
-from demixer.engine.options import SeparationOptions
-from demixer.engine.sessions import load_model
 from tests.engine.import_parity import (
     MIN_SNR_DB,
     Reference,
     compare,
     import_checkpoint,
-    make_checkpoints,
     models_cli,
     write_song,
 )
 
 pytestmark = pytest.mark.model
 HELPER = Path(__file__).with_name("spectral_reference.py")
-
-
-@pytest.fixture(scope="module")
-def spectral_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("spectral-checkpoints")
-    return make_checkpoints(importer_python, HELPER, out)
 
 
 @pytest.fixture(scope="module")
@@ -55,23 +46,22 @@ def test_spectral_matches_msst_demix(
     name: str,
     architecture: str,
     stems: tuple[str, ...],
-    spectral_checkpoints: Path,
+    reference_checkpoints: Path,
     models_folder: Path,
     importer_python: Path,
     song: tuple[Path, Path],
     tmp_path: Path,
 ) -> None:
-    import_checkpoint(models_folder, spectral_checkpoints, name)
+    import_checkpoint(models_folder, reference_checkpoints, name)
     manifest = json.loads((models_folder / "imported" / name / "manifest.json").read_text())
     assert manifest["architecture"] == architecture
     assert manifest["members"][0]["agreement_db"] >= MIN_SNR_DB
     spec = registry.get_spec(name)
     assert spec.sources == stems and registry.is_installed(name)
     assert dict(spec.settings)["normalize"] == name.endswith("_norm")
-    session = load_model(SeparationOptions(model=name))
-    reference = Reference(importer_python, HELPER, spectral_checkpoints)
+    reference = Reference(importer_python, HELPER, reference_checkpoints)
     for path in song:  # stereo, then mono (both channels the same, as MSST makes it)
-        result = compare(name, path, session, reference, tmp_path)
+        result = compare(name, path, reference, tmp_path)
         print(name, path.name, "dB per stem:", [round(snr, 1) for snr in result.snrs])
         assert min(np.sqrt(np.mean(result.theirs**2, axis=(1, 2)))) > 1e-3  # stems that can differ
         assert min(result.snrs) >= MIN_SNR_DB, (path.name, result.snrs)
@@ -79,15 +69,17 @@ def test_spectral_matches_msst_demix(
         np.testing.assert_allclose(result.ours[1], result.mix - result.ours[0], atol=1e-6)
 
 
-def test_spectral_refusals(spectral_checkpoints: Path, models_folder: Path, tmp_path: Path) -> None:
-    config = (spectral_checkpoints / "scnet_small.yaml").read_text()
-    checkpoint = str(spectral_checkpoints / "scnet_small.ckpt")
+def test_spectral_refusals(
+    reference_checkpoints: Path, models_folder: Path, tmp_path: Path
+) -> None:
+    config = (reference_checkpoints / "scnet_small.yaml").read_text()
+    checkpoint = str(reference_checkpoints / "scnet_small.ckpt")
     cases = {
         "unknown key": (config.replace("  expand: 1\n", "  expand: 1\n  wobble: 3\n"), "wobble"),
         "mono": (config.replace("audio_channels: 2", "audio_channels: 1"), "stereo"),
         "wrong shape": (config.replace("- 32\n", "- 48\n", 1), "does not fit its config"),
         "partial hop": (
-            (spectral_checkpoints / "mdx_small.yaml")
+            (reference_checkpoints / "mdx_small.yaml")
             .read_text()
             .replace("chunk_size: 8064", "chunk_size: 8000"),
             "not a multiple of audio.hop_length",
@@ -101,12 +93,6 @@ def test_spectral_refusals(spectral_checkpoints: Path, models_folder: Path, tmp_
         assert expected in result.stderr, (case, result.stderr)
         assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # one clear line
     assert not (models_folder / "imported" / "refused").exists()
-
-
-@pytest.fixture(scope="module")
-def flagship_checkpoints(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("spectral-flagship")
-    return make_checkpoints(importer_python, HELPER, out, "--flagship")
 
 
 @pytest.mark.slow
@@ -133,7 +119,6 @@ def test_flagship_configs_match_msst_demix(
     import_checkpoint(models_folder, flagship_checkpoints, name)
     assert registry.get_spec(name).sources == stems
     stereo, _ = write_song(tmp_path, seconds, seed=5)
-    session = load_model(SeparationOptions(model=name))
     reference = Reference(importer_python, HELPER, flagship_checkpoints)
-    result = compare(name, stereo, session, reference, tmp_path)
+    result = compare(name, stereo, reference, tmp_path)
     assert min(result.snrs) >= MIN_SNR_DB, result.snrs

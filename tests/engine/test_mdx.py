@@ -22,6 +22,7 @@ from demixer.testing import signals
 from tests.engine.import_parity import MIN_SNR_DB, models_cli, snr_db
 
 HELPER = Path(__file__).with_name("mdx_reference.py")
+PAIRS = (("Vocals", "vocals"), ("Instrumental", "instrumental"))  # reference's label, our stem
 FLAGS = ["--n-fft", "2048", "--dim-f", "96", "--compensate", "1.035", "--primary-stem", "Vocals"]
 
 
@@ -96,10 +97,7 @@ def test_separation_matches_audio_separator(
     theirs = reference(importer_python, tiny_graph, path, tmp_path / "reference.npz")
     assert list(ours.stems) == ["vocals", "instrumental"]
     assert reports[-1].done == reports[-1].total >= 2
-    snrs = [
-        snr_db(theirs[label], ours.stems[name])
-        for label, name in (("Vocals", "vocals"), ("Instrumental", "instrumental"))
-    ]
+    snrs = [snr_db(theirs[label], ours.stems[stem]) for label, stem in PAIRS]
     print(f"MDX-Net parity, {channels} channel(s): vocals/instrumental {snrs} dB")
     assert min(snrs) >= MIN_SNR_DB, snrs
 
@@ -173,9 +171,6 @@ def test_a_graph_of_another_dim_t_runs_as_audio_separator_runs_it(
     sizes_used = (512, segment or params.SEGMENT)
     theirs = reference(importer_python, graph_512, path, tmp_path / "reference.npz", *sizes_used)
     assert reports[-1].done == reports[-1].total >= 3
-    snrs = [
-        snr_db(theirs[label], ours.stems[name])
-        for label, name in (("Vocals", "vocals"), ("Instrumental", "instrumental"))
-    ]
+    snrs = [snr_db(theirs[label], ours.stems[stem]) for label, stem in PAIRS]
     print(f"MDX-Net dim_t 512 at segment size {sizes_used[1]}: vocals/instrumental {snrs} dB")
     assert min(snrs) >= MIN_SNR_DB, snrs
