@@ -8,7 +8,7 @@ export DEMIXER_MODELS_DIR ?= $(CURDIR)/var/models
 # project and pytest re-rewriting its plugins' modules; some shells turn them off
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup lock setup-js player-assets models importer browser emulator run worker test test-fast test-flagship test-js test-e2e lint bench clean image image-test
+.PHONY: help setup lock setup-js player-assets models importer browser emulator synth run worker test test-fast test-flagship test-js test-e2e lint bench clean image image-test
 
 help:
 	@echo "make run      - set up what is missing, then serve the app on http://127.0.0.1:8000 with one worker"
@@ -68,6 +68,11 @@ importer: setup
 browser:
 	@scripts/ensure-deb.sh /usr/bin/chromium chromium "the browser tests"
 
+# FluidSynth and its General MIDI soundfont render the key/tempo tests' arrangements
+synth:
+	@scripts/ensure-deb.sh /usr/bin/fluidsynth fluidsynth "the key/tempo arrangement tests"
+	@scripts/ensure-deb.sh /usr/share/sounds/sf2/FluidR3_GM.sf2 fluid-soundfont-gm "the key/tempo arrangement tests"
+
 # qemu-user emulates a CPU without VNNI, where the int8 kernels of the fast mode differ
 emulator:
 	@[ "$$(uname -m)" != x86_64 ] || scripts/ensure-deb.sh /usr/bin/qemu-x86_64 qemu-user "the int8 kernel tests"
@@ -90,14 +95,14 @@ XDIST := -n $(TEST_JOBS) --dist loadgroup
 test-js: setup-js
 	node --test tests/js/
 
-test: setup models browser emulator lint player-assets test-js
+test: setup models browser emulator synth lint player-assets test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not flagship" $(PYTEST_ARGS)
 
 # the imported architectures at their published sizes (see the marker in pyproject.toml)
 test-flagship: setup models
 	$(VENV)/bin/pytest $(XDIST) -m flagship $(PYTEST_ARGS)
 
-test-fast: setup models emulator lint test-js
+test-fast: setup models emulator synth lint test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets

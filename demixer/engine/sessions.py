@@ -58,7 +58,7 @@ class Session(Protocol):
     ) -> np.ndarray:
         """float32 (2, N) at :attr:`samplerate` -> float32 (S, 2, N), sources in order.
 
-        ``on_ready``: final stretches as they come (see ``separate_array``); a session may
+        ``on_ready``: final pieces as they come (see ``separate_array``); a session may
         ignore it, and ``separate_file`` then hands over the rest at the end."""
         ...
 

@@ -2,7 +2,7 @@
 
 Views, services, downloads, quotas and the worker's bookkeeping do not depend on what the
 network hears, only on getting stems of the right names, rate and length, with progress
-reported and cancel honoured between stretches as the real engine does. A real htdemucs run
+reported and cancel honoured between pieces as the real engine does. A real htdemucs run
 costs ~3 s a clip on two cores (plus ~1 GB and seconds to create the session); this costs
 milliseconds, so the fast suite can run every such test. Tests of the engine and of the worker
 path end to end keep the real session (``@pytest.mark.model``).
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # the band of source i is [EDGES_HZ[i], EDGES_HZ[i + 1]); the lowest starts at 0 Hz, the
 # highest runs to Nyquist; S sources take S - 1 edges spread (log) over this range
 LOWEST_EDGE_HZ, HIGHEST_EDGE_HZ = 150.0, 5000.0
-STRETCH_S = 5.85  # an architecture without htdemucs' segments reports per this many seconds
+PIECE_S = 5.85  # an architecture without htdemucs' segments reports per this many seconds
 
 
 def band_edges(sources: int, rate: int) -> list[float]:
@@ -82,9 +82,9 @@ class StandInSession:
         out: np.ndarray | None = None,
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
-        """float32 (2, N) -> float32 (S, 2, N), written stretch by stretch into ``out`` with a
+        """float32 (2, N) -> float32 (S, 2, N), written piece by piece into ``out`` with a
         progress report after each and a cancel check before each, like the real sessions;
-        each stretch is final once written, and handed to ``on_ready`` then."""
+        each piece is final once written, and handed to ``on_ready`` then."""
         from demixer.engine.separate import Progress  # the engine proper, as the worker has it
 
         options.validate()
@@ -96,7 +96,7 @@ class StandInSession:
         if length == 0:
             return out
         bands = split_bands(mix, len(self.sources), self.samplerate)
-        total = self._stretches(length, options)
+        total = self._pieces(length, options)
         bounds = np.linspace(0, length, total + 1).astype(int)
         started = time.monotonic()
 
@@ -116,11 +116,11 @@ class StandInSession:
         self.runs += 1
         return out
 
-    def _stretches(self, length: int, options: SeparationOptions) -> int:
+    def _pieces(self, length: int, options: SeparationOptions) -> int:
         """As many as the real engine would run model calls for (htdemucs' segment plan)."""
         if self.spec.tunable:
             # the engine proper: only when a test runs it
             from demixer.engine.separate import count_segments
 
             return count_segments(length, options)
-        return max(1, math.ceil(length / (STRETCH_S * self.samplerate)))
+        return max(1, math.ceil(length / (PIECE_S * self.samplerate)))

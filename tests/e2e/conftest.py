@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import soundfile as sf
@@ -249,6 +250,57 @@ def page(browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator
     context.close()
     if console:
         pytest.fail("the browser's console was not quiet:\n" + "\n".join(console), pytrace=False)
+
+
+# The result page's player, as its module exports it (player.js: `player`). A module is one
+# instance per URL, so importing the URL the page loaded player.js from gives the page's own;
+# the module script runs once the document is parsed, so this waits for that first.
+PLAYER_MODULE = """async () => {
+  if (document.readyState === "loading") {
+    await new Promise((done) => document.addEventListener("DOMContentLoaded", done, {once: true}));
+  }
+  const script = document.querySelector("script[type=module][src*='/player/player.']");
+  return script ? (await import(script.src)).player : null;
+}"""
+
+
+class PagePlayer:
+    """The result page's player on a page, for the tests to read and drive: never a global.
+
+    ``expression`` is a JavaScript function of the player (and ``arg``), as Playwright's own
+    evaluate takes one of the page: ``player.evaluate("p => p.position()")``."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        """What ``expression`` returns (awaited, as ``page.evaluate`` does)."""
+        return self.page.evaluate(
+            f"async (arg) => ({expression})(await ({PLAYER_MODULE})(), arg)", arg
+        )
+
+    def wait_for(self, expression: str, arg: Any = None, timeout: float | None = None) -> None:
+        """Until ``expression`` is truthy (polled every animation frame, like
+        ``page.wait_for_function``); false while the page has no player."""
+        handle = self.page.evaluate_handle(PLAYER_MODULE)
+        try:
+            self.page.wait_for_function(
+                f"([p, arg]) => p !== null && Boolean(({expression})(p, arg))",
+                arg=[handle, arg],
+                timeout=timeout,
+            )
+        finally:
+            handle.dispose()
+
+    def on(self, page: Any) -> PagePlayer:
+        """The player on another page (a second browser context's, say)."""
+        return PagePlayer(page)
+
+
+@pytest.fixture
+def player(page) -> PagePlayer:
+    """The result page's player on ``page`` (see :class:`PagePlayer`)."""
+    return PagePlayer(page)
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,9 @@ def read(data: bytes) -> np.ndarray:
     return samples
 
 
-def test_a_six_stem_job_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
+def test_a_six_stem_job_in_the_browser(
+    page, player, sign_up, live_app, clip, screenshot_dir
+) -> None:
     sign_up("hexa")
 
     # the built-in models are not installed on this app: the form offers the import alone
@@ -76,15 +78,15 @@ def test_a_six_stem_job_in_the_browser(page, sign_up, live_app, clip, screenshot
     labels = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.label)")
     assert [label.lower() for label in labels] == list(SIX)
     assert page.locator(".stem[data-stem] canvas.wave").count() == 6
-    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(SIX, 1)
-    assert abs(page.evaluate("demixerPlayer.duration()") - SECONDS) < 0.1
+    assert player.evaluate("p => p.gains()") == dict.fromkeys(SIX, 1)
+    assert abs(player.evaluate("p => p.duration()") - SECONDS) < 0.1
     page.click("[data-action='play']")
-    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.2")
-    sources = page.evaluate("demixerPlayer.sources()")
+    player.wait_for("p => p.playing() && p.position() > 0.2")
+    sources = player.evaluate("p => p.sources()")
     assert sorted(s["stem"] for s in sources) == sorted(SIX)
     assert len({(s["startTime"], s["offset"]) for s in sources}) == 1, sources  # one clock
     page.click(".stem[data-stem='guitar'] [data-action='solo']")
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == "guitar") for n in SIX}
+    assert player.evaluate("p => p.gains()") == {n: int(n == "guitar") for n in SIX}
     page.click(".stem[data-stem='guitar'] [data-action='solo']")
     page.click("[data-action='play']")  # pause
     page.screenshot(path=str(screenshot_dir / "09-result-six-stems.png"), full_page=True)

@@ -89,7 +89,7 @@ class EnsembleSession:
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         """float32 (2, N) -> float32 (S, 2, N) in :attr:`sources` order; ``on_ready`` is not
-        used (no stretch is final before the last member is done)."""
+        used (no piece is final before the last member is done)."""
         options.validate()
         length = mix.shape[-1]
         if out is None:

@@ -102,7 +102,7 @@ class MdxModel:
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         """See the module's docstring. ``out``: a zero-filled (2, 2, N) array to fill;
-        ``on_ready(start, end, block)`` gets each final stretch in order."""
+        ``on_ready(start, end, block)`` gets each final piece in order."""
         mix = np.ascontiguousarray(mix, dtype=np.float32)
         if mix.ndim != 2 or mix.shape[0] != 2:
             raise EngineError(f"expected a (2, samples) array, got {mix.shape}")

@@ -1,10 +1,10 @@
 """Run a recipe: the first model on the mix, then the second on one of its stems (or on the mix
 minus it), in one session with one progress bar (each step's share by its relative speed).
 
-The first step's stems are final once it is done: while the second runs, each final stretch it
+The first step's stems are final once it is done: while the second runs, each final piece it
 hands over (``on_ready``) is passed on with the first step's stems beside it, so the listener
 hears every stem before the job ends (when the second model runs at the recipe's rate and gives
-stretches at all; otherwise everything comes at the end, as for any session that gives none).
+pieces at all; otherwise everything comes at the end, as for any session that gives none).
 A step at another sample rate gets its input resampled to its rate and its stems back (soxr).
 """
 
@@ -92,10 +92,10 @@ class RecipeSession:
         def ready(start: int, end: int, block: np.ndarray) -> None:
             if on_ready is None:
                 return
-            stretch = out[:, :, start:end].copy()
+            piece = out[:, :, start:end].copy()
             for row, index in second_rows:
-                stretch[row] = block[index]
-            on_ready(start, end, stretch)
+                piece[row] = block[index]
+            on_ready(start, end, piece)
 
         step = 1
         second = self._run(self.then, given, options, report, cancel, ready)
