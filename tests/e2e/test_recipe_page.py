@@ -2,7 +2,8 @@
 the mix, then ``htdemucs`` on its accompaniment (the real weights of both), chosen in the upload
 form and separated by the worker into five stems, more than any built-in model gives. Every
 stem has its row with its label and a drawn waveform, solo and mute act across all five rows in
-the player's state (``window.demixerPlayer``), and the zip the page offers holds every stem.
+the player's state (its gains, read through the ``player`` fixture), and the zip the page offers
+holds every stem.
 
 This module runs a live app of its own whose models folder holds the two models (linked, not
 copied) and the recipe, so the other browser tests keep the shared app and its warm-up.
@@ -66,7 +67,9 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generated_clip(tmp_path_factory.mktemp("recipe"), "two-step-groove", SECONDS, seed=12)
 
 
-def test_a_recipe_result_page_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
+def test_a_recipe_result_page_in_the_browser(
+    page, player, sign_up, live_app, clip, screenshot_dir
+) -> None:
     sign_up("twostep")
     page.set_input_files("input[type='file']", str(clip))
     page.check(f"input[name='mode'][value='{RECIPE.name}']")
@@ -80,22 +83,22 @@ def test_a_recipe_result_page_in_the_browser(page, sign_up, live_app, clip, scre
         assert row.locator(".stem-name").inner_text() == stems.label(name)
         assert row.get_attribute("data-loaded") == "true", name
         assert row.evaluate(PAINTED) > 100, f"the waveform of {name} is blank"
-    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(STEMS, 1)
+    assert player.evaluate("p => p.gains()") == dict.fromkeys(STEMS, 1)
 
     # ---- solo and mute across all five rows (the player's gains: what is audible) ----------
     last, other = STEMS[-1], STEMS[1]
     page.click(f".stem[data-stem='{last}'] [data-action='solo']")
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == last) for n in STEMS}
+    assert player.evaluate("p => p.gains()") == {n: int(n == last) for n in STEMS}
     page.click(f".stem[data-stem='{other}'] [data-action='solo']")
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n in (last, other)) for n in STEMS}
+    assert player.evaluate("p => p.gains()") == {n: int(n in (last, other)) for n in STEMS}
     page.click(f".stem[data-stem='{last}'] [data-action='mute']")  # mute wins over solo
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == other) for n in STEMS}
+    assert player.evaluate("p => p.gains()") == {n: int(n == other) for n in STEMS}
     page.click(f".stem[data-stem='{last}'] [data-action='solo']")
     page.click(f".stem[data-stem='{other}'] [data-action='solo']")
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n != last) for n in STEMS}
+    assert player.evaluate("p => p.gains()") == {n: int(n != last) for n in STEMS}
     assert page.get_attribute(f".stem[data-stem='{last}']", "data-muted") == "true"
     page.click(f".stem[data-stem='{last}'] [data-action='mute']")
-    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(STEMS, 1)
+    assert player.evaluate("p => p.gains()") == dict.fromkeys(STEMS, 1)
     page.screenshot(path=str(screenshot_dir / "10-result-recipe.png"), full_page=True)
 
     # ---- the zip from the page: one lossless file per stem, named by its label -------------
