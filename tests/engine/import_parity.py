@@ -97,18 +97,19 @@ class Comparison:
 
 
 def compare(name: str, path: Path, reference: Reference, tmp: Path) -> Comparison:
-    """Separate the file through demixer's whole path (the model's session, decode, MSST's
-    chunks, fades, two borders and a partial last chunk: checked) and through the reference, on
-    the same samples."""
+    """Separate the file through the reference and then through demixer's whole path (the
+    model's session, decode, MSST's chunks, fades, two borders and a partial last chunk:
+    checked), on the same samples; the reference first, so the two never hold their memory at
+    once (several GB each at the published sizes)."""
     spec = registry.get_spec(name)
-    options = SeparationOptions(model=name)
-    separated = separate_file(path, options, model=load_model(options))
     decoded, _ = sf.read(path, dtype="float32", always_2d=True)
     mix = np.ascontiguousarray(np.repeat(decoded.T, 2 // decoded.shape[1], axis=0))
     settings = dict(spec.settings)
     chunks = plan(mix.shape[-1], settings["chunk_size"], settings["num_overlap"])
     assert chunks.border > 0 and chunks.chunks[-1].length < settings["chunk_size"]
     theirs = reference.demix(name, mix, tmp)
+    options = SeparationOptions(model=name)
+    separated = separate_file(path, options, model=load_model(options))
     ours = np.stack([separated.stems[s] for s in spec.sources])
     assert ours.shape == theirs.shape
     return Comparison(mix=mix, ours=ours, theirs=theirs)
