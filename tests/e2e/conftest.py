@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -165,6 +166,29 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         yield app
 
 
+@contextmanager
+def serving_models(
+    tmp_path_factory: pytest.TempPathFactory, name: str, fill: Callable[[Path], None]
+) -> Iterator[LiveApp]:
+    """:func:`serving` with a models folder of its own, made fresh and filled by ``fill`` (links
+    to the models a module needs, its imports or recipes): its worker warms those alone."""
+    models = tmp_path_factory.mktemp(f"{name}-models")
+    fill(models)
+    data_dir = tmp_path_factory.mktemp(f"demixer-e2e-{name}")
+    log = ARTIFACTS / f"e2e-{name}-server.log"
+    with serving(data_dir, log, {"DEMIXER_MODELS_DIR": str(models)}) as app:
+        yield app
+
+
+def generated_clip(folder: Path, name: str, seconds: float, seed: int) -> Path:
+    """Generated music (:mod:`demixer.testing.signals`) as a 16-bit 44.1 kHz WAV."""
+    from demixer.testing import signals
+
+    path = folder / f"{name}.wav"
+    sf.write(path, signals.mix(signals.song(seconds, seed=seed)).T, 44100, subtype="PCM_16")
+    return path
+
+
 @pytest.fixture(scope="session")
 def serve_live_app() -> Callable[..., AbstractContextManager[LiveApp]]:
     """:func:`serving`, for a test module that needs a live app of its own (another models
@@ -300,3 +324,26 @@ def sign_up(page) -> Callable[[str], None]:
         page.wait_for_selector("input[type='file']")
 
     return sign_up_as
+
+
+def separate_and_open(page, timeout_s: float = 600) -> str:
+    """Submit the upload form as it is filled, wait (polling the job's status) until the worker
+    is done, then until the page has turned into the finished result with its player ready;
+    returns the job's URL."""
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#job[data-status]")
+    job_url = page.url.split("?")[0]
+    status: dict = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = page.request.get(job_url + "status/").json()
+        if status["status"] in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    assert status.get("status") == "done", status
+    page.wait_for_selector("#player:not([data-live='true'])", timeout=120_000)
+    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
+    assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
+        ".player-status"
+    )
+    return job_url
