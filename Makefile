@@ -110,7 +110,7 @@ test: setup models browser emulator synth lint player-assets test-js
 test-flagship: setup models
 	$(VENV)/bin/pytest $(XDIST) -m flagship $(PYTEST_ARGS)
 
-test-fast: setup models emulator synth lint test-js
+test-fast: setup models lint test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets

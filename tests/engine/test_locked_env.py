@@ -89,19 +89,10 @@ def test_the_importer_environment_installs_its_lock_by_hash(
     monkeypatch.setattr(environment, "base_python", lambda: "/usr/bin/python3.11")
     python = environment.ensure(log=lambda line: None, env=env)
     assert python == env / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q", "--require-hashes", "--no-deps"]
     assert fake.commands == [
         ["/usr/bin/python3.11", "-m", "venv", str(env)],
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--require-hashes",
-            "--no-deps",
-            "-r",
-            str(environment.LOCK),
-        ],
+        [*pip, "-r", str(environment.LOCK)],
     ]
     assert environment.is_ready(env)
     environment.ensure(log=lambda line: None, env=env)
