@@ -11,6 +11,7 @@ import onnxruntime as ort
 
 from demixer.engine.errors import ModelNotAvailable
 from demixer.engine.options import SessionConfig
+from demixer.engine.process_wide import ProcessWide
 from demixer.engine.registry import ModelSpec, get_spec, member_paths
 from demixer.engine.roformer.dsp import Stft, apply_masks, network_input
 from demixer.engine.roformer.settings import RoformerSettings
@@ -66,13 +67,4 @@ class RoformerModel:
             self(silence)
 
 
-_shared: dict[SessionConfig, RoformerModel] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_roformer(config: SessionConfig) -> RoformerModel:
-    """The process-wide model for ``config``, created on first use."""
-    with _shared_lock:
-        if config not in _shared:
-            _shared[config] = RoformerModel(config)
-        return _shared[config]
+shared_roformer = ProcessWide(RoformerModel)
