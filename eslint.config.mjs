@@ -55,7 +55,18 @@ export default [
       "demixer/separation/static/separation/*.js",
     ],
     languageOptions: { sourceType: "module" },
-    rules: { strict: "off", "no-var": "error" },
+    rules: {
+      strict: "off",
+      "no-var": "error",
+      // modules hand each other objects (imports, parameters); nothing hangs off the window
+      "no-restricted-syntax": [
+        ...safety["no-restricted-syntax"],
+        {
+          selector: "AssignmentExpression[left.object.name=/^(window|globalThis|self)$/]",
+          message: "No globals: export it, or hand it over as a parameter.",
+        },
+      ],
+    },
   },
   {
     // the player's pure logic under Node's test runner (make test-js)

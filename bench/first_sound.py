@@ -1,5 +1,5 @@
-"""Listen while it separates: time from a job's claim to its first playable stretch, what
-publishing stretches costs in total job time, and the worker's peak memory.
+"""Listen while it separates: time from a job's claim to its first playable piece, what
+publishing pieces costs in total job time, and the worker's peak memory.
 
 Each run is its own child process running the worker's real task body (``tasks._run``) on a
 claimed job: real engine and weights, a throw-away SQLite database and media folder under
@@ -7,10 +7,10 @@ claimed job: real engine and weights, a throw-away SQLite database and media fol
 claim, as the worker does at start. A run "with" publishing is the product; a run "without"
 replaces the publisher's work with nothing, for the baseline. Reported per track length:
 
-- first sound: claim -> first stretch recorded on the row (the page's next status poll sees it;
-  add up to 0.7 s of polling and the fetch of one stretch);
-- stretches: how many, and the longest gap between two (playback stalls if a gap is longer
-  than the audio of the stretch before it);
+- first sound: claim -> first piece recorded on the row (the page's next status poll sees it;
+  add up to 0.7 s of polling and the fetch of one piece);
+- pieces: how many, and the longest gap between two (playback stalls if a gap is longer
+  than the audio of the piece before it);
 - total: claim -> done, with and without publishing (the overhead is their difference; run to
   run noise on these shared 2-core machines is several %), and the publisher thread's own busy
   time as a share of the total (what it costs, free of that noise);
@@ -53,7 +53,7 @@ def child(clip: Path, publish: bool) -> None:
     from django.core.management import call_command
 
     from demixer.engine import audio
-    from demixer.separation import services, stretches, tasks
+    from demixer.separation import pieces, services, tasks
     from demixer.separation.models import Separation
     from demixer.tracks.models import Track
 
@@ -79,12 +79,12 @@ def child(clip: Path, publish: bool) -> None:
     marks: dict[str, float] = {}
     busy = [0.0]
     gaps: list[float] = []
-    real_write = stretches.Publisher._write
+    real_write = pieces.Publisher._write
 
-    def write(publisher: stretches.Publisher, stretch: object) -> None:
+    def write(publisher: pieces.Publisher, piece: object) -> None:
         started = time.perf_counter()
         if publish:
-            real_write(publisher, stretch)  # type: ignore[arg-type]
+            real_write(publisher, piece)  # type: ignore[arg-type]
         now = time.perf_counter()
         busy[0] += now - started
         if "first" not in marks:
@@ -93,7 +93,7 @@ def child(clip: Path, publish: bool) -> None:
             gaps.append(now - marks["last"])
         marks["last"] = now
 
-    stretches.Publisher._write = write  # type: ignore[method-assign]
+    pieces.Publisher._write = write  # type: ignore[method-assign]
     claimed = services.claim(str(job.id), services.claim_id())
     assert claimed is not None
     started = time.perf_counter()
@@ -105,7 +105,7 @@ def child(clip: Path, publish: bool) -> None:
                 "outcome": outcome,
                 "audio_s": duration,
                 "first_sound_s": marks["first"] - started,
-                "stretches": len(gaps) + 1,
+                "pieces": len(gaps) + 1,
                 "longest_gap_s": max(gaps, default=0.0),
                 "total_s": total,
                 "publish_busy_s": busy[0],
@@ -151,7 +151,7 @@ def main() -> None:
         child(args.child, bool(args.publish))
         return
     print(
-        f"{'track':>7} {'first sound':>11} {'stretches':>9} {'longest gap':>11} "
+        f"{'track':>7} {'first sound':>11} {'pieces':>9} {'longest gap':>11} "
         f"{'total':>8} {'without':>8} {'overhead':>8} {'publisher':>9} {'peak RSS':>14}"
     )
     for seconds in args.seconds:
@@ -167,7 +167,7 @@ def main() -> None:
         rss += f"/{without['peak_rss_mib']:.0f} MiB" if without else " MiB"
         print(
             f"{with_['audio_s']:>6.0f}s {with_['first_sound_s']:>10.2f}s "
-            f"{with_['stretches']:>9} {with_['longest_gap_s']:>10.2f}s "
+            f"{with_['pieces']:>9} {with_['longest_gap_s']:>10.2f}s "
             f"{with_['total_s']:>7.1f}s "
             f"{baseline:>8} {overhead:>8} "
             f"{with_['publish_busy_s'] / with_['total_s'] * 100:>8.2f}% {rss:>14}",

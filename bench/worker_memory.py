@@ -3,9 +3,9 @@
 Generates one input at the limits the settings allow by default (20 minutes, 192 kHz, 8
 channels, 16-bit FLAC written frame by frame under ``var/bench/``), then runs one real job per
 model and quality, each in a child process of its own that warms its session up first, as the
-worker does (``demixer.testing.worker_memory``: the worker's task body, the stretches published
+worker does (``demixer.testing.worker_memory``: the worker's task body, the pieces published
 as they come). Then a 10-minute htdemucs job (``bench/first_sound.py``'s tiled song) with and
-without the stretches published. Prints, per job, resident memory once the session is warm, the
+without the pieces published. Prints, per job, resident memory once the session is warm, the
 peak, and the peak against the stated worker budget (README, "Worker memory"). Never asserts.
 The htdemucs jobs take long on a small machine (a 20-minute track: about ten minutes each on 2
 cores): run it on purpose, once.
@@ -57,7 +57,7 @@ def main() -> None:
 
         clip = long_clip(10)
         for publish in (True, False):
-            label = f"htdemucs 10 min, {'with' if publish else 'without'} stretches"
+            label = f"htdemucs 10 min, {'with' if publish else 'without'} pieces"
             show(label, worker_memory.measure(clip, publish=publish))
 
 

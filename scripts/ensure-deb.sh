@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Usage: ensure-deb.sh PROGRAM PACKAGE WHAT
-# Make sure PROGRAM (a path) is there, installing Debian's PACKAGE with apt-get when it is not
+# Make sure PROGRAM (a path: a program, or a data file such as a soundfont) is there, installing Debian's PACKAGE with apt-get when it is not
 # (never a build downloaded from elsewhere). Runs `apt-get update` only when the first install
 # attempt fails, since the package lists are usually fresh enough. WHAT says what needs it.
 set -u
 PROGRAM=$1 PACKAGE=$2 WHAT=$3
-[ -x "$PROGRAM" ] && exit 0
+[ -e "$PROGRAM" ] && exit 0
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,7 +27,7 @@ if ! install; then
   $SUDO apt-get update -qq >/dev/null && install
 fi
 
-if [ -x "$PROGRAM" ]; then
+if [ -e "$PROGRAM" ]; then
   exit 0
 fi
 echo "error: could not install $PACKAGE with apt-get; install it yourself (apt-get install $PACKAGE)." >&2

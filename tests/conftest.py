@@ -24,12 +24,15 @@ IMPORTER_FIXTURES = {"importer_python", "checkpoints", "imports_folder", "six_st
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups off the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the real session runs the real model, so it carries the mark."""
+    """A test that asks for the real session runs the real model, so it carries the mark; one
+    that needs the importer's environment (PyTorch: minutes to build, seconds to start in each
+    child process) is slow."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "model" in fixtures:
             item.add_marker(pytest.mark.model)
         if fixtures & IMPORTER_FIXTURES:
+            item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("importer"))
         elif item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("browser"))

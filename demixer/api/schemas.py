@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from demixer.api.errors import ApiError
 from demixer.engine import formats
 from demixer.exports import conversions, render_jobs
-from demixer.separation import modes, queue, stretches
+from demixer.separation import modes, pieces, queue
 from demixer.separation.models import Render, Separation, Status
 from demixer.tracks.models import Track
 
@@ -75,7 +75,7 @@ class ChordsOut(Schema):
     chords: list[ChordOut]
 
 
-class StretchOut(Schema):
+class PieceOut(Schema):
     index: int
     start: int  # in samples at ``rate``
     end: int
@@ -85,14 +85,17 @@ class StretchOut(Schema):
 class ReadyOut(Schema):
     """What a running job has published so far (listen while it separates)."""
 
-    claim: str  # changes when another worker starts the job over: earlier stretches are void
+    claim: str  # changes when another worker starts the job over: earlier pieces are void
     rate: int
     channels: int
     total_seconds: float
     ready_seconds: float
     opens_player: bool  # more than a few seconds left to separate: worth listening already
     stems: list[str]
-    stretches: list[StretchOut]
+    pieces: list[PieceOut]
+    stretches: list[PieceOut] = Field(
+        deprecated=True, description="Deprecated: the same list as ``pieces``, by its old name."
+    )
     peaks: dict[str, list[float]]  # 800 per stem over the whole track, 0 where not ready
 
 
@@ -265,6 +268,15 @@ def track_out(track: Track) -> dict[str, object]:
     }
 
 
+def ready_out(job: Separation) -> dict[str, object] | None:
+    """What a running job has published, as the API shows it: the list of pieces also under
+    its old name ``stretches``, so clients written before the rename keep working."""
+    ready = pieces.ready_payload(job, "api:piece")
+    if ready is not None:
+        ready["stretches"] = ready["pieces"]
+    return ready
+
+
 def separation_out(job: Separation) -> dict[str, object]:
     """A job as the API shows it: where it is (progress, queue position, wait estimate) and,
     once done, where its files are."""
@@ -279,7 +291,7 @@ def separation_out(job: Separation) -> dict[str, object]:
         "quality": job.quality,
         "created": job.created,
         "finished": job.finished,
-        "ready": stretches.ready_payload(job, "api:stretch"),
+        "ready": ready_out(job),
     }
     if job.status == Status.DONE:
         stems = list(job.stems.all())

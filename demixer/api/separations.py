@@ -14,7 +14,7 @@ from demixer.api import paging
 from demixer.api.errors import ApiError
 from demixer.api.schemas import CancelOut, Error, SeparationOut, SeparationPage, separation_out
 from demixer.http import AuthedRequest
-from demixer.separation import files, services, stretches
+from demixer.separation import files, pieces, services
 from demixer.separation.models import Separation
 
 router = Router(tags=["separations"])
@@ -79,16 +79,16 @@ def cancel(request: HttpRequest, separation_id: UUID) -> dict[str, object]:
 @router.get(
     "/{uuid:separation_id}/live/{slug:claim}/{int:index}.f32",
     response={200: None, 206: None, 304: None, 416: None, **ERRORS},
-    url_name="stretch",
+    url_name="piece",
 )
-def stretch(request: HttpRequest, separation_id: UUID, claim: str, index: int) -> HttpResponseBase:
-    """One published stretch of a running job (``ready.stretches[].url``): raw float32; 404
+def piece(request: HttpRequest, separation_id: UUID, claim: str, index: int) -> HttpResponseBase:
+    """One published piece of a running job (``ready.pieces[].url``): raw float32; 404
     once the job stopped running or another worker started it over (a new ``claim``)."""
     job = own(request, separation_id)
-    name = stretches.stretch_file(job, claim, index)
+    name = pieces.piece_file(job, claim, index)
     if name is not None:
         try:
             return files.serve(request, name, f"{index}.f32", attachment=False)
         except FileNotFoundError:
             pass
-    raise ApiError(404, "not_found", "No such stretch: the job moved on, or it is not ready.")
+    raise ApiError(404, "not_found", "No such piece: the job moved on, or it is not ready.")

@@ -1,5 +1,7 @@
 """Tracks: upload one and start its separation in one call (the upload form's validation and
-limits, streamed to disk), list, show, delete, and separate again with other options."""
+limits, streamed to disk), list, show, delete, list a track's separations (every model and
+option it was separated with, as the library groups them), and separate again with other
+options."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from demixer.api.errors import ApiError
 from demixer.api.schemas import (
     Error,
     SeparateIn,
+    SeparationPage,
     StartOut,
     TrackOut,
     TrackPage,
@@ -121,6 +124,21 @@ def delete(request: HttpRequest, track_id: UUID) -> Status[None]:
     """Delete the track, its separations and every file; running jobs stop."""
     separations.delete_track(_own(request, track_id))
     return Status(204, None)
+
+
+@router.get(
+    "/{uuid:track_id}/separations/",
+    response={200: SeparationPage, **ERRORS},
+    url_name="track-separations",
+)
+def track_separations(
+    request: HttpRequest, track_id: UUID, query: Query[PageQuery]
+) -> dict[str, object]:
+    """The track's separations, newest first (each model, quality and option it was separated
+    with, finished or not); ``next_cursor`` fetches the next page."""
+    jobs = Separation.objects.select_related("track").filter(track=_own(request, track_id))
+    items, cursor = paging.page(jobs, query.cursor, limit_of(query.limit))
+    return {"separations": [separation_out(job) for job in items], "next_cursor": cursor}
 
 
 @router.post(

@@ -88,7 +88,7 @@ def on_disk(array: np.ndarray) -> bool:
 
 def release(array: np.ndarray, start: int, stop: int) -> None:
     """Write back and drop the pages of samples [start, stop) of every row of a disk array
-    (any view of one whose last axis is contiguous: a stem of (S, C, N), a stretch of it).
+    (any view of one whose last axis is contiguous: a stem of (S, C, N), a slice of it).
 
     A no-op for ordinary arrays and for views whose samples are not contiguous.
     """

@@ -288,7 +288,13 @@ def main(argv: list[str] | None = None, extra_commands: dict[str, str] | None = 
             from demixer.engine.mdx.importer import import_mdx
 
             given = mdx_cli.given(args)
-            import_mdx(args.files, name=args.name, force=args.force, given=given)
+            import_mdx(
+                args.files,
+                name=args.name,
+                force=args.force,
+                given=given,
+                segment_size=args.segment_size,
+            )
             return 0
         if args.command == "models" and args.models_command == "ensemble":
             ensemble_cli.create(args)

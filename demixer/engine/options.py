@@ -65,7 +65,7 @@ class SeparationOptions:
         if not spec.tunable and (self.overlap != DEFAULT_OVERLAP or self.shifts != 0):
             raise EngineError(
                 f"--overlap and --shifts apply to htdemucs only; {spec.name} separates each "
-                "stretch of the track once"
+                "part of the track once"
             )
         if self.two_stems is not None and self.two_stems not in sources:
             raise EngineError(

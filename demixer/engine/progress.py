@@ -1,4 +1,4 @@
-"""What long work reports and listens for: progress, cancel and final-stretch callbacks.
+"""What long work reports and listens for: progress, cancel and final-piece callbacks.
 
 Every session's module uses these without importing the driver in
 :mod:`demixer.engine.separate` (which re-exports them, and imports the sessions).

@@ -32,7 +32,7 @@ from demixer.engine.stems import two_stem_names
 
 
 @dataclass(frozen=True)
-class Stretch:
+class Piece:
     """A final part of every stem, [start, end) in samples at ``rate``: exactly what the
     returned stems hold there (name -> float32 (2, end - start), the names ``select_stems``
     gives)."""
@@ -50,8 +50,8 @@ class Stretch:
             buffers.release(wav, 0, wav.shape[-1])
 
 
-StretchFn = Callable[[Stretch], None]
-LATE_STRETCH = 1 << 20  # samples (23.8 s at 44.1 kHz) per stretch handed over after the fact
+PieceFn = Callable[[Piece], None]
+LATE_PIECE = 1 << 20  # samples (23.8 s at 44.1 kHz) per piece handed over after the fact
 
 
 @dataclass
@@ -101,16 +101,16 @@ def separate_file(
     max_seconds: float | None = None,
     max_rate: int | None = None,
     max_channels: int | None = None,
-    on_ready: StretchFn | None = None,
+    on_ready: PieceFn | None = None,
 ) -> Separated:
     """Decode ``path`` (any format PyAV reads), separate it with the model ``options`` names
     (``model``: a session of that model the caller already has), return the stems at 44.1 kHz.
 
-    ``on_ready`` gets each final :class:`Stretch` in song order, back to back, as
+    ``on_ready`` gets each final :class:`Piece` in song order, back to back, as
     :func:`separate_array` describes (same thread rules); a session that cannot tell early (one
     that finishes the whole track at once) hands over what it had not yet handed over once it is
-    done, in stretches of at most :data:`LATE_STRETCH` samples. A consumer that keeps nothing of a
-    stretch calls :meth:`Stretch.release` when done with it.
+    done, in pieces of at most :data:`LATE_PIECE` samples. A consumer that keeps nothing of a
+    piece calls :meth:`Piece.release` when done with it.
 
     Past a limit (``None``: none) the input is refused with ``AudioTooLargeError`` before it
     is decoded, or as soon as its decoded length passes ``max_seconds`` (see ``audio.decode``).
@@ -142,16 +142,16 @@ def separate_file(
         nonlocal published
         if on_ready is not None:
             stems = select_stems(block, session.sources, options.two_stems)
-            on_ready(Stretch(start, end, length, session.samplerate, stems))
+            on_ready(Piece(start, end, length, session.samplerate, stems))
         published = end
 
     estimates = session.separate(
         decoded.samples, options, progress=progress, cancel=cancel, out=out, on_ready=ready
     )
-    # a session that told nothing early hands the rest over in stretches of bounded size, so
+    # a session that told nothing early hands the rest over in pieces of bounded size, so
     # no consumer ever copies a whole track
-    for start in range(published, length, LATE_STRETCH):
-        end = min(length, start + LATE_STRETCH)
+    for start in range(published, length, LATE_PIECE):
+        end = min(length, start + LATE_PIECE)
         ready(start, end, estimates[..., start:end])
     stems = select_stems(estimates, session.sources, options.two_stems, options.low_memory)
     return Separated(stems, session.samplerate, decoded)

@@ -54,6 +54,17 @@ def colour(name: str) -> str:
     return style(name).colour
 
 
+# stems that hold the same part of the song under two models' names: paired when two
+# separations of a track are compared (Spleeter's accompaniment is everything but the vocals,
+# as a two-stem htdemucs job's no_vocals is)
+SAME_PART: dict[str, str] = {"accompaniment": f"{REST_PREFIX}vocals"}
+
+
+def part(name: str) -> str:
+    """The name a stem is paired by across separations: its own, or its counterpart's."""
+    return SAME_PART.get(name, name)
+
+
 def two_stem_names(stem: str) -> tuple[str, str]:
     """The stems of a two-stem job that keeps ``stem``: it and the rest (``no_<stem>``)."""
     return stem, f"{REST_PREFIX}{stem}"

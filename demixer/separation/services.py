@@ -140,7 +140,7 @@ class SeparationJobs(JobKind[Separation]):
     name = "separation"
 
     def claim_fields(self, now: datetime) -> dict[str, Any]:
-        # an earlier claim's live pieces are not this one's (see stretches.py)
+        # an earlier claim's live pieces are not this one's (see pieces.py)
         return {
             "started": now,
             "stage": "starting",

@@ -28,7 +28,7 @@ from demixer.engine.htdemucs import fast_check
 from demixer.engine.options import SessionConfig
 from demixer.engine.registry import DEFAULT_MODEL
 from demixer.ops import disk
-from demixer.separation import files, masters, services, signals, stretches
+from demixer.separation import files, masters, pieces, services, signals
 from demixer.separation.models import Quality, Separation
 from demixer.tracks import services as track_services
 
@@ -218,8 +218,8 @@ def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str
     from demixer.engine.separate import separate_file
 
     job_id = str(job.id)
-    # listen while it separates: each final stretch goes to storage as it comes
-    publisher = stretches.Publisher(job, job.worker_id)
+    # listen while it separates: each final piece goes to storage as it comes
+    publisher = pieces.Publisher(job, job.worker_id)
 
     def storage_full() -> bool:
         return publisher.storage_full or (beat_found_full is not None and beat_found_full.is_set())
@@ -250,7 +250,7 @@ def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str
                 max_channels=settings.MAX_CHANNELS,
                 on_ready=publisher,
             )
-        publisher.close()  # every stretch recorded before the job can be done
+        publisher.close()  # every piece recorded before the job can be done
         if reporter.cancelled():
             raise Cancelled("separation cancelled")
         reporter.stage(DECODE_SHARE + SEPARATE_SHARE, "writing stems")
@@ -275,7 +275,7 @@ def _run(job: Separation, beat_found_full: threading.Event | None = None) -> str
         return "failed (storage full)"
     finally:
         # done (the full stems are stored), cancelled, failed or requeued: either way this
-        # claim's stretches are no longer wanted (what was heard was final audio anyway)
+        # claim's pieces are no longer wanted (what was heard was final audio anyway)
         publisher.discard()
 
 
@@ -295,7 +295,7 @@ def _failed(job: Separation, exc: Exception) -> str:
     return "failed (unexpected error)"
 
 
-def _fail_full(job: Separation, publisher: stretches.Publisher) -> None:
+def _fail_full(job: Separation, publisher: pieces.Publisher) -> None:
     """The disk filled while the job ran: its live pieces go first (the database may need the
     room to record the failure), then its stems, then the row says why."""
     disk.warn_if_low(force=True)

@@ -8,8 +8,8 @@ urlpatterns = [
     path("separations/<uuid:separation_id>/cancel/", views.cancel, name="separation-cancel"),
     path(
         "separations/<uuid:separation_id>/live/<slug:claim>/<int:index>.f32",
-        views.stretch,
-        name="separation-stretch",
+        views.piece,
+        name="separation-piece",
     ),
     path(
         f"separations/<uuid:separation_id>/preview/<slug:name>{PREVIEW.extension}",

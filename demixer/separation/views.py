@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from demixer.separation import files, masters, queue, services, stretches
+from demixer.separation import files, masters, pieces, queue, services
 from demixer.separation.models import Separation, Status, Stem
 
 
@@ -33,8 +33,8 @@ def status_payload(job: Separation) -> dict[str, object]:
     return {
         **queue.job_status(job),
         "url": reverse("separation-detail", args=[job.id]),
-        # listen while it separates: the stretches a running job has published (or None)
-        "ready": stretches.ready_payload(job),
+        # listen while it separates: the pieces a running job has published (or None)
+        "ready": pieces.ready_payload(job),
     }
 
 
@@ -62,19 +62,17 @@ def _download_name(job: Separation, part: str, fmt: str) -> str:
 
 
 @login_required
-def stretch(
-    request: HttpRequest, separation_id: object, claim: str, index: int
-) -> HttpResponseBase:
-    """One published stretch of a running job (raw float32, see ``stretches``); 404 once the
-    job is no longer running or the stretch is not the current claim's."""
+def piece(request: HttpRequest, separation_id: object, claim: str, index: int) -> HttpResponseBase:
+    """One published piece of a running job (raw float32, see ``pieces``); 404 once the
+    job is no longer running or the piece is not the current claim's."""
     job = owned_job(request, separation_id)
-    name = stretches.stretch_file(job, claim, index)
+    name = pieces.piece_file(job, claim, index)
     if name is None:
-        raise Http404("no such stretch")
+        raise Http404("no such piece")
     try:
         return files.serve(request, name, f"{index}.f32", attachment=False)
     except FileNotFoundError:
-        raise Http404("no such stretch") from None
+        raise Http404("no such piece") from None
 
 
 @login_required

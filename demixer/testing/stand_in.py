@@ -2,7 +2,7 @@
 
 Views, services, downloads, quotas and the worker's bookkeeping do not depend on what the
 network hears, only on getting stems of the right names, rate and length, with progress
-reported and cancel honoured between stretches as the real engine does. A real htdemucs run
+reported and cancel honoured between pieces as the real engine does. A real htdemucs run
 costs ~3 s a clip on two cores (plus ~1 GB and seconds to create the session); this costs
 milliseconds, so the fast suite can run every such test. Tests of the engine and of the worker
 path end to end keep the real session (``@pytest.mark.model``).
@@ -16,21 +16,18 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec, weights_path
-
-if TYPE_CHECKING:
-    from demixer.engine.separate import CancelFn, ProgressFn, ReadyFn
+from demixer.engine.session_base import Call, Session
 
 # the band of source i is [EDGES_HZ[i], EDGES_HZ[i + 1]); the lowest starts at 0 Hz, the
 # highest runs to Nyquist; S sources take S - 1 edges spread (log) over this range
 LOWEST_EDGE_HZ, HIGHEST_EDGE_HZ = 150.0, 5000.0
-STRETCH_S = 5.85  # an architecture without htdemucs' segments reports per this many seconds
+PIECE_S = 5.85  # an architecture without htdemucs' segments reports per this many seconds
 
 
 def band_edges(sources: int, rate: int) -> list[float]:
@@ -51,9 +48,9 @@ def split_bands(mix: np.ndarray, sources: int, rate: int) -> np.ndarray:
     return out
 
 
-class StandInSession:
-    """Implements :class:`demixer.engine.sessions.Session` for the model ``config`` names:
-    the real sources, rate and channels of that model, stems from :func:`split_bands`."""
+class StandInSession(Session):
+    """A :class:`~demixer.engine.session_base.Session` for the model ``config`` names: the real
+    sources, rate and channels of that model, stems from :func:`split_bands`."""
 
     def __init__(self, config: SessionConfig) -> None:
         weights_path(config.model)  # a model whose weights are not here is refused, as for real
@@ -61,33 +58,16 @@ class StandInSession:
         self.spec: ModelSpec = get_spec(config.model)
         self.runs = 0  # how many tracks it separated (tests may assert on it)
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
-
     def warm_up(self) -> None:
         """Nothing to warm: there is no network."""
 
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
-        """float32 (2, N) -> float32 (S, 2, N), written stretch by stretch into ``out`` with a
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
+        """float32 (2, N) -> float32 (S, 2, N), written piece by piece into ``out`` with a
         progress report after each and a cancel check before each, like the real sessions;
-        each stretch is final once written, and handed to ``on_ready`` then."""
+        each piece is final once written, and handed to ``on_ready`` then."""
         from demixer.engine.separate import Progress  # the engine proper, as the worker has it
 
-        options.validate()
+        progress, cancel, out, on_ready = call.progress, call.cancel, call.out, call.on_ready
         if mix.ndim != 2 or mix.shape[0] != self.spec.channels:
             raise EngineError(f"expected a ({self.spec.channels}, samples) array, got {mix.shape}")
         length = mix.shape[-1]
@@ -96,7 +76,7 @@ class StandInSession:
         if length == 0:
             return out
         bands = split_bands(mix, len(self.sources), self.samplerate)
-        total = self._stretches(length, options)
+        total = self._pieces(length, options)
         bounds = np.linspace(0, length, total + 1).astype(int)
         started = time.monotonic()
 
@@ -116,11 +96,11 @@ class StandInSession:
         self.runs += 1
         return out
 
-    def _stretches(self, length: int, options: SeparationOptions) -> int:
+    def _pieces(self, length: int, options: SeparationOptions) -> int:
         """As many as the real engine would run model calls for (htdemucs' segment plan)."""
         if self.spec.tunable:
             # the engine proper: only when a test runs it
             from demixer.engine.separate import count_segments
 
             return count_segments(length, options)
-        return max(1, math.ceil(length / (STRETCH_S * self.samplerate)))
+        return max(1, math.ceil(length / (PIECE_S * self.samplerate)))

@@ -3,7 +3,7 @@
 :func:`write_flac` generates a long many-channel FLAC frame by frame (never the whole file in
 memory). :func:`measure` runs the worker's own task body (``tasks._run``) on that file in a
 child process of its own: a throw-away SQLite database and media folder, local storage, the
-real engine and weights, the stretches published as the worker publishes them. The child warms
+real engine and weights, the pieces published as the worker publishes them. The child warms
 its one session up before the job, as the worker does at start, and reports its resident memory
 then and its peak (``VmHWM``) once the job is done.
 
@@ -147,7 +147,7 @@ def _child(path: Path, model: str, quality: str, publish: bool) -> None:
 
     # Django is set up in this child process first
     from demixer.engine import audio
-    from demixer.separation import services, stretches, tasks
+    from demixer.separation import pieces, services, tasks
     from demixer.separation.models import Separation
     from demixer.tracks.models import Track
 
@@ -169,7 +169,7 @@ def _child(path: Path, model: str, quality: str, publish: bool) -> None:
     job = Separation.objects.create(track=track, model_name=model, quality=quality)
     tasks.worker_model(model, quality).warm_up()
     if not publish:
-        stretches.Publisher.__call__ = lambda self, stretch: None  # type: ignore[method-assign]
+        pieces.Publisher.__call__ = lambda self, piece: None  # type: ignore[method-assign]
     idle = _status_mib("VmRSS")
     claimed = services.claim(str(job.id), services.claim_id())
     assert claimed is not None

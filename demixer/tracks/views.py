@@ -135,7 +135,15 @@ def library(request: AuthedRequest) -> HttpResponse:
     for track in tracks:
         jobs = list(track.separations.all())
         mode, quality = _not_yet_made(jobs, offered, [value for value, _ in qualities])
-        rows.append({"track": track, "jobs": jobs, "mode": mode, "quality": quality})
+        rows.append(
+            {
+                "track": track,
+                "jobs": jobs,
+                "mode": mode,
+                "quality": quality,
+                "compare_url": _compare_url(jobs),
+            }
+        )
     return render(
         request,
         "tracks/library.html",
@@ -151,6 +159,15 @@ def library(request: AuthedRequest) -> HttpResponse:
             "usage": quotas.usage(request.user.pk),
         },
     )
+
+
+def _compare_url(jobs: list[Separation]) -> str | None:
+    """Where "compare" leads once a track has two finished separations: the newest one's page,
+    with the one before it as B (its page offers every other finished one)."""
+    done = [job for job in jobs if job.status == Status.DONE]  # newest first
+    if len(done) < 2:
+        return None
+    return f"{reverse('separation-detail', args=[done[0].id])}?compare={done[1].id}"
 
 
 def _not_yet_made(

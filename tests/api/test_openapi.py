@@ -21,6 +21,19 @@ def test_the_schema_is_readable_without_login(client: Client) -> None:
     assert {"type": "http", "scheme": "bearer"} in schemes.values()
 
 
+def test_the_published_pieces_are_documented_by_their_name_and_their_old_one(
+    client: Client,
+) -> None:
+    """``ready.pieces`` is the documented list; ``ready.stretches`` (its name before) is still
+    in the schema, marked deprecated, so clients generated from it keep working."""
+    schema = client.get("/api/v1/openapi.json").json()
+    ready = schema["components"]["schemas"]["ReadyOut"]
+    assert "pieces" in ready["required"]
+    assert ready["properties"]["stretches"]["deprecated"] is True
+    assert "deprecated" not in ready["properties"]["pieces"]
+    assert ready["properties"]["pieces"]["items"] == {"$ref": "#/components/schemas/PieceOut"}
+
+
 def test_the_docs_page_loads_only_our_own_scripts_and_styles(client: Client) -> None:
     response = client.get("/api/v1/docs")
     assert response.status_code == 200

@@ -16,9 +16,10 @@ pytestmark = pytest.mark.django_db
 CASES = {
     "track": [("get", (), None, 200), ("delete", (), None, 204)],
     "separate": [("post", (), {"mode": "2"}, 201)],
+    "track-separations": [("get", (), None, 200)],
     "separation": [("get", (), None, 200), ("delete", (), None, 204)],
     "cancel": [("post", (), None, 200)],
-    "stretch": [("get", ("0" * 16, "0"), None, 404)],  # a done job's: none (test_stretches.py)
+    "piece": [("get", ("0" * 16, "0"), None, 404)],  # a done job's: none (test_pieces.py)
     "stem": [("get", ("vocals", "flac"), None, 200), ("get", ("vocals", "wav"), None, 202)],
     "zip": [("get", (), None, 200)],
     "instrumental": [("get", ("mp3",), None, 202)],
@@ -31,7 +32,7 @@ CASES = {
     "shares": [("get", (), None, 200), ("post", (), {"expires": "1d"}, 201)],
     "share": [("delete", (), None, 204)],
 }
-TRACK_NAMES = {"track", "separate"}
+TRACK_NAMES = {"track", "separate", "track-separations"}
 RENDER_NAMES = {"render", "render-file"}
 
 

@@ -168,7 +168,7 @@ def test_a_job_failed_by_the_stale_recovery_is_told_too(
     alice, make_done_separation, receiver, settings, media_dir
 ) -> None:
     """A job whose worker stopped beating once too often ends failed without any worker to say
-    so: the recovery itself sends the webhook and removes the dead worker's stretches."""
+    so: the recovery itself sends the webhook and removes the dead worker's pieces."""
     url, handler = receiver
     _, raw = tokens.create(alice, "hooked", url)
     job = queued_job(alice, make_done_separation)
@@ -182,7 +182,7 @@ def test_a_job_failed_by_the_stale_recovery_is_told_too(
     )
     live = media_dir / job.storage_dir() / "live" / "dead-claim"
     live.mkdir(parents=True)
-    (live / "00000.f32").write_bytes(b"\0" * 8)  # a stretch its dead worker published
+    (live / "00000.f32").write_bytes(b"\0" * 8)  # a piece its dead worker published
     assert services.recover_stale() == (0, 1)
     assert not live.exists()
     run_worker()  # delivers the queued webhook

@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -164,6 +166,29 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         yield app
 
 
+@contextmanager
+def serving_models(
+    tmp_path_factory: pytest.TempPathFactory, name: str, fill: Callable[[Path], None]
+) -> Iterator[LiveApp]:
+    """:func:`serving` with a models folder of its own, made fresh and filled by ``fill`` (links
+    to the models a module needs, its imports or recipes): its worker warms those alone."""
+    models = tmp_path_factory.mktemp(f"{name}-models")
+    fill(models)
+    data_dir = tmp_path_factory.mktemp(f"demixer-e2e-{name}")
+    log = ARTIFACTS / f"e2e-{name}-server.log"
+    with serving(data_dir, log, {"DEMIXER_MODELS_DIR": str(models)}) as app:
+        yield app
+
+
+def generated_clip(folder: Path, name: str, seconds: float, seed: int) -> Path:
+    """Generated music (:mod:`demixer.testing.signals`) as a 16-bit 44.1 kHz WAV."""
+    from demixer.testing import signals
+
+    path = folder / f"{name}.wav"
+    sf.write(path, signals.mix(signals.song(seconds, seed=seed)).T, 44100, subtype="PCM_16")
+    return path
+
+
 @pytest.fixture(scope="session")
 def serve_live_app() -> Callable[..., AbstractContextManager[LiveApp]]:
     """:func:`serving`, for a test module that needs a live app of its own (another models
@@ -227,6 +252,57 @@ def page(browser, live_app: LiveApp, request: pytest.FixtureRequest) -> Iterator
         pytest.fail("the browser's console was not quiet:\n" + "\n".join(console), pytrace=False)
 
 
+# The result page's player, as its module exports it (player.js: `player`). A module is one
+# instance per URL, so importing the URL the page loaded player.js from gives the page's own;
+# the module script runs once the document is parsed, so this waits for that first.
+PLAYER_MODULE = """async () => {
+  if (document.readyState === "loading") {
+    await new Promise((done) => document.addEventListener("DOMContentLoaded", done, {once: true}));
+  }
+  const script = document.querySelector("script[type=module][src*='/player/player.']");
+  return script ? (await import(script.src)).player : null;
+}"""
+
+
+class PagePlayer:
+    """The result page's player on a page, for the tests to read and drive: never a global.
+
+    ``expression`` is a JavaScript function of the player (and ``arg``), as Playwright's own
+    evaluate takes one of the page: ``player.evaluate("p => p.position()")``."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        """What ``expression`` returns (awaited, as ``page.evaluate`` does)."""
+        return self.page.evaluate(
+            f"async (arg) => ({expression})(await ({PLAYER_MODULE})(), arg)", arg
+        )
+
+    def wait_for(self, expression: str, arg: Any = None, timeout: float | None = None) -> None:
+        """Until ``expression`` is truthy (polled every animation frame, like
+        ``page.wait_for_function``); false while the page has no player."""
+        handle = self.page.evaluate_handle(PLAYER_MODULE)
+        try:
+            self.page.wait_for_function(
+                f"([p, arg]) => p !== null && Boolean(({expression})(p, arg))",
+                arg=[handle, arg],
+                timeout=timeout,
+            )
+        finally:
+            handle.dispose()
+
+    def on(self, page: Any) -> PagePlayer:
+        """The player on another page (a second browser context's, say)."""
+        return PagePlayer(page)
+
+
+@pytest.fixture
+def player(page) -> PagePlayer:
+    """The result page's player on ``page`` (see :class:`PagePlayer`)."""
+    return PagePlayer(page)
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -248,3 +324,26 @@ def sign_up(page) -> Callable[[str], None]:
         page.wait_for_selector("input[type='file']")
 
     return sign_up_as
+
+
+def separate_and_open(page, timeout_s: float = 600) -> str:
+    """Submit the upload form as it is filled, wait (polling the job's status) until the worker
+    is done, then until the page has turned into the finished result with its player ready;
+    returns the job's URL."""
+    page.locator("form:has(input[type='file']) [type='submit']").click()
+    page.wait_for_selector("#job[data-status]")
+    job_url = page.url.split("?")[0]
+    status: dict = {}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = page.request.get(job_url + "status/").json()
+        if status["status"] in ("done", "failed", "cancelled"):
+            break
+        time.sleep(0.5)
+    assert status.get("status") == "done", status
+    page.wait_for_selector("#player:not([data-live='true'])", timeout=120_000)
+    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
+    assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
+        ".player-status"
+    )
+    return job_url

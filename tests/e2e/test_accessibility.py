@@ -148,6 +148,9 @@ def test_every_page_passes_axe_and_fits_the_screen(browser, live_app, tmp_path, 
     desktop.wait_for_selector("#player[data-state=ready]", timeout=240_000)
     # the flash messages list and a result page at both sizes
     every_size(job_url, "result page")
+    for size, page in pages.items():  # the metronome's alignment tools, unfolded
+        page.locator(".metronome-align summary").click()
+        check(page, axe_source, size, "result page, metronome aligning", found)
     every_size("/library/", "library")
     track = desktop.get_attribute(".track-row", "data-track")
     # search, sort and filter: a plain form, so a person's choice is a link

@@ -187,11 +187,11 @@ def test_download_settings_and_the_finish_notice(page, sign_up, live_app, clip) 
     page.evaluate(
         """async () => {
         const { followJob } = await import("/static/player/stream.js");
-        const mixer = { claim: "c", restart() {}, addStretch() {} };
+        const mixer = { claim: "c", restart() {}, addPiece() {} };
         const hooks = { progress() {}, peaks() {}, done() {}, failed() {},
           stopped() { window.e2eStopped = true; } };
         followJob(location.pathname + "e2e-status/", mixer, hooks)
-          .start({ claim: "c", stretches: [], peaks: {} });
+          .start({ claim: "c", pieces: [], peaks: {} });
       }"""
     )
     page.wait_for_function("() => window.e2eStopped === true")

@@ -90,8 +90,8 @@ def loudest_under_bars(peaks: np.ndarray, width: int, bar_px: int = 3) -> np.nda
     return np.lib.stride_tricks.sliding_window_view(padded, win).max(axis=1)
 
 
-def gains(page) -> dict[str, float]:
-    return page.evaluate("window.demixerPlayer.gains()")
+def gains(player) -> dict[str, float]:
+    return player.evaluate("p => p.gains()")
 
 
 def row_gains(page) -> dict[str, float]:
@@ -105,7 +105,7 @@ def press(page, stem: str, action: str) -> None:
     page.click(f".stem[data-stem='{stem}'] [data-action='{action}']")
 
 
-def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screenshot_dir):
+def test_sign_up_upload_separate_play_and_download(page, player, live_app, clip, screenshot_dir):
     # ---- landing, sign up -------------------------------------------------------------------
     page.goto("/")
     shot(page, screenshot_dir, "01-landing")
@@ -169,7 +169,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     )
     names = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
     assert set(names) == STEMS
-    assert abs(page.evaluate("demixerPlayer.duration()") - CLIP_SECONDS) < 0.1
+    assert abs(player.evaluate("p => p.duration()") - CLIP_SECONDS) < 0.1
 
     # every waveform is drawn, and drawn from its stem's peaks
     peaks = {s["name"]: s["peaks"] for s in json.loads(page.text_content("#stem-data"))}
@@ -183,36 +183,36 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
         assert np.corrcoef(drawn, expected)[0, 1] > 0.85, (stem, drawn, expected)
 
     # ---- play, mute, solo ---------------------------------------------------------------------
-    assert gains(page) == dict.fromkeys(STEMS, 1)
+    assert gains(player) == dict.fromkeys(STEMS, 1)
     page.click("[data-action='play']")
-    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.3")
-    assert page.evaluate("demixerPlayer.context().state") == "running"
+    player.wait_for("p => p.playing() && p.position() > 0.3")
+    assert player.evaluate("p => p.context().state") == "running"
     assert page.get_attribute("[data-action='play']", "aria-pressed") == "true"
 
     press(page, "vocals", "solo")
-    assert gains(page) == {"vocals": 1, "drums": 0, "bass": 0, "other": 0}
+    assert gains(player) == {"vocals": 1, "drums": 0, "bass": 0, "other": 0}
     assert page.get_attribute(".stem[data-stem='vocals'] [data-action='solo']", "aria-pressed") == (
         "true"
     )
     press(page, "bass", "solo")
-    assert gains(page) == {"vocals": 1, "drums": 0, "bass": 1, "other": 0}
+    assert gains(player) == {"vocals": 1, "drums": 0, "bass": 1, "other": 0}
     press(page, "vocals", "mute")  # mute wins over solo
-    assert gains(page) == {"vocals": 0, "drums": 0, "bass": 1, "other": 0}
-    assert row_gains(page) == gains(page)
+    assert gains(player) == {"vocals": 0, "drums": 0, "bass": 1, "other": 0}
+    assert row_gains(page) == gains(player)
     press(page, "vocals", "mute")
     press(page, "vocals", "solo")
     press(page, "bass", "solo")
-    assert gains(page) == dict.fromkeys(STEMS, 1)
+    assert gains(player) == dict.fromkeys(STEMS, 1)
     press(page, "drums", "mute")
     page.fill(".stem[data-stem='other'] [data-role='volume']", "0.5")
-    assert gains(page) == {"drums": 0, "bass": 1, "other": 0.5, "vocals": 1}
-    assert row_gains(page) == gains(page)
+    assert gains(player) == {"drums": 0, "bass": 1, "other": 0.5, "vocals": 1}
+    assert row_gains(page) == gains(player)
 
     # ---- seeking keeps every stem on one clock ------------------------------------------------
-    before = page.evaluate("demixerPlayer.context().currentTime")
+    before = player.evaluate("p => p.context().currentTime")
     box = page.locator("[data-role='seek']").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
-    sources = page.evaluate("demixerPlayer.sources()")
+    sources = player.evaluate("p => p.sources()")
     assert {s["stem"] for s in sources} == STEMS
     assert len({s["startTime"] for s in sources}) == 1, sources
     assert len({s["offset"] for s in sources}) == 1, sources
@@ -220,23 +220,23 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     assert sources[0]["startTime"] > before  # a fresh start, scheduled together
     wave = page.locator(".stem[data-stem='bass'] canvas").bounding_box()
     page.mouse.click(wave["x"] + wave["width"] * 0.25, wave["y"] + wave["height"] / 2)
-    sources = page.evaluate("demixerPlayer.sources()")
+    sources = player.evaluate("p => p.sources()")
     assert len({(s["startTime"], s["offset"]) for s in sources}) == 1, sources
     assert abs(sources[0]["offset"] - CLIP_SECONDS / 4) < 0.3, sources
-    page.wait_for_function("() => demixerPlayer.position() > %f" % (CLIP_SECONDS / 4 + 0.2))
+    player.wait_for("p => p.position() > %f" % (CLIP_SECONDS / 4 + 0.2))
 
     # space pauses (focus on the page, not on a button) ...
     page.click("h1")
     page.keyboard.press("Space")
-    assert page.evaluate("demixerPlayer.playing()") is False
-    assert page.evaluate("demixerPlayer.sources()") == []
+    assert player.evaluate("p => p.playing()") is False
+    assert player.evaluate("p => p.sources()") == []
     # ... and presses a button reached with the keyboard instead of playing
     page.focus(".stem[data-stem='vocals'] [data-action='mute']")
     page.keyboard.press("Space")
-    assert page.evaluate("demixerPlayer.playing()") is False
-    assert gains(page)["vocals"] == 0
+    assert player.evaluate("p => p.playing()") is False
+    assert gains(player)["vocals"] == 0
     page.keyboard.press("Space")
-    assert gains(page)["vocals"] == 1
+    assert gains(player)["vocals"] == 1
     shot(page, screenshot_dir, "06-result-player")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, screenshot_dir, "06-result-player-phone")
@@ -282,7 +282,7 @@ def test_sign_up_upload_separate_play_and_download(page, live_app, clip, screens
     assert page.errors == []
 
 
-def test_two_stems_from_an_mp3(page, sign_up, live_app, tmp_path, screenshot_dir):
+def test_two_stems_from_an_mp3(page, player, sign_up, live_app, tmp_path, screenshot_dir):
     """Vocals / instrumental from an MP3 upload: the player adapts to two rows, and a stem's own
     download link gives the stem at the clip's length."""
     stems = signals.song(CLIP_SECONDS, seed=2)
@@ -300,13 +300,13 @@ def test_two_stems_from_an_mp3(page, sign_up, live_app, tmp_path, screenshot_dir
     names = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
 
     page.keyboard.press("Space")  # nothing focused: space plays
-    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.2")
+    player.wait_for("p => p.playing() && p.position() > 0.2")
     press(page, "vocals", "solo")
-    assert gains(page) == {"vocals": 1, names[1]: 0}
+    assert gains(player) == {"vocals": 1, names[1]: 0}
     press(page, "vocals", "solo")
     press(page, "vocals", "mute")
-    assert gains(page) == {"vocals": 0, names[1]: 1}
-    sources = page.evaluate("demixerPlayer.sources()")
+    assert gains(player) == {"vocals": 0, names[1]: 1}
+    sources = player.evaluate("p => p.sources()")
     assert len(sources) == 2 and len({(s["startTime"], s["offset"]) for s in sources}) == 1
     shot(page, screenshot_dir, "08-result-two-stems")
 

@@ -68,8 +68,9 @@ def test_both_results_stay_reachable_and_fit_a_phone(
     assert page.locator(".track-row").count() == 1
     links = page.locator(".separation-link")
     assert links.count() == 2
-    assert links.nth(0).text_content().startswith("2 stems")  # newest first
-    assert links.nth(1).text_content() == "4 stems, best"
+    # newest first, each named by its model, stems and quality
+    assert links.nth(0).text_content() == "htdemucs, 2 stems (vocals / rest), best"
+    assert links.nth(1).text_content() == "htdemucs, 4 stems, best"
     assert page.locator(".separation .status-done").count() == 2
     links.nth(1).click()
     wait_for_player(page, 4)

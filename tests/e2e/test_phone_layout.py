@@ -45,7 +45,6 @@ CONTROLS = """() => {
   }).filter((c) => c.width > 0 && c.height > 0);
   return {width, scroll: document.documentElement.scrollWidth, controls};
 }"""
-STATUS = "async () => (await (await fetch(location.pathname + 'status/')).json()).status"
 # the header's items grouped into lines by where they sit vertically
 HEADER_LINES = """() => {
   const items = [...document.querySelectorAll(".site-header .brand, .site-header .nav-links > li")];
@@ -60,9 +59,13 @@ HEADER_LINES = """() => {
 
 
 def wait_until_done(page, seconds: float = 300) -> None:
-    """Until the job whose page this is has finished (its status JSON, polled each second)."""
+    """Until the job whose page this is has finished (its status JSON, polled each second).
+
+    Polled through the browser context's request API, not ``page.evaluate``: the job page reloads
+    itself into the result page when the job ends, which would destroy an evaluation's context."""
+    status_url = page.url.split("?")[0].split("#")[0] + "status/"
     deadline = time.monotonic() + seconds
-    while (status := page.evaluate(STATUS)) != "done":
+    while (status := page.request.get(status_url).json()["status"]) != "done":
         assert status in ("queued", "running") and time.monotonic() < deadline, status
         page.wait_for_timeout(1000)
 
@@ -146,6 +149,8 @@ def test_every_control_fits_a_phone(phone, page, tmp_path, screenshot_dir) -> No
     if phone.is_visible(".player-hint"):
         problems.append("player: the keyboard hints show on a touch screen")
     problems += misfits(phone, "player", screenshot_dir)
+    phone.locator(".metronome-align summary").click()  # the metronome's tools unfolded
+    problems += misfits(phone, "player-metronome", screenshot_dir)
     shown = phone.text_content("[data-role=duration]")
     # play/pause and the time stay in reach when the stems and downloads scroll by
     top = phone.evaluate("document.querySelector('.transport').getBoundingClientRect().top")

@@ -18,7 +18,7 @@ CLIP_SECONDS = 6.0
 
 
 def test_a_visitor_opens_a_share_link_plays_and_downloads(
-    page, sign_up, live_app, browser, tmp_path
+    page, player, sign_up, live_app, browser, tmp_path
 ) -> None:
     clip = write_audio(
         tmp_path / "rehearsal.wav",
@@ -54,14 +54,13 @@ def test_a_visitor_opens_a_share_link_plays_and_downloads(
         assert shared.get_attribute("#player", "data-original-url") is None
         assert shared.locator("text=Log in").count() >= 1  # no account here
 
-        shared.wait_for_function(
-            "() => window.demixerPlayer && document.querySelector('#player').dataset.state"
-            " === 'ready'",
-            timeout=60_000,
+        shared_player = player.on(shared)
+        shared_player.wait_for(
+            "() => document.querySelector('#player').dataset.state === 'ready'", timeout=60_000
         )
         shared.click("[data-action=play]")
-        shared.wait_for_function("() => window.demixerPlayer.playing()")
-        shared.wait_for_function("() => window.demixerPlayer.position() > 0.3", timeout=10_000)
+        shared_player.wait_for("p => p.playing()")
+        shared_player.wait_for("p => p.position() > 0.3", timeout=10_000)
 
         name = shared.eval_on_selector(".stem[data-stem]", "row => row.dataset.stem")
         with shared.expect_download() as info:

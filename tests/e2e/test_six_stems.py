@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ import pytest
 import soundfile as sf
 
 from demixer.engine.importer import manifest
-from demixer.testing import signals
+from tests.e2e.conftest import generated_clip, separate_and_open, serving_models
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
 
@@ -35,30 +33,22 @@ SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
-def live_app(
-    serve_live_app: Callable[..., AbstractContextManager[object]],
-    six_stem_import: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[object]:
+def live_app(six_stem_import: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """`demixer serve` whose models folder holds the imported htdemucs_6s alone: other imports
     of the session (a bag of four) would only lengthen the worker's warm-up."""
-    models = tmp_path_factory.mktemp("six-stem-models")
-    (models / manifest.FOLDER).mkdir()
-    (models / manifest.FOLDER / MODEL).symlink_to(manifest.folder(six_stem_import, MODEL))
-    with serve_live_app(
-        tmp_path_factory.mktemp("demixer-e2e-six"),
-        Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e-six-stems-server.log",
-        {"DEMIXER_MODELS_DIR": str(models)},
-    ) as app:
+
+    def fill(models: Path) -> None:
+        (models / manifest.FOLDER).mkdir()
+        (models / manifest.FOLDER / MODEL).symlink_to(manifest.folder(six_stem_import, MODEL))
+
+    with serving_models(tmp_path_factory, "six-stems", fill) as app:
         yield app
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five seconds of generated music (one segment of the model) as a 16-bit WAV."""
-    path = tmp_path_factory.mktemp("six") / "six-part-groove.wav"
-    sf.write(path, signals.mix(signals.song(SECONDS, seed=8)).T, RATE, subtype="PCM_16")
-    return path
+    """Five seconds of generated music (one segment of the model)."""
+    return generated_clip(tmp_path_factory.mktemp("six"), "six-part-groove", SECONDS, seed=8)
 
 
 def read(data: bytes) -> np.ndarray:
@@ -68,7 +58,9 @@ def read(data: bytes) -> np.ndarray:
     return samples
 
 
-def test_a_six_stem_job_in_the_browser(page, sign_up, live_app, clip, screenshot_dir) -> None:
+def test_a_six_stem_job_in_the_browser(
+    page, player, sign_up, live_app, clip, screenshot_dir
+) -> None:
     sign_up("hexa")
 
     # the built-in models are not installed on this app: the form offers the import alone
@@ -77,41 +69,24 @@ def test_a_six_stem_job_in_the_browser(page, sign_up, live_app, clip, screenshot
     page.set_input_files("input[type='file']", str(clip))
     choice = page.get_by_label(re.compile("6 stems: drums, bass, other, vocals, guitar, piano"))
     choice.check()
-    page.locator("form:has(input[type='file']) [type='submit']").click()
-    page.wait_for_selector("#job[data-status]")
-    job_url = page.url.split("?")[0]
+    separate_and_open(page)  # the job page turns into the finished page by itself
 
-    status: dict = {}
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = page.request.get(job_url + "status/").json()
-        if status["status"] in ("done", "failed", "cancelled"):
-            break
-        time.sleep(0.5)
-    assert status.get("status") == "done", status
-
-    # ---- the finished page (the job page turns into it by itself): six rows, in the model's
-    # order, and a player holding six stems
-    page.wait_for_selector("#player:not([data-live='true'])", timeout=120_000)
-    page.wait_for_function("() => document.getElementById('player').dataset.state !== 'loading'")
-    assert page.get_attribute("#player", "data-state") == "ready", page.text_content(
-        ".player-status"
-    )
+    # ---- the finished page: six rows, in the model's order, and a player holding six stems
     assert "6 stems" in page.text_content("[data-role='kicker']")
     rows = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.stem)")
     assert tuple(rows) == SIX
     labels = page.eval_on_selector_all(".stem[data-stem]", "rows => rows.map(r => r.dataset.label)")
     assert [label.lower() for label in labels] == list(SIX)
     assert page.locator(".stem[data-stem] canvas.wave").count() == 6
-    assert page.evaluate("demixerPlayer.gains()") == dict.fromkeys(SIX, 1)
-    assert abs(page.evaluate("demixerPlayer.duration()") - SECONDS) < 0.1
+    assert player.evaluate("p => p.gains()") == dict.fromkeys(SIX, 1)
+    assert abs(player.evaluate("p => p.duration()") - SECONDS) < 0.1
     page.click("[data-action='play']")
-    page.wait_for_function("() => demixerPlayer.playing() && demixerPlayer.position() > 0.2")
-    sources = page.evaluate("demixerPlayer.sources()")
+    player.wait_for("p => p.playing() && p.position() > 0.2")
+    sources = player.evaluate("p => p.sources()")
     assert sorted(s["stem"] for s in sources) == sorted(SIX)
     assert len({(s["startTime"], s["offset"]) for s in sources}) == 1, sources  # one clock
     page.click(".stem[data-stem='guitar'] [data-action='solo']")
-    assert page.evaluate("demixerPlayer.gains()") == {n: int(n == "guitar") for n in SIX}
+    assert player.evaluate("p => p.gains()") == {n: int(n == "guitar") for n in SIX}
     page.click(".stem[data-stem='guitar'] [data-action='solo']")
     page.click("[data-action='play']")  # pause
     page.screenshot(path=str(screenshot_dir / "09-result-six-stems.png"), full_page=True)

@@ -70,11 +70,11 @@ def upload(page, clip: Path) -> str:
     return job_url
 
 
-def live(page) -> dict:
-    return page.evaluate("demixerPlayer.live()")
+def live(player) -> dict:
+    return player.evaluate("p => p.live()")
 
 
-def test_slower_than_real_time_waits_then_plays_through(page, sign_up, clip) -> None:
+def test_slower_than_real_time_waits_then_plays_through(page, player, sign_up, clip) -> None:
     sign_up("bea")
     job_url = upload(page, clip)
 
@@ -84,8 +84,8 @@ def test_slower_than_real_time_waits_then_plays_through(page, sign_up, clip) -> 
         "() => /^\\d+%$/.test(document.querySelector('[data-role=job-percent]').textContent)"
     )
     # the rule has a rate to go by (the job's own estimate, then the pieces seen)
-    page.wait_for_function("() => demixerPlayer.buffering(0).known", timeout=60_000)
-    assert page.evaluate("demixerPlayer.buffering(0).wait") > 0, "separation was not slow"
+    player.wait_for("p => p.buffering(0).known", timeout=60_000)
+    assert player.evaluate("p => p.buffering(0).wait") > 0, "separation was not slow"
 
     page.click("[data-action='play']")
     page.wait_for_selector("[data-role='buffering']:not([hidden])")
@@ -93,21 +93,21 @@ def test_slower_than_real_time_waits_then_plays_through(page, sign_up, clip) -> 
     assert re.match(r"Plays through from 0:00 in about \d+ s", words), words
     assert page.is_visible("[data-action='start-anyway']")
     assert page.get_attribute("#player", "data-waiting") == "true"
-    assert live(page)["runs"] == []  # held back: nothing started yet
+    assert live(player)["runs"] == []  # held back: nothing started yet
 
     # it starts by itself, once, and plays to the end (or the swap) without stopping
-    page.wait_for_function("() => demixerPlayer.live().runs.length > 0", timeout=120_000)
+    player.wait_for("p => p.live().runs.length > 0", timeout=120_000)
     assert page.is_hidden("[data-action='start-anyway']")
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        state = live(page)
+        state = live(player)
         if state["stalls"]:
-            log = page.evaluate("demixerPlayer.bufferingLog()")
+            log = player.evaluate("p => p.bufferingLog()")
             pytest.fail(f"playback stopped: {json.dumps(state)}\n{json.dumps(log)}")
-        if state["complete"] or not page.evaluate("demixerPlayer.playing()"):
+        if state["complete"] or not player.evaluate("p => p.playing()"):
             break
         time.sleep(0.3)
-    state = live(page)
+    state = live(player)
     assert state["stalls"] == 0
     assert len(state["runs"]) == 1 and not state["runs"][0]["forced"], state["runs"]
     assert {entry["run"] for entry in state["scheduled"]} == {state["scheduled"][0]["run"]}
@@ -183,20 +183,20 @@ def test_a_rendered_download_says_so_beside_the_control_clicked(
     assert page.errors == []
 
 
-def test_waveform_zoom_and_markers(page, sign_up, tmp_path: Path) -> None:
+def test_waveform_zoom_and_markers(page, player, sign_up, tmp_path: Path) -> None:
     short = tmp_path / "marked-groove.wav"
     sf.write(short, signals.mix(signals.song(8.0, seed=3)).T, RATE, subtype="PCM_16")
     sign_up("eve")
     submit(page, short)
     page.wait_for_selector("#player:not([data-live])", timeout=180_000)
     page.wait_for_selector("[data-action='marker-add']:not([disabled])")
-    duration = page.evaluate("demixerPlayer.duration()")
-    assert page.evaluate("demixerPlayer.view()") == {"start": 0, "end": duration}
+    duration = player.evaluate("p => p.duration()")
+    assert player.evaluate("p => p.view()") == {"start": 0, "end": duration}
 
     # zoom: the buttons around the playhead, Ctrl + wheel (a pinch) around the pointer
-    page.evaluate("demixerPlayer.seek(4)")
+    player.evaluate("p => p.seek(4)")
     page.click("[data-action='zoom-in']")
-    view = page.evaluate("demixerPlayer.view()")
+    view = player.evaluate("p => p.view()")
     assert abs((view["end"] - view["start"]) - duration / 2) < 1e-6 and view["start"] <= 4
     wave = page.locator(".stem[data-stem='drums'] canvas")
     box = wave.bounding_box()
@@ -207,39 +207,37 @@ def test_waveform_zoom_and_markers(page, sign_up, tmp_path: Path) -> None:
     page.keyboard.down("Control")
     page.mouse.wheel(0, -100)
     page.keyboard.up("Control")
-    page.wait_for_function(
-        f"() => demixerPlayer.view().end - demixerPlayer.view().start < {
-            (view['end'] - view['start']) * 0.9
-        }"
+    player.wait_for(
+        "(p, span) => p.view().end - p.view().start < span", (view["end"] - view["start"]) * 0.9
     )
-    zoomed = page.evaluate("demixerPlayer.view()")
+    zoomed = player.evaluate("p => p.view()")
     assert abs(zoomed["start"] + 0.75 * (zoomed["end"] - zoomed["start"]) - under) < 0.01
     # a click on the zoomed waveform seeks to the time drawn there
     page.mouse.click(box["x"] + box["width"] / 2, y)
     middle = (zoomed["start"] + zoomed["end"]) / 2
-    assert abs(page.evaluate("demixerPlayer.position()") - middle) < 0.05
+    assert abs(player.evaluate("p => p.position()") - middle) < 0.05
     page.click("[data-action='zoom-fit']")
-    assert page.evaluate("demixerPlayer.view()") == {"start": 0, "end": duration}
+    assert player.evaluate("p => p.view()") == {"start": 0, "end": duration}
 
     # markers: name a point (M, or the button), jump to it, loop between two
-    page.evaluate("demixerPlayer.seek(2)")
+    player.evaluate("p => p.seek(2)")
     page.locator("body").press("m")
     page.keyboard.type("Verse")
     page.keyboard.press("Tab")
-    page.evaluate("demixerPlayer.seek(5)")
+    player.evaluate("p => p.seek(5)")
     page.click("[data-action='marker-add']")
     page.keyboard.type("Chorus")
     page.keyboard.press("Tab")
-    marks = page.evaluate("demixerPlayer.markers()")
+    marks = player.evaluate("p => p.markers()")
     assert [(m["time"], m["name"]) for m in marks] == [(2, "Verse"), (5, "Chorus")]
     page.get_by_role("button", name=re.compile("^Go to Verse")).click()
-    assert page.evaluate("demixerPlayer.position()") == 2
+    assert player.evaluate("p => p.position()") == 2
     page.get_by_role("button", name="Loop from Verse to the next marker").click()
-    state = page.evaluate("demixerPlayer.practice.state()")
+    state = player.evaluate("p => p.practice.state()")
     assert state["loop"] == {"start": 2, "end": 5} and state["loopOn"]
     page.reload()  # kept in the browser
     page.wait_for_selector("[data-action='marker-add']:not([disabled])")
-    assert [m["name"] for m in page.evaluate("demixerPlayer.markers()")] == ["Verse", "Chorus"]
+    assert [m["name"] for m in player.evaluate("p => p.markers()")] == ["Verse", "Chorus"]
     page.get_by_role("button", name="Remove Chorus").click()
-    assert [m["name"] for m in page.evaluate("demixerPlayer.markers()")] == ["Verse"]
+    assert [m["name"] for m in player.evaluate("p => p.markers()")] == ["Verse"]
     assert page.errors == []

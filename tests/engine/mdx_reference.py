@@ -1,13 +1,16 @@
 """Helper run with the importer environment's Python (PyTorch, audio-separator 0.47.1); imports
 nothing from demixer.
 
-``make OUT.onnx``: a random-weight MDX-Net-shaped graph, a small conv net exported with the
-signature UVR's files have (input ``input``, float32 (1, 4, DIM_F, DIM_T) -> the same shape).
+``make OUT.onnx [DIM_T]``: a random-weight MDX-Net-shaped graph, a small conv net with a
+TDF-like layer across the frequency bins, exported with the signature UVR's files have (input
+``input``, float32 (1, 4, DIM_F, DIM_T) -> the same shape; DIM_T 256 unless given).
 
-``separate MODEL.onnx AUDIO OUT.npz``: audio-separator's ``MDXSeparator`` at its defaults
-(segment size 256, overlap 0.25, batch 1, denoise off) on the file, its two stems saved as
-float32 (2, N) arrays under their stem names, taken as it hands them to be written (before the
-writer's own peak normalisation and 16-bit conversion).
+``separate MODEL.onnx AUDIO OUT.npz [DIM_T SEGMENT]``: audio-separator's ``MDXSeparator`` at its
+defaults (segment size 256, overlap 0.25, batch 1, denoise off; the graph's dim_t 256) or at the
+given dim_t and segment size, on the file, its two stems saved as float32 (2, N) arrays under
+their stem names, taken as it hands them to be written (before the writer's own peak
+normalisation and 16-bit conversion). Where the segment size is not dim_t the reference runs the
+graph converted to PyTorch by onnx2torch.
 """
 
 from __future__ import annotations
@@ -26,28 +29,47 @@ class TinyMdx(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.first = torch.nn.Conv2d(4, 8, 3, padding=1)
+        self.across = torch.nn.Linear(DIM_F, DIM_F)  # MDX-Net's TDF: a layer across the bins
         self.second = torch.nn.Conv2d(8, 4, 3, padding=1)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
-        return spec * 0.5 + self.second(torch.tanh(self.first(spec)))
+        hidden = torch.tanh(self.first(spec)).transpose(2, 3)  # (b, c, t, f)
+        return spec * 0.5 + self.second(self.across(hidden).transpose(2, 3))
 
 
-def make(out: Path) -> None:
+def make(out: Path, dim_t: int = DIM_T) -> None:
     torch.manual_seed(21)
     model = TinyMdx().eval()
-    example = torch.zeros(1, 4, DIM_F, DIM_T)
+    example = torch.zeros(1, 4, DIM_F, dim_t)
     torch.onnx.export(
-        model, (example,), str(out), input_names=["input"], output_names=["output"], dynamo=False
+        model,
+        (example,),
+        str(out),
+        input_names=["input"],
+        output_names=["output"],
+        opset_version=13,  # one onnx2torch converts (it has no converter for opset 19's Constant)
+        dynamo=False,
     )
 
 
-def separate(model: Path, audio: Path, out: Path) -> None:
+def _without_torchvision() -> None:
+    """onnx2torch imports torchvision for its NMS and RoiAlign converters only, and the
+    torchvision wheel here is not the CPU build torch is (its operators fail to register): a
+    stand-in module lets onnx2torch load; an MDX-Net graph has neither operator."""
     import types
 
-    # mdx_separator imports onnx2torch, which imports torchvision, whose wheel here is not the CPU
-    # build torch is: its operators fail to register. onnx2torch only runs when the segment size
-    # is not the graph's dim_t, never here (the graph runs on onnxruntime), so it is stubbed.
-    sys.modules.setdefault("onnx2torch", types.ModuleType("onnx2torch"))
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("torchvision is not available to this reference")
+
+    vision, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+    ops.nms = ops.roi_align = ops.box_convert = unavailable  # type: ignore[attr-defined]
+    vision.ops = ops  # type: ignore[attr-defined]
+    sys.modules.setdefault("torchvision", vision)
+    sys.modules.setdefault("torchvision.ops", ops)
+
+
+def separate(model: Path, audio: Path, out: Path, dim_t: int = DIM_T, segment: int = 256) -> None:
+    _without_torchvision()
     from audio_separator.separator.architectures.mdx_separator import MDXSeparator
 
     logger = logging.getLogger("reference")
@@ -63,7 +85,7 @@ def separate(model: Path, audio: Path, out: Path) -> None:
         "model_data": {
             "compensate": COMPENSATE,
             "mdx_dim_f_set": DIM_F,
-            "mdx_dim_t_set": int(np.log2(DIM_T)),
+            "mdx_dim_t_set": int(np.log2(dim_t)),
             "mdx_n_fft_scale_set": N_FFT,
             "primary_stem": PRIMARY,
         },
@@ -77,7 +99,7 @@ def separate(model: Path, audio: Path, out: Path) -> None:
         "sample_rate": 44100,
     }
     # Separator's defaults (separator.py: mdx_params)
-    arch = {"hop_length": 1024, "segment_size": 256, "overlap": 0.25, "batch_size": 1}
+    arch = {"hop_length": 1024, "segment_size": segment, "overlap": 0.25, "batch_size": 1}
     separator = MDXSeparator(common, {**arch, "enable_denoise": False})
     stems: dict[str, np.ndarray] = {}
 
@@ -92,6 +114,6 @@ def separate(model: Path, audio: Path, out: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "make":
-        make(Path(sys.argv[2]))
+        make(Path(sys.argv[2]), *map(int, sys.argv[3:]))
     else:
-        separate(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+        separate(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), *map(int, sys.argv[5:]))

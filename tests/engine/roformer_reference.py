@@ -9,7 +9,8 @@ RoFormer vocals model and viperx's BS-RoFormer 1297.
 
 ``demix CONFIG CHECKPOINT MIX.npy OUT.npy``: the reference's whole-song inference on a (2, N)
 float32 mix: MSST's ``utils/model_utils.py`` ``demix`` (generic mode, commit e5da5ed) transcribed
-as it is, then ``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
+as it is, with ``inference.normalize`` as its ``inference.py`` applies it, then
+``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
 """
 
 from __future__ import annotations
@@ -85,12 +86,46 @@ SMALL["mel_target"] = {
     "inference": {"batch_size": 1, "num_overlap": 4},
     "model": {**SMALL["mel_small"]["model"], "num_stems": 1},
 }
-# the published configs of the two best-known checkpoints (model sections as published)
+SMALL["mel_norm"] = {  # a target model run on the normalised mix (MSST's inference.normalize)
+    **SMALL["mel_small"],
+    "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
+    "inference": {"batch_size": 2, "num_overlap": 2, "normalize": True},
+    "model": {**SMALL["mel_small"]["model"], "num_stems": 1},
+}
+# The published configs of the two best-known checkpoints, every section as MSST's repository
+# (ZFTurbo/Music-Source-Separation-Training, MIT) publishes them:
+# configs/KimberleyJensen/config_vocals_mel_band_roformer_kj.yaml and
+# configs/viperx/model_bs_roformer_ep_317_sdr_12.9755.yaml (audio-separator 0.47.1 packages no
+# RoFormer config: it downloads them beside the checkpoints).
+_MULTI_STFT = {
+    "multi_stft_resolution_loss_weight": 1.0,
+    "multi_stft_resolutions_window_sizes": (4096, 2048, 1024, 512, 256),
+    "multi_stft_hop_size": 147,
+    "multi_stft_normalized": False,
+}
+_TRAINING = {
+    "gradient_accumulation_steps": 1,
+    "grad_clip": 0,
+    "instruments": ["vocals", "other"],
+    "lr": 1.0e-05,
+    "patience": 2,
+    "reduce_factor": 0.95,
+    "target_instrument": "vocals",
+    "num_epochs": 1000,
+    "num_steps": 1000,
+}
 FLAGSHIP = {
     "kim_mel_band_roformer": {
-        "audio": {"chunk_size": 352800, "num_channels": 2, "sample_rate": 44100},
-        "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
-        "inference": {"batch_size": 1, "num_overlap": 2},
+        "audio": {
+            "chunk_size": 352800,
+            "dim_f": 1024,
+            "dim_t": 256,
+            "hop_length": 441,
+            "n_fft": 2048,
+            "num_channels": 2,
+            "sample_rate": 44100,
+            "min_mean_abs": 0.0,
+        },
         "model": {
             "dim": 384,
             "depth": 6,
@@ -111,12 +146,39 @@ FLAGSHIP = {
             "stft_win_length": 2048,
             "stft_normalized": False,
             "mask_estimator_depth": 2,
+            **_MULTI_STFT,
         },
+        "training": {
+            "batch_size": 4,
+            **_TRAINING,
+            "augmentation": False,
+            "augmentation_type": None,
+            "use_mp3_compress": False,
+            "augmentation_mix": False,
+            "augmentation_loudness": False,
+            "augmentation_loudness_type": 1,
+            "augmentation_loudness_min": 0,
+            "augmentation_loudness_max": 0,
+            "q": 0.95,
+            "coarse_loss_clip": False,
+            "ema_momentum": 0.999,
+            "optimizer": "adam",
+            "other_fix": True,
+            "use_amp": True,
+        },
+        "inference": {"batch_size": 4, "dim_t": 256, "num_overlap": 2},
     },
     "bs_roformer_1297": {
-        "audio": {"chunk_size": 352800, "num_channels": 2, "sample_rate": 44100},
-        "training": {"instruments": ["vocals", "other"], "target_instrument": "vocals"},
-        "inference": {"batch_size": 1, "num_overlap": 2},
+        "audio": {
+            "chunk_size": 352800,
+            "dim_f": 1024,
+            "dim_t": 801,
+            "hop_length": 441,
+            "n_fft": 2048,
+            "num_channels": 2,
+            "sample_rate": 44100,
+            "min_mean_abs": 0.0,
+        },
         "model": {
             "dim": 512,
             "depth": 12,
@@ -142,7 +204,19 @@ FLAGSHIP = {
             "stft_win_length": 2048,
             "stft_normalized": False,
             "mask_estimator_depth": 2,
+            **_MULTI_STFT,
         },
+        "training": {
+            "batch_size": 2,
+            **_TRAINING,
+            "q": 0.95,
+            "coarse_loss_clip": True,
+            "ema_momentum": 0.999,
+            "optimizer": "adam",
+            "other_fix": True,
+            "use_amp": True,
+        },
+        "inference": {"batch_size": 4, "dim_t": 801, "num_overlap": 2},
     },
 }
 
@@ -242,16 +316,32 @@ def demix(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
     return estimated_sources
 
 
+def infer(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
+    """MSST's ``inference.py`` around ``demix``: with ``inference.normalize`` the mix goes in as
+    ``utils/audio_utils.py``'s ``normalize_audio`` makes it and each stem comes back through its
+    ``denormalize_audio``; a ``target_instrument``'s complement is the mix minus the target (as
+    demixer defines it: MSST's ``--extract_instrumental`` subtracts before scaling back).
+    float32 (2, N) -> float32 (S, 2, N)."""
+    normalize = (config.get("inference") or {}).get("normalize") is True
+    seen = mix
+    if normalize:
+        mono = mix.mean(0)
+        mean, std = mono.mean(), mono.std()
+        seen = (mix - mean) / std
+    stems = demix(config, model, seen)
+    if normalize:
+        stems = stems * std + mean
+    if (config.get("training") or {}).get("target_instrument"):
+        stems = np.stack([stems[0], mix - stems[0]])
+    return stems.astype(np.float32)
+
+
 def main(argv: list[str]) -> None:
     if argv[0] == "make":
         make(Path(argv[1]), FLAGSHIP if "--flagship" in argv else SMALL)
     elif argv[0] == "demix":
         config, model = load(Path(argv[1]), Path(argv[2]))
-        mix = np.load(argv[3])
-        stems = demix(config, model, mix)
-        if config["training"].get("target_instrument"):
-            stems = np.stack([stems[0], mix - stems[0]])
-        np.save(argv[4], stems.astype(np.float32))
+        np.save(argv[4], infer(config, model, np.load(argv[3])))
     else:
         raise SystemExit(f"unknown command {argv[0]}")
 

@@ -7,8 +7,9 @@ tests/engine/test_import_spectral.py.
 published configs of the 6-stem DrumSep MDX23C and SCNet-large.
 
 ``demix CONFIG CHECKPOINT MIX.npy OUT.npy``: the reference's whole-song inference on a (2, N)
-float32 mix: MSST's ``demix`` (generic mode; ``roformer_reference.demix``, transcribed as it is),
-then ``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
+float32 mix: MSST's ``demix`` (generic mode) and ``inference.normalize``
+(``roformer_reference.infer``, transcribed as they are), then ``target_instrument``'s complement
+as ``mix - target``. Writes (S, 2, N) float32.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import yaml
 from pymss_core.config import to_attrdict
 from pymss_core.modules.mdx23c_tfc_tdf_v3 import TFC_TDF_net
 from pymss_core.modules.scnet import SCNet
-from roformer_reference import Dumper, demix
+from roformer_reference import Dumper, infer
 
 _MDX_MODEL = {
     "act": "gelu",
@@ -84,6 +85,14 @@ SMALL = {
         "training": {"instruments": ["drums", "bass", "other", "vocals"]},
         "inference": {"batch_size": 1, "num_overlap": 4},
     },
+}
+# several stems run on the normalised mix (MSST's inference.normalize)
+SMALL["mdx_norm"] = {
+    "model_type": "mdx23c",
+    "audio": _MDX_AUDIO,
+    "model": _MDX_MODEL,
+    "training": {"instruments": ["kick", "snare", "toms"], "target_instrument": None},
+    "inference": {"batch_size": 1, "dim_t": 64, "num_overlap": 2, "normalize": True},
 }
 
 # the published flagship configs (model sections as published): MSST's
@@ -179,11 +188,7 @@ def main(argv: list[str]) -> None:
         model.load_state_dict(torch.load(argv[2], map_location="cpu", weights_only=True))
         model.eval()
         config.setdefault("training", {}).setdefault("target_instrument", None)
-        mix = np.load(argv[3])
-        stems = demix(config, model, mix)
-        if config["training"].get("target_instrument"):
-            stems = np.stack([stems[0], mix - stems[0]])
-        np.save(argv[4], stems.astype(np.float32))
+        np.save(argv[4], infer(config, model, np.load(argv[3])))
     else:
         raise SystemExit(f"unknown command {argv[0]}")
 

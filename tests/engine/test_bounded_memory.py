@@ -1,5 +1,5 @@
 """The bounded path for long tracks (``low_memory``): the mix and the stems on disk, released
-behind the work, stretches of bounded size, the same samples as in memory."""
+behind the work, pieces of bounded size, the same samples as in memory."""
 
 from __future__ import annotations
 
@@ -29,15 +29,15 @@ def _resident_bytes(array: np.ndarray) -> int:
     raise AssertionError("no mapping holds the array")
 
 
-def test_release_drops_a_stretch_of_every_stem_and_keeps_its_samples() -> None:
+def test_release_drops_a_piece_of_every_stem_and_keeps_its_samples() -> None:
     n = 1 << 20
     out = buffers.disk_array((3, 2, n))
     out[...] = np.arange(n, dtype=np.float32)
-    stretch = out[..., 1000 : n - 1000]  # rows not contiguous: one stretch of every stem
+    piece = out[..., 1000 : n - 1000]  # rows not contiguous: one piece of every stem
     assert _resident_bytes(out) >= out.nbytes - (1 << 16)
-    buffers.release(stretch, 0, stretch.shape[-1])
+    buffers.release(piece, 0, piece.shape[-1])
     assert _resident_bytes(out) < out.nbytes / 50
-    np.testing.assert_array_equal(stretch[2, 1], np.arange(1000, n - 1000, dtype=np.float32))
+    np.testing.assert_array_equal(piece[2, 1], np.arange(1000, n - 1000, dtype=np.float32))
 
 
 @pytest.mark.parametrize(("channels", "rate"), [(1, 44100), (2, 48000), (6, 96000)])
@@ -83,18 +83,18 @@ class _AllAtOnce:
 
 
 @pytest.mark.parametrize("low_memory", [False, True])
-def test_a_session_that_tells_nothing_early_hands_over_bounded_stretches(
+def test_a_session_that_tells_nothing_early_hands_over_bounded_pieces(
     tmp_path: Path, low_memory: bool
 ) -> None:
     path = tmp_path / "in.wav"
-    sf.write(path, np.full((separate.LATE_STRETCH * 2 + 500, 2), 0.5), 44100, subtype="FLOAT")
-    seen: list[separate.Stretch] = []
+    sf.write(path, np.full((separate.LATE_PIECE * 2 + 500, 2), 0.5), 44100, subtype="FLOAT")
+    seen: list[separate.Piece] = []
     options = SeparationOptions(model="spleeter", low_memory=low_memory)
     result = separate.separate_file(path, options, model=_AllAtOnce(), on_ready=seen.append)
     assert [(s.start, s.end) for s in seen] == [
-        (0, separate.LATE_STRETCH),
-        (separate.LATE_STRETCH, 2 * separate.LATE_STRETCH),
-        (2 * separate.LATE_STRETCH, 2 * separate.LATE_STRETCH + 500),
+        (0, separate.LATE_PIECE),
+        (separate.LATE_PIECE, 2 * separate.LATE_PIECE),
+        (2 * separate.LATE_PIECE, 2 * separate.LATE_PIECE + 500),
     ]
     assert buffers.on_disk(result.source.samples) == low_memory
     joined = np.concatenate([s.stems["accompaniment"] for s in seen], axis=-1)
@@ -102,20 +102,20 @@ def test_a_session_that_tells_nothing_early_hands_over_bounded_stretches(
 
 
 @pytest.mark.model
-def test_spleeter_hands_over_final_stretches_and_disk_changes_nothing() -> None:
+def test_spleeter_hands_over_final_pieces_and_disk_changes_nothing() -> None:
     spleeter = shared_spleeter()
     rng = np.random.default_rng(5)
     mix = (0.1 * rng.standard_normal((2, 1_300_000))).astype(np.float32)  # three blocks
     in_memory = spleeter.separate(mix)
     on_disk_mix = buffers.disk_array(mix.shape)
     on_disk_mix[...] = mix
-    stretches: list[tuple[int, int, np.ndarray]] = []
+    pieces: list[tuple[int, int, np.ndarray]] = []
     out = spleeter.separate(
         on_disk_mix,
         out=buffers.disk_array(in_memory.shape),
-        on_ready=lambda a, b, block: stretches.append((a, b, np.array(block))),
+        on_ready=lambda a, b, block: pieces.append((a, b, np.array(block))),
     )
     np.testing.assert_array_equal(out, in_memory)
-    assert [a for a, _, _ in stretches] == [0] + [b for _, b, _ in stretches[:-1]]
-    assert stretches[-1][1] == mix.shape[-1] and len(stretches) == 3
-    np.testing.assert_array_equal(np.concatenate([s for *_, s in stretches], -1), in_memory)
+    assert [a for a, _, _ in pieces] == [0] + [b for _, b, _ in pieces[:-1]]
+    assert pieces[-1][1] == mix.shape[-1] and len(pieces) == 3
+    np.testing.assert_array_equal(np.concatenate([s for *_, s in pieces], -1), in_memory)

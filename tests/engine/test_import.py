@@ -8,37 +8,25 @@ cannot be built the tests are skipped, saying why.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
-from demixer.engine import model_files, registry
+from demixer.engine import registry
 from demixer.engine.errors import ModelNotAvailable
-from demixer.engine.importer import environment
 from demixer.engine.options import SeparationOptions
 from demixer.engine.separate import Progress, count_segments
 from demixer.engine.sessions import load_model
 from demixer.testing import signals
+from tests.engine.import_parity import MIN_SNR_DB, models_cli, snr_db
 
 pytestmark = pytest.mark.model
 HELPER = Path(__file__).with_name("demucs_reference.py")
 CLI = [sys.executable, "-m", "demixer.engine.cli"]
-MIN_SNR_DB = 40.0
-
-
-@pytest.fixture(scope="module")
-def models_folder(imports_folder: Path) -> Iterator[Path]:
-    """Imports go to the session's folder of their own, which the registry reads meanwhile."""
-    previous = model_files._configured_dir
-    registry.configure(imports_folder)
-    yield imports_folder
-    model_files._configured_dir = previous
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +39,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, Path]:
 
 
 def import_cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "--models-dir", str(folder), "models", "import", *args],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        env={**os.environ, "DEMIXER_IMPORTER_ENV": str(environment.location())},
-        check=False,
-    )
+    return models_cli(folder, "import", *args)
 
 
 def reference(importer_python: Path, clip: Path, files: list[Path], target: Path) -> np.ndarray:
@@ -66,11 +47,6 @@ def reference(importer_python: Path, clip: Path, files: list[Path], target: Path
     command = [str(importer_python), str(HELPER), "apply", str(clip), str(target)]
     subprocess.run([*command, *map(str, files)], check=True, timeout=1800)
     return np.load(target)
-
-
-def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    noise = np.sum((reference.astype(np.float64) - estimate) ** 2)
-    return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / noise))
 
 
 def check_parity(

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,47 +15,35 @@ import pytest
 import soundfile as sf
 
 from demixer.engine import model_files, registry
-from demixer.engine.importer import environment
 from demixer.engine.mdx import params
 from demixer.engine.options import SeparationOptions
 from demixer.engine.separate import Progress, separate_file
 from demixer.testing import signals
+from tests.engine.import_parity import MIN_SNR_DB, models_cli, snr_db
 
 HELPER = Path(__file__).with_name("mdx_reference.py")
-CLI = [sys.executable, "-m", "demixer.engine.cli"]
-MIN_SNR_DB = 40.0
+PAIRS = (("Vocals", "vocals"), ("Instrumental", "instrumental"))  # reference's label, our stem
 FLAGS = ["--n-fft", "2048", "--dim-f", "96", "--compensate", "1.035", "--primary-stem", "Vocals"]
 
 
-@pytest.fixture(scope="module")
-def models_folder(imports_folder: Path) -> Iterator[Path]:
-    previous = model_files._configured_dir
-    registry.configure(imports_folder)
-    yield imports_folder
-    model_files._configured_dir = previous
+def make_graph(python: Path, out: Path, dim_t: int = 256) -> Path:
+    """A random-weight MDX-Net-shaped graph declared with ``dim_t`` frames."""
+    command = [str(python), str(HELPER), "make", str(out), str(dim_t)]
+    subprocess.run(command, check=True, timeout=600)
+    return out
 
 
 @pytest.fixture(scope="module")
 def tiny_graph(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("mdx") / "UVR-MDX-NET-tiny.onnx"
-    subprocess.run([str(importer_python), str(HELPER), "make", str(out)], check=True, timeout=600)
-    return out
+    return make_graph(importer_python, out)
 
 
-def models_cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "--models-dir", str(folder), "models", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DEMIXER_IMPORTER_ENV": str(environment.location())},
-        check=False,
-    )
-
-
-def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    noise = np.sum((reference.astype(np.float64) - estimate) ** 2)
-    return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / noise))
+def reference(python: Path, graph: Path, audio: Path, target: Path, *sizes: int) -> dict:
+    """audio-separator's MDXSeparator on ``audio`` (at ``dim_t, segment_size`` when given)."""
+    command = [str(python), str(HELPER), "separate", str(graph), str(audio), str(target)]
+    subprocess.run([*command, *map(str, sizes)], check=True, timeout=600)
+    return dict(np.load(target))
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +65,7 @@ def test_import_registers_the_file_with_its_parameters(
         "compensate": 1.035,
         "primary_stem": "Vocals",
         "hop": 1024,
+        "segment_size": 256,
     }
     assert manifest["sha256"] == model_files.sha256_of(tiny_graph)
     spec = registry.get_spec(tiny_mdx)
@@ -107,16 +94,10 @@ def test_separation_matches_audio_separator(
     sf.write(path, (mix if channels == 2 else mix[:1]).T, 44100, subtype="FLOAT")
     reports: list[Progress] = []
     ours = separate_file(path, SeparationOptions(model=tiny_mdx), progress=reports.append)
-    target = tmp_path / "reference.npz"
-    command = [str(importer_python), str(HELPER), "separate", str(tiny_graph), str(path)]
-    subprocess.run([*command, str(target)], check=True, timeout=600)
-    theirs = np.load(target)
+    theirs = reference(importer_python, tiny_graph, path, tmp_path / "reference.npz")
     assert list(ours.stems) == ["vocals", "instrumental"]
     assert reports[-1].done == reports[-1].total >= 2
-    snrs = [
-        snr_db(theirs[label], ours.stems[name])
-        for label, name in (("Vocals", "vocals"), ("Instrumental", "instrumental"))
-    ]
+    snrs = [snr_db(theirs[label], ours.stems[stem]) for label, stem in PAIRS]
     print(f"MDX-Net parity, {channels} channel(s): vocals/instrumental {snrs} dB")
     assert min(snrs) >= MIN_SNR_DB, snrs
 
@@ -146,11 +127,50 @@ def test_uvr_hash_is_the_md5_of_the_last_10240000_bytes(tmp_path: Path) -> None:
 
 def test_the_well_known_table_holds_runnable_parameters() -> None:
     table = json.loads(params.KNOWN.read_text())["models"]
-    runnable = {k: r for k, r in table.items() if r["dim_t"] == params.SEGMENT}
-    rows = [params.from_mapping(row, key) for key, row in runnable.items()]
-    for key in table.keys() - runnable.keys():  # audio-separator converts these to PyTorch
-        with pytest.raises(params.ParamsError, match="segment size 256"):
-            params.from_mapping(table[key], key)
+    rows = [params.from_mapping(row, key) for key, row in table.items()]
+    # every row runs at audio-separator's default segment size, dim_t 128 and 512 included
+    assert {r.segment_size for r in rows} == {params.SEGMENT}
+    assert {r.dim_t for r in rows} == {128, 256, 512}
     # UVR-MDX-NET-Inst_HQ_3, as audio-separator's own log prints its values
     assert table["55657dd70583b0fedfba5f67df11d711"]["n_fft"] == 6144
     assert {r.sources for r in rows} >= {("vocals", "instrumental"), ("no_crowd", "crowd")}
+    with pytest.raises(params.ParamsError, match="longer than n_fft"):
+        params.from_mapping({**table["55657dd70583b0fedfba5f67df11d711"], "segment_size": 6}, "x")
+
+
+@pytest.fixture(scope="module")
+def graph_512(importer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("mdx-512") / "UVR-MDX-NET-512.onnx"
+    return make_graph(importer_python, out, dim_t=512)
+
+
+@pytest.mark.parametrize("segment", [None, 512], ids=["default-segment", "segment-512"])
+def test_a_graph_of_another_dim_t_runs_as_audio_separator_runs_it(
+    segment: int | None,
+    graph_512: Path,
+    models_folder: Path,
+    importer_python: Path,
+    tmp_path: Path,
+) -> None:
+    """dim_t 512 at audio-separator's default segment size (256 frames: the reference converts
+    the graph to PyTorch; demixer opens its frame axis in onnxruntime), and at 512 (both run the
+    graph as it is)."""
+    name = f"mdx-512-at-{segment or params.SEGMENT}"
+    sizes = ["--segment-size", str(segment)] if segment else []
+    flags = [*FLAGS, "--dim-t", "512", *sizes, "--name", name]
+    result = models_cli(models_folder, "import", str(graph_512), *flags)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((models_folder / "imported" / name / "manifest.json").read_text())
+    assert manifest["params"]["dim_t"] == 512
+    assert manifest["params"]["segment_size"] == (segment or params.SEGMENT)
+    assert manifest["sha256"] == model_files.sha256_of(graph_512)  # the file as given
+    path = tmp_path / "song.wav"
+    sf.write(path, signals.mix(signals.song(14.3, seed=4), peak=0.95).T, 44100, subtype="FLOAT")
+    reports: list[Progress] = []
+    ours = separate_file(path, SeparationOptions(model=name), progress=reports.append)
+    sizes_used = (512, segment or params.SEGMENT)
+    theirs = reference(importer_python, graph_512, path, tmp_path / "reference.npz", *sizes_used)
+    assert reports[-1].done == reports[-1].total >= 3
+    snrs = [snr_db(theirs[label], ours.stems[stem]) for label, stem in PAIRS]
+    print(f"MDX-Net dim_t 512 at segment size {sizes_used[1]}: vocals/instrumental {snrs} dB")
+    assert min(snrs) >= MIN_SNR_DB, snrs

@@ -111,13 +111,13 @@ def test_the_recipe_runs_both_steps_as_by_hand(
     assert made.returncode == 0, made.stderr
     _, mix = song_6s
     reports: list[Progress] = []
-    stretches: list[tuple[int, int, np.ndarray]] = []
+    pieces: list[tuple[int, int, np.ndarray]] = []
     options = SeparationOptions(model="split")
     ours = load_model(options).separate(
         mix,
         options,
         progress=reports.append,
-        on_ready=lambda start, end, block: stretches.append((start, end, block.copy())),
+        on_ready=lambda start, end, block: pieces.append((start, end, block.copy())),
     )
     spleeter_options = SeparationOptions(model="spleeter")
     spleeter = load_model(spleeter_options).separate(mix, spleeter_options)
@@ -129,9 +129,9 @@ def test_the_recipe_runs_both_steps_as_by_hand(
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(0 < f < 0.2 for f in fractions)  # the first step's share is reported
     assert any(0.5 < f < 1 for f in fractions)  # and the second's
-    # the second step's final stretches come with the first's stems beside them, in order
-    assert stretches and stretches[0][0] == 0
-    for (_, end, _), (start, _, _) in itertools.pairwise(stretches):
+    # the second step's final pieces come with the first's stems beside them, in order
+    assert pieces and pieces[0][0] == 0
+    for (_, end, _), (start, _, _) in itertools.pairwise(pieces):
         assert start == end
-    for start, end, block in stretches:
+    for start, end, block in pieces:
         np.testing.assert_array_equal(block, ours[:, :, start:end])

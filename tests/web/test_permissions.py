@@ -31,11 +31,13 @@ TRACK_URLS = {
 }
 SEPARATION_URLS = {
     "separation-detail": [("get", (), {}, 200)],
+    # the stems the player loads to compare with another separation of the track
+    "separation-stems-json": [("get", (), {}, 200)],
     "separation-status": [("get", (), {}, 200)],
     "separation-cancel": [("post", (), {}, 302)],
-    # a done job has no stretches left: 404 for its owner too (tests/web/test_stretches.py
+    # a done job has no pieces left: 404 for its owner too (tests/web/test_pieces.py
     # serves a running job's to its owner)
-    "separation-stretch": [("get", ("0" * 16, "0"), {}, 404)],
+    "separation-piece": [("get", ("0" * 16, "0"), {}, 404)],
     "stem-download": [("get", ("vocals", "wav"), {}, 202), ("get", ("vocals", "flac"), {}, 200)],
     "stem-preview": [("get", ("vocals",), {}, 200)],
     "separation-zip": [("get", (), {}, 200)],

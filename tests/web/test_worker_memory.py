@@ -1,12 +1,12 @@
 """The worker's memory stays inside its stated budget (README, "Worker memory") on a long,
 high-rate, many-channel input: the real worker task body on a real job, in a child process of
-its own (``demixer.testing.worker_memory``), Spleeter, stretches published as they come.
+its own (``demixer.testing.worker_memory``), Spleeter, pieces published as they come.
 
 Three minutes at 192 kHz in 7.1 stands in for the limits (the bench, ``bench/worker_memory.py``,
 runs 20 minutes): with ``DEMIXER_LOW_MEMORY_MINUTES=1`` it takes the path every track past the
 threshold takes, and what the job adds on top of the warm session must not depend on the length.
 Before the bounded path, the whole result came back to memory at the end (three copies of it
-while the stretches were published, the waveform peaks a fourth) and this job added ~580 MiB.
+while the pieces were published, the waveform peaks a fourth) and this job added ~580 MiB.
 """
 
 from __future__ import annotations

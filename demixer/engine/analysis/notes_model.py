@@ -30,6 +30,7 @@ FILES = wheel_files.WheelFiles(
         )
     },
     licence_member="basic_pitch-0.4.0.dist-info/LICENSE",
+    notice_member="basic_pitch-0.4.0.dist-info/NOTICE",
     licence_note=LICENSE_NOTE,
 )
 

@@ -1,6 +1,6 @@
 """The chunked overlap-add that drives an htdemucs graph over a whole track (Meta's
 ``demucs.apply``): segments, shifts, the triangular weights, the host thread that prepares the
-next segment and finishes the last one while the graph runs, and final stretches handed on as
+next segment and finishes the last one while the graph runs, and final pieces handed on as
 soon as every segment over them is added."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def separate_array(
     array here would pull all of it into memory) to receive the result. Raises
     :class:`Cancelled` between segments when ``cancel()`` turns true.
 
-    ``on_ready(start, end, block)`` is handed each stretch of the output as soon as it is final
+    ``on_ready(start, end, block)`` is handed each piece of the output as soon as it is final
     (every segment overlapping it added), in song order, back to back from 0 to N: ``block`` is
     a view of ``out[..., start:end]`` that nothing writes to again. It is called on the engine's
     host thread (the last one on the caller's), one call at a time, while the model runs the

@@ -88,8 +88,6 @@ def check_keys(common: ModuleType, config: dict[str, Any], kind: str, name: str)
     audio, model = config.get("audio") or {}, config["model"]
     if "chunk_size" not in audio:
         raise common.ImportRefused(f"{name}: audio.chunk_size is missing")
-    if (config.get("inference") or {}).get("normalize"):
-        raise common.ImportRefused(f"{name}: inference.normalize is not yet supported")
     channels = model.get("audio_channels", 2) if kind == "scnet" else audio.get("num_channels", 2)
     if int(channels) != 2:
         raise common.ImportRefused(f"{name}: demixer separates stereo; this model has {channels}")
@@ -302,6 +300,7 @@ def run_spectral(
         "chunk_size": chunk,
         "num_overlap": int(inference.get("num_overlap", 4)),
         "batch_size": int(inference.get("batch_size", 1)),
+        "normalize": inference.get("normalize") is True,  # as MSST's inference tests it
         "n_fft": n_fft,
         "hop_length": hop,
         "win_length": win,

@@ -19,6 +19,12 @@ def add_arguments(imports: argparse.ArgumentParser) -> None:
     group.add_argument("--dim-t", type=int, default=params.SEGMENT)
     group.add_argument("--compensate", type=float)
     group.add_argument("--primary-stem", metavar="STEM", help="e.g. Vocals, Instrumental")
+    group.add_argument(
+        "--segment-size",
+        type=int,
+        metavar="FRAMES",
+        help=f"frames per chunk (audio-separator's; default {params.SEGMENT}, whatever dim_t)",
+    )
 
 
 def is_mdx(files: list[Path]) -> bool:

@@ -10,11 +10,9 @@ and a manifest with its SHA-256 and parameters, moved into place in one rename.
 
 from __future__ import annotations
 
-import json
-import os
+import dataclasses
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import numpy as np
 from demixer.engine import registry
 from demixer.engine.importer import manifest as imported
 from demixer.engine.importer.run import ImportFailed, _check_name
-from demixer.engine.mdx import manifest, params
+from demixer.engine.mdx import graph, manifest, params
 from demixer.engine.model_files import checked, models_dir, sha256_of
 
 GRAPH = "model.onnx"
@@ -80,10 +78,12 @@ def import_mdx(
     name: str | None = None,
     force: bool = False,
     given: params.MdxParams | None = None,
+    segment_size: int | None = None,
     directory: Path | None = None,
     log: Callable[[str], None] | None = None,
 ) -> registry.ModelSpec:
-    """Import one MDX-Net ``.onnx`` file under ``name`` (default: the file's name)."""
+    """Import one MDX-Net ``.onnx`` file under ``name`` (default: the file's name), run at
+    ``segment_size`` frames a chunk when given (else its parameters' own, by default 256)."""
     say = log or (lambda line: print(line, file=sys.stderr))
     directory = directory or models_dir()
     if len(files) != 1:
@@ -94,10 +94,9 @@ def import_mdx(
     name = name or params.stem_name(path.stem).replace("_", "-")[:40].strip("-")
     _check_name(name, directory, force)
     found = resolve(path, given.check() if given else None)
-    root = directory / imported.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=root) as tmp:
-        work = Path(tmp) / "model"
+    if segment_size is not None:
+        found = dataclasses.replace(found, segment_size=segment_size).check()
+    with imported.staging(directory) as work:
         work.mkdir()
         shutil.copyfile(path, work / GRAPH)
         _try(work / GRAPH, found, path.name)
@@ -112,25 +111,23 @@ def import_mdx(
             "params": found.to_dict(),
             "licence": manifest.LICENCE,
         }
-        (work / imported.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
         spec = registry.mdx_spec(manifest.parse(data, name))
-        target = imported.folder(directory, name)
-        if target.exists():
-            shutil.rmtree(target)  # --force: replaced only once the new import is complete
-        os.replace(work, target)
+        target = imported.install(work, directory, name, data)
     for relative, sha in spec.files:
         checked(directory / relative, sha)  # stamp, so the first job does not hash it again
     say(f"imported {name}: MDX-Net, {', '.join(spec.sources)} in {target}")
     return spec
 
 
-def _try(graph: Path, found: params.MdxParams, label: str) -> None:
-    """One silent chunk through onnxruntime: the graph must run and give the input's shape."""
+def _try(path: Path, found: params.MdxParams, label: str) -> None:
+    """One silent chunk through onnxruntime at the segment size it will run at: the graph must
+    run and give the input's shape."""
     import onnxruntime as ort
 
     try:
-        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-        feed = np.zeros((1, 4, found.dim_f, found.dim_t), dtype=np.float32)
+        loaded = graph.source(path, found)
+        session = ort.InferenceSession(loaded, providers=["CPUExecutionProvider"])
+        feed = np.zeros((1, 4, found.dim_f, found.segment_size), dtype=np.float32)
         (out,) = session.run(None, {session.get_inputs()[0].name: feed})[:1]
     except Exception as exc:  # onnxruntime's errors have no common base
         raise ImportFailed(f"{label}: onnxruntime cannot run it ({exc})") from None

@@ -1,13 +1,14 @@
 """An MDX-Net graph on onnxruntime, driven chunk by chunk as audio-separator 0.47.1 drives it.
 
-The reference (``MDXSeparator.separate`` and ``demix`` at its defaults: segment size 256 =
-dim_t, overlap 0.25, batch 1, denoise off):
+The reference (``MDXSeparator.separate`` and ``demix`` at its defaults: overlap 0.25, batch 1,
+denoise off; segment size 256 unless the import says otherwise, whatever the graph's dim_t, see
+:mod:`demixer.engine.mdx.graph`):
 
 - the mix is scaled down to peak 0.9 when it peaks above that (``normalize``);
 - it is padded with ``n_fft // 2`` zeros before and enough after, cut into chunks of
-  ``hop * (dim_t - 1)`` samples every 75 % of that, each chunk zero-padded to full length at the
-  end; each chunk's STFT has its lowest 3 bins zeroed, goes through the graph and back through
-  the inverse STFT;
+  ``hop * (segment_size - 1)`` samples every 75 % of that, each chunk zero-padded to full length
+  at the end; each chunk's STFT has its lowest 3 bins zeroed, goes through the graph and back
+  through the inverse STFT;
 - each result is weighted by ``np.hanning`` of the chunk's length within the padded mix (shorter
   at the very end) and the sum divided by the sum of the weights;
 - the primary stem is that times the input's peak (its peak before the scaling: for a mix that
@@ -30,7 +31,7 @@ import onnxruntime as ort
 
 from demixer.engine import buffers
 from demixer.engine.errors import Cancelled, EngineError, ModelNotAvailable
-from demixer.engine.mdx import dsp
+from demixer.engine.mdx import dsp, graph
 from demixer.engine.mdx.params import MdxParams
 from demixer.engine.options import SessionConfig
 
@@ -67,14 +68,14 @@ class MdxModel:
         # and no slower (docs/performance.md, "Every architecture at its flagship size")
         options.enable_mem_reuse = False
         self.session = ort.InferenceSession(
-            str(path), sess_options=options, providers=_providers(config.device)
+            graph.source(path, params), sess_options=options, providers=_providers(config.device)
         )
         self.input = self.session.get_inputs()[0].name
         self.exclusive = threading.Lock()
 
     @property
     def chunk(self) -> int:
-        return self.params.hop * (self.params.dim_t - 1)
+        return self.params.hop * (self.params.segment_size - 1)
 
     def run_chunk(self, wave: np.ndarray) -> np.ndarray:
         """float32 (2, chunk) -> float32 (2, chunk): STFT, graph, inverse STFT."""
@@ -105,7 +106,7 @@ class MdxModel:
         on_ready: ReadyFn | None = None,
     ) -> np.ndarray:
         """See the module's docstring. ``out``: a zero-filled (2, 2, N) array to fill;
-        ``on_ready(start, end, block)`` gets each final stretch in order."""
+        ``on_ready(start, end, block)`` gets each final piece in order."""
         mix = np.ascontiguousarray(mix, dtype=np.float32)
         if mix.ndim != 2 or mix.shape[0] != 2:
             raise EngineError(f"expected a (2, samples) array, got {mix.shape}")

@@ -6,6 +6,10 @@ of the complementary stem are not in the file. UVR and python-audio-separator lo
 hash of the file (:func:`uvr_hash`) in a table (``known_models.json``: UVR's rows, MIT); an
 operator with another file gives them in a small YAML or on the command line. Light: json,
 hashlib and yaml only, so the registry reads it anywhere.
+
+The frames a chunk runs at are audio-separator's segment size (256 by default, whatever the
+graph's dim_t: the reference then runs the graph converted to PyTorch, which does not hold it to
+its declared shape; demixer leaves that axis open in onnxruntime, :mod:`demixer.engine.mdx.graph`).
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import yaml
 from demixer.engine.errors import EngineError
 
 HOP = 1024  # audio-separator's default hop_length (UVR hard-codes it)
-SEGMENT = 256  # audio-separator's default segment_size: the graph's dim_t must equal it
+SEGMENT = 256  # audio-separator's default segment_size: the frames each chunk runs at
 HASHED_BYTES = 10000 * 1024  # audio-separator hashes the last 10,240,000 bytes of the file
 KNOWN = Path(__file__).with_name("known_models.json")
 KEYS = ("n_fft", "dim_f", "dim_t", "compensate", "primary_stem")
+OPTIONAL = ("hop", "segment_size")
 # audio-separator's STEM_PAIR_MAPPER: the complementary stem of these is named, not "No X"
 PAIRS = {"Vocals": "Instrumental", "Instrumental": "Vocals"}
 
@@ -38,10 +43,11 @@ class ParamsError(EngineError):
 class MdxParams:
     n_fft: int
     dim_f: int  # bins the graph sees (the rest of the n_fft // 2 + 1 are cut, then zeros)
-    dim_t: int  # frames per chunk
+    dim_t: int  # frames per chunk the graph was made for
     compensate: float  # the complementary stem is mix - compensate * primary
     primary_stem: str  # as UVR names it ("Vocals", "Instrumental", "No Crowd")
     hop: int = HOP
+    segment_size: int = SEGMENT  # frames per chunk it runs at (audio-separator's segment_size)
 
     @property
     def sources(self) -> tuple[str, str]:
@@ -53,10 +59,15 @@ class MdxParams:
             raise ParamsError(f"n_fft must be even and at least {self.hop} (got {self.n_fft})")
         if not 0 < self.dim_f <= self.n_fft // 2 + 1:
             raise ParamsError(f"dim_f must be between 1 and n_fft / 2 + 1 (got {self.dim_f})")
-        if self.dim_t != SEGMENT:
+        if self.dim_t < 2 or self.segment_size < 2:
             raise ParamsError(
-                f"dim_t {self.dim_t}: demixer runs MDX-Net graphs at segment size {SEGMENT} "
-                "only, as audio-separator does by default"
+                f"dim_t and segment_size must be at least 2 frames (got {self.dim_t}, "
+                f"{self.segment_size})"
+            )
+        if self.hop * (self.segment_size - 1) <= self.n_fft:
+            raise ParamsError(
+                f"segment_size {self.segment_size}: a chunk of {self.segment_size} frames must be "
+                f"longer than n_fft ({self.n_fft})"
             )
         if not 0 < self.compensate < 10:
             raise ParamsError(f"compensate must be a positive factor (got {self.compensate})")
@@ -98,12 +109,14 @@ def known(path: Path) -> MdxParams | None:
 
 
 def from_mapping(data: Any, where: str) -> MdxParams:
-    """Parameters from a mapping with :data:`KEYS` (and ``hop``); an unknown key is refused."""
+    """Parameters from a mapping with :data:`KEYS` (and any of :data:`OPTIONAL`); an unknown key
+    is refused."""
     if not isinstance(data, dict):
         raise ParamsError(f"{where}: expected a mapping of {', '.join(KEYS)}")
-    unknown = sorted(set(data) - {*KEYS, "hop"})
+    unknown = sorted(set(data) - {*KEYS, *OPTIONAL})
     if unknown:
-        raise ParamsError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(KEYS)}, hop)")
+        known_keys = ", ".join((*KEYS, *OPTIONAL))
+        raise ParamsError(f"{where}: unknown key {unknown[0]!r} (known: {known_keys})")
     missing = [k for k in KEYS if k not in data]
     if missing:
         raise ParamsError(f"{where}: {missing[0]} is missing")
@@ -115,6 +128,7 @@ def from_mapping(data: Any, where: str) -> MdxParams:
             compensate=float(data["compensate"]),
             primary_stem=str(data["primary_stem"]),
             hop=int(data.get("hop", HOP)),
+            segment_size=int(data.get("segment_size", SEGMENT)),
         ).check()
     except (TypeError, ValueError) as exc:
         raise ParamsError(f"{where}: {exc}") from None

@@ -5,7 +5,7 @@ Light (no numpy, no onnxruntime): the registry builds these for every process, w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 ARCHITECTURES = ("mdx23c", "scnet")
@@ -25,6 +25,9 @@ class SpectralSettings:
     rectangular: bool  # torch.stft without a window (SCNet): ones over win_length, not Hann
     dim_f: int  # the bins the network sees (MDX23C: audio.dim_f; the rest are zero on the way back)
     padding: int  # zeros appended to each chunk before the STFT (SCNet), cut off after the iSTFT
+    # inference.normalize: the mix scaled to zero mean and unit deviation before the network,
+    # each stem scaled back after (MSST's inference)
+    normalize: bool = False
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SpectralSettings:
@@ -32,6 +35,7 @@ class SpectralSettings:
         kwargs: dict[str, Any] = {
             f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
             for f in fields(cls)
+            if f.name in data or f.default is MISSING  # older manifests lack the later keys
         }
         settings = cls(**kwargs)
         if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:

@@ -5,7 +5,7 @@ Light (no numpy, no onnxruntime): the registry builds these for every process, w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 ARCHITECTURES = ("bs_roformer", "mel_band_roformer")
@@ -23,6 +23,9 @@ class RoformerSettings:
     normalized: bool
     zero_dc: bool
     istft_length: int  # chunk_size, or hop * (chunk // hop) where the iSTFT is not matched
+    # inference.normalize: the mix scaled to zero mean and unit deviation before the network,
+    # each stem scaled back after (MSST's inference)
+    normalize: bool = False
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> RoformerSettings:
@@ -30,6 +33,7 @@ class RoformerSettings:
         kwargs: dict[str, Any] = {
             f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
             for f in fields(cls)
+            if f.name in data or f.default is MISSING  # older manifests lack the later keys
         }
         settings = cls(**kwargs)
         if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:

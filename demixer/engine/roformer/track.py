@@ -1,7 +1,16 @@
 """A whole track through an imported RoFormer (or MDX23C / SCNet): MSST's ``demix``
 (:mod:`demixer.engine.roformer.demix`) around the onnxruntime model, and for a
 ``target_instrument`` model the other stem as the mix minus the target (as MSST's inference
-makes its ``instrumental``)."""
+makes its ``instrumental``).
+
+With ``inference.normalize`` (MSST's ``normalize_audio`` / ``denormalize_audio``) the network
+sees the mix less the mean of its channels' average, divided by that average's standard
+deviation; each stem it gives is multiplied back by the deviation and has the mean added back.
+The complement of a ``target_instrument`` model is the mix minus the scaled-back target (MSST's
+``--extract_instrumental`` subtracts the normalised target from the original mix and then scales
+that back, which mixes the two scales; demixer keeps "the mix minus the target"). Memory: a
+normalised copy of the mix, float32 (2, N).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +34,8 @@ class ChunkSettings(Protocol):
     def num_overlap(self) -> int: ...
     @property
     def batch_size(self) -> int: ...
+    @property
+    def normalize(self) -> bool: ...
 
 
 class ChunkModel(Protocol):
@@ -59,9 +70,23 @@ def separate(
         out = np.zeros((len(spec.sources), mix.shape[0], length), dtype=np.float32)
     if length == 0:
         return out
+    mean, deviation = statistics(mix) if s.normalize else (0.0, 1.0)
+    seen = (mix - np.float32(mean)) / np.float32(deviation) if s.normalize else mix
     with model.exclusive:
         chunks = plan(length, s.chunk_size, s.num_overlap, s.batch_size)
-        demix(mix, model, chunks, out, progress=progress, cancel=cancel)
+        demix(seen, model, chunks, out, progress=progress, cancel=cancel)
+    if s.normalize:
+        for stem in out[: s.outputs]:
+            stem *= np.float32(deviation)
+            stem += np.float32(mean)
     if s.outputs < len(spec.sources):
         np.subtract(mix, out[0], out=out[1])
     return out
+
+
+def statistics(mix: np.ndarray) -> tuple[float, float]:
+    """MSST's ``normalize_audio`` statistics of float32 (2, N): the mean and the standard
+    deviation of the channels' average (1 where the track is silent, which MSST would divide by)."""
+    mono = mix.mean(axis=0, dtype=np.float64)
+    deviation = float(mono.std())
+    return float(mono.mean()), deviation if deviation > 0 else 1.0

@@ -97,10 +97,10 @@ def crc32c(data: bytes | bytearray | memoryview | np.ndarray) -> int:
     """CRC-32C of ``data``, vectorised: ~0.5 s for Spleeter's 79 MB of weights.
 
     The register update is affine in the register, so the input is cut into ``lanes`` equal
-    stretches whose CRCs (from a zero register) are computed side by side, one byte column at a
+    spans whose CRCs (from a zero register) are computed side by side, one byte column at a
     time, then folded pairwise: ``state(a + b) = shift(state(a), len(b)) ^ state(b)``, where
     ``shift`` feeds zero bytes (a 32x32 matrix over GF(2), squared at each level). The bytes past
-    the last whole stretch are fed one at a time.
+    the last whole span are fed one at a time.
     """
     raw = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
     n = raw.size
@@ -109,20 +109,20 @@ def crc32c(data: bytes | bytearray | memoryview | np.ndarray) -> int:
         lanes *= 2
     if lanes < 16:
         return _crc_bytes(0xFFFFFFFF, raw.tobytes()) ^ 0xFFFFFFFF
-    stretch = n // lanes
-    columns = np.ascontiguousarray(raw[: lanes * stretch].reshape(lanes, stretch).T)
+    span = n // lanes
+    columns = np.ascontiguousarray(raw[: lanes * span].reshape(lanes, span).T)
     table = _table()
     state = np.zeros(lanes, dtype=np.uint32)
-    for column in columns:  # (lanes,) bytes at the same position in every stretch
+    for column in columns:  # (lanes,) bytes at the same position in every span
         state = table[(state ^ column) & np.uint32(0xFF)] ^ (state >> np.uint32(8))
-    shift = _zeros_operator(stretch)
+    shift = _zeros_operator(span)
     while state.size > 1:
         state = _apply(shift, state[0::2]) ^ state[1::2]
         shift = _apply(shift, shift)
-    # the initial all-ones register, carried across every byte, then the stretches' own part
+    # the initial all-ones register, carried across every byte, then the spans' own part
     start = int(_apply(shift, np.array([0xFFFFFFFF], dtype=np.uint32))[0])
     total = start ^ int(state[0])
-    return _crc_bytes(total, raw[lanes * stretch :].tobytes()) ^ 0xFFFFFFFF
+    return _crc_bytes(total, raw[lanes * span :].tobytes()) ^ 0xFFFFFFFF
 
 
 def mask_crc(crc: int) -> int:

@@ -1,4 +1,4 @@
-"""Spleeter's STFT host code in numpy, one stretch of frames at a time.
+"""Spleeter's STFT host code in numpy, one block of frames at a time.
 
 Mirrors ``spleeter/model/__init__.py`` (``EstimatorSpecBuilder``): the waveform gets one frame
 (4096 samples) of zeros in front, then ``tf.signal.stft(frame_length=4096, frame_step=1024,

@@ -2,7 +2,7 @@
 
 Spleeter cuts the STFT of a whole track into blocks of 512 frames (11.9 s) that do not overlap,
 runs the network on each, and inverts the masked STFT of the whole track. A block's frames
-depend only on its own stretch of samples (and the 4096 before it), so this module runs
+depend only on its own span of samples (and the 4096 before it), so this module runs
 the same computation block by block: the STFT of one block, the network, the masks applied, its
 inverse STFT overlap-added into the output. Besides the input and output arrays, memory stays at
 ~0.5 GB (session and one block's intermediates) whatever the length: measured 490 MB for 60 s and
@@ -122,7 +122,7 @@ class SpleeterModel:
         ``out``, when given, is a zero-filled (2, 2, N) float32 array (e.g. on disk) to receive
         the result. ``progress(done, total)`` is called after each block; :class:`Cancelled` is
         raised between blocks once ``cancel()`` turns true. ``on_ready(start, end, block)`` gets
-        each stretch of ``out`` once it is final, in order, back to back (as
+        each piece of ``out`` once it is final, in order, back to back (as
         ``separate.separate_array`` describes), on the helper thread.
         """
         mix = np.ascontiguousarray(mix, dtype=np.float32)

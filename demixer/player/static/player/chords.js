@@ -58,10 +58,12 @@ function build(after, chords, duration) {
   return { lane, cells };
 }
 
+/* Resolves to the chords shown (null: no lane), for what else follows the beats (the
+ * metronome places its grid on them). */
 export async function mountChordLane(after, url, position, duration) {
-  if (!after || !url || !(duration > 0)) return;
+  if (!after || !url || !(duration > 0)) return null;
   const chords = await fetchChords(url).catch(() => null);
-  if (!chords || !chords.length) return;
+  if (!chords || !chords.length) return null;
   const { lane, cells } = build(after, chords, duration);
   let current = -1;
   function frame() {
@@ -75,4 +77,5 @@ export async function mountChordLane(after, url, position, duration) {
     window.requestAnimationFrame(frame);
   }
   window.requestAnimationFrame(frame);
+  return chords;
 }

@@ -2,8 +2,8 @@
  * (bar, percentage, time left), the buffering rule (buffering.js) as the mixer's gate with its
  * words and "Start anyway", and the switch to the complete stems when the job is done.
  *
- * player.js calls listen() with the LiveMixer and an object of what the page does: {setStatus,
- * enable, peaks, completed, stopped}. The job's pieces themselves come through stream.js's
+ * live_page.js calls listen() with the LiveMixer and an object of what the page does:
+ * {setStatus, enable, peaks, completed}. The job's pieces themselves come through stream.js's
  * followJob().
  */
 import { fmtTime } from "./ruler.js";
@@ -40,7 +40,7 @@ export function listen(root, mixer, live, page) {
     if (ui.percent) ui.percent.textContent = s.percent + "%";
     if (ui.eta) ui.eta.textContent = eta({ ...s, status: "running" });
     if (s.ready) {
-      const longest = Math.max(piece, pieceLength(s.ready.stretches, s.ready.rate));
+      const longest = Math.max(piece, pieceLength(s.ready.pieces, s.ready.rate));
       estimate = rateFromEta(s.ready.total_seconds, s.ready.ready_seconds, longest, s.eta_seconds);
     }
   }
@@ -58,7 +58,7 @@ export function listen(root, mixer, live, page) {
       position: at,
       rate: rate,
       speed: mixer.tempo,
-      piece: Math.max(piece, pieceLength(mixer.stretches, mixer.rate)),
+      piece: Math.max(piece, pieceLength(mixer.pieces, mixer.rate)),
     });
     p.startsIn = Math.max(0, lastSeen + p.wait - now());
     p.rate = rate;
@@ -154,7 +154,7 @@ export function listen(root, mixer, live, page) {
   });
   follower.start(live).then(() => {
     following = true;
-    piece = pieceLength(mixer.stretches, mixer.rate);
+    piece = pieceLength(mixer.pieces, mixer.rate);
     page.enable();
     page.setStatus(liveText());
     tick();

@@ -20,7 +20,7 @@ export const START_LEAD = 0.06; // seconds ahead, so every source is scheduled b
 /* Every stem is held decoded in memory (float32, stereo) so they can share one clock; for a
  * long track that is a lot, so the player's rate drops (to no less than 22.05 kHz) to keep it
  * near MEMORY_BUDGET. Only what you hear here is affected: downloads stay full quality. */
-const MEMORY_BUDGET = 700 * 1024 * 1024;
+export const MEMORY_BUDGET = 700 * 1024 * 1024;
 
 export function contextRate(seconds, count) {
   const bytesPerSecondAtOneHz = Math.max(1, seconds) * Math.max(1, count) * 2 * 4;
@@ -46,6 +46,7 @@ export class Mixer {
       muted: false,
       soloed: false,
       gain: null, // GainNode
+      input: null, // the node its sources feed, when not the gain (compare.js's A/B switch)
       buffer: null, // AudioBuffer
       source: null, // the live AudioBufferSourceNode
       sourceStart: 0, // ctx time the source was scheduled to start
@@ -73,6 +74,13 @@ export class Mixer {
     // seconds of real time the output path holds the sound back (the time-stretcher's latency
     // while it runs; practice.js sets it): what is heard is that far behind the sources
     this.outputDelay = 0;
+    // the metronome's count-in (metronome.js): real seconds to count in before a run that
+    // play() starts, and before each pass of a loop, which then plays once per pass (restarted
+    // here after each count-in) instead of looping natively; 0 for none
+    this.countIn = () => 0;
+    this.nextCountIn = 0; // the count-in the next startAt() follows
+    this.runCountIn = 0; // the count-in before the current run's start
+    this.runEnd = null; // song s where the current run stops (a counted-in loop's end), or null
   }
 
   stem(name) {
@@ -80,7 +88,7 @@ export class Mixer {
   }
 
   /* The AudioContext and the gain graph; false where the browser has no Web Audio. rate: the
-   * context's sample rate (stream.js asks for its stretches' own), else one that fits memory. */
+   * context's sample rate (stream.js asks for its pieces' own), else one that fits memory. */
   open(rate) {
     const Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return false;
@@ -141,16 +149,22 @@ export class Mixer {
 
   position() {
     if (!this.playing) return this.pausedAt;
-    const t = this.startOffset + Math.max(0, this.ctx.currentTime - this.startedAt) * this.tempo;
-    return loopedPosition(t, this.runLoop, this.duration);
+    return this.runPosition(Math.max(0, this.ctx.currentTime - this.startedAt));
+  }
+
+  /* The song's position `ran` real seconds into the current run (held at its start while it
+   * counts in, and at its end once a counted-in loop's pass is over). */
+  runPosition(ran) {
+    const t = this.startOffset + ran * this.tempo;
+    return loopedPosition(this.runEnd === null ? t : Math.min(t, this.runEnd), this.runLoop,
+      this.duration);
   }
 
   /* Where what is heard is: position() as it was `outputDelay` seconds ago (the playhead, the
    * time shown and "set the loop here" follow the ear, not the sources). */
   heardPosition() {
     if (!this.playing || !(this.outputDelay > 0)) return this.position();
-    const ran = Math.max(0, this.ctx.currentTime - this.startedAt - this.outputDelay);
-    return loopedPosition(this.startOffset + ran * this.tempo, this.runLoop, this.duration);
+    return this.runPosition(Math.max(0, this.ctx.currentTime - this.startedAt - this.outputDelay));
   }
 
   /* ---- gains ------------------------------------------------------------------------- */
@@ -205,42 +219,64 @@ export class Mixer {
   }
 
   /* when: the ctx time to start at (default: just ahead of now); stream.js passes one to swap
-   * its stretches for the complete stems on one frame */
+   * its pieces for the complete stems on one frame */
   startAt(offset, when) {
     this.stopSources();
     const loop = this.loop;
+    // a loop counted in before each pass plays one pass, then startAt again (passEnded)
+    const pass = loop && this.countIn() > 0 ? loop : null;
     offset = startOffset(offset, this.duration, loop);
     const gen = this.generation;
     when = when === undefined ? this.ctx.currentTime + START_LEAD : when;
+    const stopAt = pass ? when + (pass.end - offset) / this.tempo : null;
     this.stems.forEach((stem) => {
       if (!stem.buffer) return;
       const src = this.ctx.createBufferSource();
       src.buffer = stem.buffer;
       src.playbackRate.value = this.tempo;
-      if (loop) {
+      if (loop && !pass) {
         src.loop = true;
         src.loopStart = loop.start;
         src.loopEnd = loop.end;
       }
-      src.connect(stem.gain);
+      src.connect(stem.input || stem.gain);
       src.onended = () => {
         // stems can differ by a few samples: the run is over when the last one ends
         stem.source = null;
         if (gen === this.generation && this.playing && !this.stems.some((x) => x.source)) {
-          this.finished();
+          if (this.runEnd !== null) this.passEnded();
+          else this.finished();
         }
       };
       src.start(when, Math.min(offset, stem.buffer.duration));
+      if (stopAt !== null) src.stop(stopAt);
       stem.source = src;
       stem.sourceStart = when;
       stem.sourceOffset = offset;
     });
     this.startedAt = when;
     this.startOffset = offset;
-    this.runLoop = loop;
+    this.runLoop = pass ? null : loop;
+    this.runEnd = pass ? pass.end : null;
+    this.runCountIn = this.nextCountIn;
+    this.nextCountIn = 0;
     this.playing = true;
     this.onSources(when, offset);
     this.onTransport();
+  }
+
+  /* Start from `offset` once the metronome has counted in (from just ahead of now). */
+  countedStart(offset) {
+    const lead = this.countIn();
+    this.nextCountIn = lead;
+    this.startAt(offset, this.ctx.currentTime + START_LEAD + lead);
+  }
+
+  /* A counted-in loop's pass is over: the next one from the loop's start, after its count-in
+   * (which begins as soon as it can be scheduled: the loop's end need not fall on a beat, so
+   * there is no beat to keep across the gap). */
+  passEnded() {
+    this.countedStart(this.loop ? this.loop.start : this.runEnd);
   }
 
   finished() {
@@ -253,7 +289,7 @@ export class Mixer {
   play() {
     if (!this.ready || this.playing) return Promise.resolve();
     return this.ctx.resume().then(() => {
-      this.startAt(this.pausedAt);
+      this.countedStart(this.pausedAt);
     });
   }
 

@@ -1,16 +1,16 @@
 /* Listen while it separates: the player's audio while the job still runs (an ES module).
  *
- * The worker publishes each final stretch of every stem as raw float32 (planar: stem by stem,
- * channel by channel; see demixer/separation/stretches.py). LiveMixer turns each one into one
- * AudioBuffer per stem, without decoding or resampling (the context runs at the stretches' own
- * rate), and schedules them back to back on the one clock: stretch i + 1 starts on the exact
- * sample frame where stretch i ends, so the joins are sample-exact. What is not ready yet is
+ * The worker publishes each final piece of every stem as raw float32 (planar: stem by stem,
+ * channel by channel; see demixer/separation/pieces.py). LiveMixer turns each one into one
+ * AudioBuffer per stem, without decoding or resampling (the context runs at the pieces' own
+ * rate), and schedules them back to back on the one clock: piece i + 1 starts on the exact
+ * sample frame where piece i ends, so the joins are sample-exact. What is not ready yet is
  * waited for: a seek past the ready part (or playback that catches up with the separation)
- * waits there until the stretch arrives, and then until `gate` says the rest can play through
+ * waits there until the piece arrives, and then until `gate` says the rest can play through
  * (the buffering rule, buffering.js, applied by live.js). When the job is done the complete stems (the
  * previews) are loaded and swapped in at a scheduled instant, without a break in playback.
  *
- * followJob() polls the status endpoint, fetches new stretches in order and tells the page.
+ * followJob() polls the status endpoint, fetches new pieces in order and tells the page.
  */
 import { finished } from "../separation/finish_notice.js";
 import { Mixer, START_LEAD } from "./mixer.js";
@@ -18,11 +18,11 @@ import { onFrame, pieceStart, startOffset } from "./timeline.js";
 const POLL_FASTEST = 700;
 const POLL_SLOWEST = 2500; // buffering.js counts on a piece being seen within LATENCY_S
 
-/* The AudioBuffers of one stretch file: {stem name: AudioBuffer}; throws if its size is wrong. */
-export function stretchBuffers(bytes, names, channels, frames, rate) {
+/* The AudioBuffers of one piece file: {stem name: AudioBuffer}; throws if its size is wrong. */
+export function pieceBuffers(bytes, names, channels, frames, rate) {
   const samples = new Float32Array(bytes); // little-endian, as every browser's platform
   if (samples.length !== names.length * channels * frames) {
-    throw new Error("a stretch of the wrong size (" + samples.length + " samples)");
+    throw new Error("a piece of the wrong size (" + samples.length + " samples)");
   }
   const buffers = {};
   names.forEach((name, s) => {
@@ -46,24 +46,24 @@ export class LiveMixer extends Mixer {
     this.names = live.stems;
     this.claim = live.claim;
     this.totalFrames = Math.round(live.total_seconds * live.rate);
-    this.stretches = []; // {index, start, end, buffers}, back to back from frame 0
+    this.pieces = []; // {index, start, end, buffers}, back to back from frame 0
     this.readyFrames = 0;
     this.startFrame = 0; // the frame the current run started from
     this.waitingAt = null; // seconds: playing is wanted from there once it is ready
-    this.ended = false; // no more stretches will come (the job stopped without finishing)
+    this.ended = false; // no more pieces will come (the job stopped without finishing)
     this.complete = false; // swapped to the complete stems: a plain Mixer from then on
-    this.scheduled = []; // every stretch source scheduled: what tests and the curious read
-    this.retiring = []; // stretch sources told to stop at the swap
+    this.scheduled = []; // every piece source scheduled: what tests and the curious read
+    this.retiring = []; // piece sources told to stop at the swap
     this.swap = null; // {when, at, scheduledAt}: the swap to the complete stems, if it played
     this.onWaiting = () => {};
-    this.onReady = () => {}; // a new stretch is in (readyFrames grew)
+    this.onReady = () => {}; // a new piece is in (readyFrames grew)
     // may playback start (or resume) from `seconds` now? live.js's buffering rule
     this.gate = () => true;
     this.runs = []; // every run started: {at (song s), when (ctx time), forced}
     this.stalls = 0; // runs that caught up with the separation and had to wait
   }
 
-  /* One clock at the stretches' own rate: no resampling, so the joins stay sample-exact. */
+  /* One clock at the pieces' own rate: no resampling, so the joins stay sample-exact. */
   open() {
     return super.open(this.rate);
   }
@@ -78,28 +78,28 @@ export class LiveMixer extends Mixer {
     const at = this.position();
     this.stopSources();
     this.claim = claim;
-    this.stretches = [];
+    this.pieces = [];
     this.readyFrames = 0;
     if (wasPlaying) this.wait(at);
   }
 
-  addStretch(stretch, bytes) {
-    if (stretch.start !== this.readyFrames) throw new Error("stretches out of order");
-    const frames = stretch.end - stretch.start;
-    const st = {
-      index: stretch.index,
-      start: stretch.start,
-      end: stretch.end,
-      buffers: stretchBuffers(bytes, this.names, this.channels, frames, this.rate),
+  addPiece(published, bytes) {
+    if (published.start !== this.readyFrames) throw new Error("pieces out of order");
+    const frames = published.end - published.start;
+    const piece = {
+      index: published.index,
+      start: published.start,
+      end: published.end,
+      buffers: pieceBuffers(bytes, this.names, this.channels, frames, this.rate),
     };
-    this.stretches.push(st);
-    this.readyFrames = st.end;
+    this.pieces.push(piece);
+    this.readyFrames = piece.end;
     this.ready = true;
     this.onReady();
     if (this.complete || !this.playing) return;
     if (this.waitingAt !== null) {
       this.resume(false);
-    } else if (!this.schedule(st)) {
+    } else if (!this.schedule(piece)) {
       this.startAt(this.position(), undefined, true); // too late to join: again from here
     }
   }
@@ -114,11 +114,11 @@ export class LiveMixer extends Mixer {
     return true;
   }
 
-  /* Start every stem's part of one stretch on the current run's clock; false if too late. */
-  schedule(st) {
-    // at a tempo other than 1 (practice.js) the stretches follow it; a loop waits for the
+  /* Start every stem's part of one piece on the current run's clock; false if too late. */
+  schedule(piece) {
+    // at a tempo other than 1 (practice.js) the pieces follow it; a loop waits for the
     // complete stems (a loop's end may not be separated yet)
-    const start = pieceStart(st, this.startFrame, this.startedAt, this.rate, this.tempo);
+    const start = pieceStart(piece, this.startFrame, this.startedAt, this.rate, this.tempo);
     if (start === null) return true;
     const from = start.from;
     const when = start.when;
@@ -126,7 +126,7 @@ export class LiveMixer extends Mixer {
     const gen = this.generation;
     this.stems.forEach((stem) => {
       const src = this.ctx.createBufferSource();
-      src.buffer = st.buffers[stem.name];
+      src.buffer = piece.buffers[stem.name];
       src.playbackRate.value = this.tempo;
       src.connect(stem.gain);
       src.onended = () => {
@@ -139,17 +139,17 @@ export class LiveMixer extends Mixer {
       stem.sources.push(src);
     });
     this.scheduled.push({
-      index: st.index,
+      index: piece.index,
       when: when,
-      offset: from - st.start,
-      frames: st.end - from,
+      offset: from - piece.start,
+      frames: piece.end - from,
       at: this.ctx.currentTime,
       run: gen,
     });
     return true;
   }
 
-  /* The last scheduled stretch ended: the track's end, or the edge of what is ready. */
+  /* The last scheduled piece ended: the track's end, or the edge of what is ready. */
   ranOut() {
     if (this.readyFrames >= this.totalFrames || this.ended) {
       this.finished();
@@ -201,15 +201,15 @@ export class LiveMixer extends Mixer {
       this.waitingAt = null;
       this.onWaiting(false);
     }
-    // on a sample frame, so that every stretch's start is one too
+    // on a sample frame, so that every piece's start is one too
     this.startedAt = onFrame(this.ctx.currentTime + START_LEAD, this.rate);
     this.startFrame = frame;
     this.startOffset = frame / this.rate;
     this.runLoop = null;
     this.playing = true;
     this.runs.push({ at: this.startOffset, when: this.startedAt, forced: false });
-    this.stretches.forEach((st) => {
-      if (st.end > frame) this.schedule(st);
+    this.pieces.forEach((piece) => {
+      if (piece.end > frame) this.schedule(piece);
     });
     this.onSources(this.startedAt, this.startOffset);
     this.onTransport();
@@ -231,7 +231,7 @@ export class LiveMixer extends Mixer {
   }
 
   /* The job is done: decode the complete stems (previews) and swap them in on one scheduled
-   * frame, the stretch sources stopping on that same frame. */
+   * frame, the piece sources stopping on that same frame. */
   switchToComplete(urls) {
     this.stems.forEach((stem) => { stem.url = urls[stem.name]; });
     return Promise.all(this.stems.map((stem) => this.loadStem(stem))).then(() => {
@@ -263,7 +263,7 @@ export class LiveMixer extends Mixer {
           super.startAt(waitingAt);
         }
       }
-      this.stretches = []; // the complete stems hold all of it now
+      this.pieces = []; // the complete stems hold all of it now
       this.ready = true;
     });
   }
@@ -276,7 +276,7 @@ export class LiveMixer extends Mixer {
       claim: this.claim,
       readyFrames: this.readyFrames,
       totalFrames: this.totalFrames,
-      stretches: this.stretches.map((st) => ({ index: st.index, start: st.start, end: st.end })),
+      pieces: this.pieces.map((p) => ({ index: p.index, start: p.start, end: p.end })),
       scheduled: this.scheduled.slice(),
       waitingAt: this.waitingAt,
       complete: this.complete,
@@ -287,16 +287,16 @@ export class LiveMixer extends Mixer {
     };
   }
 
-  /* SHA-256 (hex) of stretch ``index``'s samples as this page holds them, in the file's
+  /* SHA-256 (hex) of piece ``index``'s samples as this page holds them, in the file's
    * layout: that the page plays exactly what was published can be checked against the file. */
   digest(index) {
-    const st = this.stretches.find((x) => x.index === index);
-    if (!st) return Promise.resolve(null);
-    const frames = st.end - st.start;
+    const piece = this.pieces.find((x) => x.index === index);
+    if (!piece) return Promise.resolve(null);
+    const frames = piece.end - piece.start;
     const all = new Float32Array(this.names.length * this.channels * frames);
     this.names.forEach((name, s) => {
       for (let c = 0; c < this.channels; c++) {
-        st.buffers[name].copyFromChannel(all.subarray((s * this.channels + c) * frames,
+        piece.buffers[name].copyFromChannel(all.subarray((s * this.channels + c) * frames,
           (s * this.channels + c + 1) * frames), c);
       }
     });
@@ -306,18 +306,18 @@ export class LiveMixer extends Mixer {
 }
 
 
-/* Follow a running job: new stretches into the mixer, in order; hooks tell the page.
+/* Follow a running job: new pieces into the mixer, in order; hooks tell the page.
  * hooks: {progress(status), peaks({stem: [..]}), done(status), stopped(status), failed(err)} */
 export function followJob(statusUrl, mixer, hooks) {
   let delay = POLL_FASTEST;
   let fetching = Promise.resolve();
   let nextIndex = 0;
 
-  function fetchStretch(st) {
-    return fetch(st.url, { credentials: "same-origin" }).then((resp) => {
+  function fetchPiece(piece) {
+    return fetch(piece.url, { credentials: "same-origin" }).then((resp) => {
       if (!resp.ok) throw new Error("the server answered " + resp.status);
       return resp.arrayBuffer();
-    }).then((bytes) => mixer.addStretch(st, bytes));
+    }).then((bytes) => mixer.addPiece(piece, bytes));
   }
 
   function take(ready) {
@@ -326,10 +326,10 @@ export function followJob(statusUrl, mixer, hooks) {
       nextIndex = 0;
     }
     const claim = ready.claim;
-    const fresh = ready.stretches.filter((st) => st.index >= nextIndex);
+    const fresh = ready.pieces.filter((piece) => piece.index >= nextIndex);
     if (fresh.length) nextIndex = fresh[fresh.length - 1].index + 1;
-    fresh.forEach((st) => {
-      fetching = fetching.then(() => (mixer.claim === claim ? fetchStretch(st) : null));
+    fresh.forEach((piece) => {
+      fetching = fetching.then(() => (mixer.claim === claim ? fetchPiece(piece) : null));
     });
     hooks.peaks(ready.peaks);
     return fetching;

@@ -1,8 +1,9 @@
 /* The waveforms' zoom (an ES module): which part of the song the waveforms and the ruler show.
- * One Zoom per page, given to whatever draws or reads a time off a waveform (player.js,
- * practice.js, the ruler); the arithmetic is timeline.js's. Ctrl + wheel (a trackpad's pinch)
- * zooms around the pointer, the wheel sideways (or Shift + wheel) moves a zoomed view, and the
- * page's buttons zoom around the playhead; while playing, the view pages along with it.
+ * One Zoom per page, given to whatever draws or reads a time off a waveform (waveform.js,
+ * stem_rows.js, the practice tools, the ruler); the arithmetic is timeline.js's. Ctrl + wheel
+ * (a trackpad's pinch) zooms around the pointer, the wheel sideways (or Shift + wheel) moves a
+ * zoomed view, and the page's buttons zoom around the playhead; while playing, the view pages
+ * along with it.
  */
 import { followView, fullView, panView, viewTime, viewX, zoomView } from "./timeline.js";
 
@@ -76,4 +77,18 @@ export class Zoom {
       }
     }, { passive: false });
   }
+}
+
+/* The page's zoom buttons ([data-action=zoom-in], zoom-out, zoom-fit) around the playhead
+ * (position(): seconds), and Ctrl + wheel over the ruler. */
+export function wireZoomButtons(root, zoom, position) {
+  const button = (name) => root.querySelector("[data-action='" + name + "']");
+  const ruler = root.querySelector("[data-role=ruler]");
+  if (ruler) zoom.wireWheel(ruler);
+  const zoomIn = button("zoom-in");
+  const zoomOut = button("zoom-out");
+  const fit = button("zoom-fit");
+  if (zoomIn) zoomIn.addEventListener("click", () => zoom.zoomBy(STEP, position()));
+  if (zoomOut) zoomOut.addEventListener("click", () => zoom.zoomBy(1 / STEP, position()));
+  if (fit) fit.addEventListener("click", () => zoom.fit());
 }

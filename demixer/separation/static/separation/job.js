@@ -50,7 +50,7 @@ function follow() {
         if (key !== last) { delay = FASTEST; last = key; } else { delay = Math.min(SLOWEST, delay * 1.5); }
         show(s);
         if (s.status === "done") { ended(true); return; }
-        // listen while it separates: the page opens as a player once the first stretch is
+        // listen while it separates: the page opens as a player once the first piece is
         // ready, while enough is left to separate (the server decides: near the end, or for a
         // short song, the complete stems come within seconds)
         if (s.ready && s.ready.opens_player) {

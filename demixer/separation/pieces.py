@@ -1,16 +1,16 @@
-"""Listen while it separates: the stretches a running job has published.
+"""Listen while it separates: the pieces a running job has published.
 
-The engine hands the worker each final stretch of every stem in song order (see
-``demixer.engine.separate.Stretch``). The worker's :class:`Publisher` writes each one to
+The engine hands the worker each final piece of every stem in song order (see
+``demixer.engine.separate.Piece``). The worker's :class:`Publisher` writes each one to
 storage as one small file and records it on the job row (``live`` and ``ready_seconds``),
 together with the waveform peaks so far, so the result page can play what is ready.
 
-A stretch file is raw float32, little-endian, planar: every stem in the row's ``live.stems``
+A piece file is raw float32, little-endian, planar: every stem in the row's ``live.stems``
 order, each its channels one after the other, ``end - start`` samples each. The browser turns
-it into AudioBuffers without decoding, so stretches join sample-exactly and are bit-identical to
+it into AudioBuffers without decoding, so pieces join sample-exactly and are bit-identical to
 the stems the engine returns.
 
-Only the current claim's stretches count: each claim publishes under a folder of its own
+Only the current claim's pieces count: each claim publishes under a folder of its own
 (``live/<claim token>/``), the row names that token, and a new claim starts by removing the
 folders of earlier ones. Cancel, failure and completion remove the claim's folder.
 """
@@ -33,7 +33,7 @@ from demixer.separation import files
 from demixer.separation.models import Separation, Status
 
 if TYPE_CHECKING:
-    from demixer.engine.separate import Stretch
+    from demixer.engine.separate import Piece
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def live_root(job: Separation) -> str:
     return f"{job.storage_dir()}/live"
 
 
-def stretch_name(job: Separation, token: str, index: int) -> str:
+def piece_name(job: Separation, token: str, index: int) -> str:
     return f"{live_root(job)}/{token}/{index:05d}.f32"
 
 
@@ -63,7 +63,7 @@ def peak_edges(total: int, points: int = PEAK_POINTS) -> np.ndarray:
     return np.linspace(0, total, points + 1).astype(np.int64)
 
 
-def stretch_peaks(wav: np.ndarray, start: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
+def piece_peaks(wav: np.ndarray, start: int, edges: np.ndarray) -> tuple[int, np.ndarray]:
     """Maxima of |x| over both channels of float32 (C, n) starting at ``start``, per bucket
     of ``edges`` it touches: (first bucket, float32 values)."""
     n = wav.shape[-1]
@@ -77,7 +77,7 @@ def stretch_peaks(wav: np.ndarray, start: int, edges: np.ndarray) -> tuple[int, 
 
 
 class Publisher:
-    """The engine's ``on_ready`` for one claim of a job: writes each stretch and records it.
+    """The engine's ``on_ready`` for one claim of a job: writes each piece and records it.
 
     Called on the engine's host thread; the work runs on a thread of its own, in order, so
     neither the model nor the engine waits for storage or the database. Publishing is best
@@ -102,8 +102,8 @@ class Publisher:
         """Remove what earlier claims of this job published (a worker that died mid-job)."""
         files.delete_tree(live_root(self.job), self.storage)
 
-    def __call__(self, stretch: Stretch) -> None:
-        self._pool.submit(self._publish, stretch)
+    def __call__(self, piece: Piece) -> None:
+        self._pool.submit(self._publish, piece)
 
     def close(self) -> None:
         """Wait for what is queued; let go of the thread's database connection."""
@@ -114,29 +114,29 @@ class Publisher:
         self._pool.shutdown(wait=True)
 
     def discard(self) -> None:
-        """Stop publishing and remove this claim's stretches (cancelled, failed, or done)."""
+        """Stop publishing and remove this claim's pieces (cancelled, failed, or done)."""
         self.stopped = True
         self.close()
         files.delete_tree(f"{live_root(self.job)}/{self.token}", self.storage)
 
-    def _publish(self, stretch: Stretch) -> None:
+    def _publish(self, piece: Piece) -> None:
         if self.stopped:
             return
         try:
-            self._write(stretch)
+            self._write(piece)
         except Exception as exc:
             self.stopped = True
             if disk.is_storage_full(exc):
                 self.storage_full = True
                 logger.warning("job %s: a live piece found the disk full: %s", self.job.id, exc)
                 return
-            logger.exception("job %s: publishing stretches failed; the job goes on", self.job.id)
+            logger.exception("job %s: publishing pieces failed; the job goes on", self.job.id)
 
-    def _write(self, stretch: Stretch) -> None:
-        names = list(stretch.stems)
+    def _write(self, piece: Piece) -> None:
+        names = list(piece.stems)
         index = len(self.ends)
-        name = stretch_name(self.job, self.token, index)
-        block = np.stack([stretch.stems[n] for n in names]).astype("<f4", copy=False)
+        name = piece_name(self.job, self.token, index)
+        block = np.stack([piece.stems[n] for n in names]).astype("<f4", copy=False)
         try:
             saved = self.storage.save(name, ContentFile(block.tobytes()))
         except BaseException:
@@ -144,38 +144,36 @@ class Publisher:
             raise
         if saved != name:  # never expected: each claim has its own folder
             raise RuntimeError(f"storage saved {name} as {saved}")
-        edges = peak_edges(stretch.total)
+        edges = peak_edges(piece.total)
         for n in names:
-            first, values = stretch_peaks(stretch.stems[n], stretch.start, edges)
+            first, values = piece_peaks(piece.stems[n], piece.start, edges)
             peaks = self.peaks.setdefault(n, np.zeros(PEAK_POINTS, dtype=np.float32))
             np.maximum(
                 peaks[first : first + len(values)], values, out=peaks[first : first + len(values)]
             )
-        stretch.release()  # read back from a disk-backed result: let go of it again
-        self.ends.append(stretch.end)
+        piece.release()  # read back from a disk-backed result: let go of it again
+        self.ends.append(piece.end)
         live = {
             "claim": self.token,
-            "rate": stretch.rate,
-            "total": stretch.total,
+            "rate": piece.rate,
+            "total": piece.total,
             "stems": names,
             "ends": self.ends,
             "peaks": {n: np.round(p, 4).tolist() for n, p in self.peaks.items()},
         }
         recorded = Separation.objects.filter(
             id=self.job.id, status=Status.RUNNING, worker_id=self.worker_id[:64]
-        ).update(live=live, ready_seconds=stretch.end / stretch.rate)
+        ).update(live=live, ready_seconds=piece.end / piece.rate)
         if recorded != 1:  # cancelled, deleted or taken over: nobody should read ours
             self.stopped = True
             self.storage.delete(name)
 
 
-def ready_payload(
-    job: Separation, url_name: str = "separation-stretch"
-) -> dict[str, object] | None:
-    """What a running job has published, for the page (``url_name`` its stretch view) and the
-    API (``api:stretch``); None when nothing is.
+def ready_payload(job: Separation, url_name: str = "separation-piece") -> dict[str, object] | None:
+    """What a running job has published, for the page (``url_name`` its piece view) and the
+    API (``api:piece``); None when nothing is.
 
-    Stretch URLs name the claim, so a page still holding a dead attempt's stretches never
+    Piece URLs name the claim, so a page still holding a dead attempt's pieces never
     mixes them with the retry's."""
     live = job.live or {}
     if job.status != Status.RUNNING or not live.get("ends"):
@@ -193,7 +191,7 @@ def ready_payload(
         "ready_seconds": live["ends"][-1] / rate,
         "opens_player": (live["total"] - live["ends"][-1]) / rate > OPEN_PLAYER_LEFT_S,
         "stems": live["stems"],
-        "stretches": [
+        "pieces": [
             {
                 "index": i,
                 "start": start,
@@ -207,11 +205,11 @@ def ready_payload(
     }
 
 
-def stretch_file(job: Separation, claim: str, index: int) -> str | None:
-    """The storage name of stretch ``index`` of claim ``claim``, if the row says it is ready."""
+def piece_file(job: Separation, claim: str, index: int) -> str | None:
+    """The storage name of piece ``index`` of claim ``claim``, if the row says it is ready."""
     live = job.live or {}
     if job.status != Status.RUNNING or live.get("claim") != claim:
         return None
     if not 0 <= index < len(live.get("ends", [])):
         return None
-    return stretch_name(job, claim, index)
+    return piece_name(job, claim, index)

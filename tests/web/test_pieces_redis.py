@@ -1,11 +1,11 @@
 """Listen while it separates with jobs delivered through Redis (``DEMIXER_QUEUE=rq``'s task
-backend, a real Redis server and the real worker command in RQ's burst mode): the stretches
+backend, a real Redis server and the real worker command in RQ's burst mode): the pieces
 join sample-exactly into the stems, the status page and the API report the ready seconds as
-they grow, a cancel removes the stretches, and a retry through Redis (after a worker died, or
-stopped) publishes its own stretches in place of the earlier attempt's.
+they grow, a cancel removes the pieces, and a retry through Redis (after a worker died, or
+stopped) publishes its own pieces in place of the earlier attempt's.
 
-As in ``test_stretches``, the worker separates with the stand-in session, which hands over each
-stretch as the engine does; the queue, the worker loop and the storage are real.
+As in ``test_pieces``, the worker separates with the stand-in session, which hands over each
+piece as the engine does; the queue, the worker loop and the storage are real.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from demixer.separation import services, stretches, tasks
+from demixer.separation import pieces, services, tasks
 from demixer.separation.models import Separation, Status
 from tests.web.conftest import run_worker, upload
-from tests.web.test_redis_queue import separation_queue as redis_queue_fixture
-from tests.web.test_stretches import (
+from tests.web.test_pieces import (
     RATE,
     Recorder,
     check_published_run,
@@ -29,6 +28,7 @@ from tests.web.test_stretches import (
     running_job,
     synthetic,
 )
+from tests.web.test_redis_queue import separation_queue as redis_queue_fixture
 
 # the scaled-out queue on a real Redis, with real worker runs: make test, not test-fast
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -44,17 +44,17 @@ def delivered_ids(queue) -> list[str]:
     return [str(delivery.args[0]) for delivery in queue.get_jobs()]
 
 
-def test_stretches_through_redis_join_into_the_stems_and_the_ready_seconds_grow(
+def test_pieces_through_redis_join_into_the_stems_and_the_ready_seconds_grow(
     alice_client, make_clip, media_dir, monkeypatch, separation_queue
 ) -> None:
     reported: list[tuple[float, float]] = []
 
-    def ask_the_pages(publisher: stretches.Publisher, index: int) -> None:
-        """What the job page's poll and an API client are told right after each stretch."""
+    def ask_the_pages(publisher: pieces.Publisher, index: int) -> None:
+        """What the job page's poll and an API client are told right after each piece."""
         job_id = publisher.job.id
         page = alice_client.get(reverse("separation-status", args=[job_id])).json()["ready"]
         api = alice_client.get(reverse("api:separation", args=[job_id])).json()["ready"]
-        assert len(page["stretches"]) == len(api["stretches"]) == index + 1
+        assert len(page["pieces"]) == len(api["pieces"]) == index + 1
         reported.append((page["ready_seconds"], api["ready_seconds"]))
 
     recorder = Recorder(monkeypatch, ask_the_pages)
@@ -66,22 +66,22 @@ def test_stretches_through_redis_join_into_the_stems_and_the_ready_seconds_grow(
 
     job.refresh_from_db()
     check_published_run(recorder, job)
-    ends = [item["stretch"].end / RATE for item in recorder.written]
+    ends = [item["piece"].end / RATE for item in recorder.written]
     assert reported == [(end, end) for end in ends]
     assert ends == sorted(set(ends)) and ends[-1] == pytest.approx(13.0, abs=1 / RATE)
     assert separation_queue.count == 0
     assert alice_client.get(reverse("separation-status", args=[job.id])).json()["ready"] is None
 
 
-def test_a_cancel_on_the_redis_backend_removes_the_stretches(
+def test_a_cancel_on_the_redis_backend_removes_the_pieces(
     alice_client, make_clip, media_dir, monkeypatch, separation_queue
 ) -> None:
     seen: list[list[str]] = []
 
-    def cancel_after_first(publisher: stretches.Publisher, index: int) -> None:
+    def cancel_after_first(publisher: pieces.Publisher, index: int) -> None:
         if index == 0:
             seen.append(live_files(publisher.job))
-            # as the person does, from the page: the worker stops at its next stretch
+            # as the person does, from the page: the worker stops at its next piece
             response = alice_client.post(reverse("separation-cancel", args=[publisher.job.id]))
             assert response.status_code == 302
 
@@ -90,19 +90,19 @@ def test_a_cancel_on_the_redis_backend_removes_the_stretches(
     run_worker()
     job = Separation.objects.get()
     assert job.status == Status.CANCELLED
-    assert len(seen) == 1 and len(seen[0]) == 1  # the first stretch was on storage
+    assert len(seen) == 1 and len(seen[0]) == 1  # the first piece was on storage
     assert len(recorder.written) == 1  # nothing recorded after the cancel
     assert live_files(job) == []  # and it is gone
     assert job.stems.count() == 0
     first = recorder.written[0]
-    url = reverse("separation-stretch", args=[job.id, first["token"], 0])
+    url = reverse("separation-piece", args=[job.id, first["token"], 0])
     assert alice_client.get(url).status_code == 404
     assert alice_client.get(reverse("separation-status", args=[job.id])).json()["ready"] is None
     assert separation_queue.count == 0  # not delivered again
 
 
 @pytest.mark.parametrize("noticed_by", ["stale heartbeat", "serve's supervisor"])
-def test_a_retry_through_redis_replaces_the_dead_attempts_stretches(
+def test_a_retry_through_redis_replaces_the_dead_attempts_pieces(
     alice_client, make_clip, media_dir, monkeypatch, settings, separation_queue, noticed_by
 ) -> None:
     settings.SEPARATION_MAX_ATTEMPTS = 2
@@ -110,7 +110,7 @@ def test_a_retry_through_redis_replaces_the_dead_attempts_stretches(
     dead_id = f"{services.worker_name(dead_pid)}:dead0001"
     job = running_job(alice_client, make_clip, dead_id, seconds=13.0)
     separation_queue.empty()  # its delivery died with the worker
-    dead = stretches.Publisher(job, dead_id)
+    dead = pieces.Publisher(job, dead_id)
     dead.start()
     dead(synthetic(0, RATE, 13 * RATE, seed=11))
     dead._pool.submit(lambda: None).result()
@@ -118,14 +118,14 @@ def test_a_retry_through_redis_replaces_the_dead_attempts_stretches(
     assert Separation.objects.get().live["claim"] == dead.token
     at_first_write: list[list[str]] = []
 
-    def note(publisher: stretches.Publisher, index: int) -> None:
+    def note(publisher: pieces.Publisher, index: int) -> None:
         if index == 0:
             at_first_write.append(live_files(publisher.job))
 
     recorder = Recorder(monkeypatch, note)
     if noticed_by == "stale heartbeat":  # any worker's recovery loop
         assert services.recover_stale(timezone.now() + timedelta(hours=1)) == (1, 0)
-        assert Separation.objects.get().live == {}  # the dead claim's stretches no longer count
+        assert Separation.objects.get().live == {}  # the dead claim's pieces no longer count
         assert delivered_ids(separation_queue) == [str(job.id)]
         run_worker()
     else:  # `demixer serve` starts a new worker, naming the one that died
@@ -136,8 +136,8 @@ def test_a_retry_through_redis_replaces_the_dead_attempts_stretches(
     assert job.attempts == 2
     retry = recorder.written[0]["token"]
     assert retry != dead.token
-    # when the retry published its first stretch, only its own were there
-    assert at_first_write == [[stretches.stretch_name(job, retry, 0)]]
+    # when the retry published its first piece, only its own were there
+    assert at_first_write == [[pieces.piece_name(job, retry, 0)]]
     assert all(item["row"].live["claim"] == retry for item in recorder.written)
     check_published_run(recorder, job)
     # the dead worker wakes up and publishes again: not recorded, and its file is removed
@@ -149,15 +149,15 @@ def test_a_retry_through_redis_replaces_the_dead_attempts_stretches(
     assert separation_queue.count == 0
 
 
-def test_a_stopping_worker_hands_its_job_to_the_next_with_fresh_stretches(
+def test_a_stopping_worker_hands_its_job_to_the_next_with_fresh_pieces(
     alice_client, make_clip, media_dir, monkeypatch, separation_queue
 ) -> None:
-    """SIGTERM while a job publishes: the job goes back on the Redis queue with its stretches
+    """SIGTERM while a job publishes: the job goes back on the Redis queue with its pieces
     removed, and the worker that takes it next publishes its own from the start."""
 
     stops: list[str] = []
 
-    def stop_after_first(publisher: stretches.Publisher, index: int) -> None:
+    def stop_after_first(publisher: pieces.Publisher, index: int) -> None:
         if index == 0 and not stops:  # the first worker only
             stops.append(publisher.token)
             tasks.shutdown_requested.set()  # what SIGTERM does in the worker

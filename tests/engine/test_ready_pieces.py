@@ -1,4 +1,4 @@
-"""Final stretches handed over while the engine runs: back to back, in song order, and exactly
+"""Final pieces handed over while the engine runs: back to back, in song order, and exactly
 what the returned stems hold (listen while it separates)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from demixer.engine.htdemucs import chunking
 from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.options import SeparationOptions
 from demixer.engine.registry import get_spec
-from demixer.engine.separate import Stretch, separate_array, separate_file
+from demixer.engine.separate import Piece, separate_array, separate_file
 from demixer.testing import signals
 
 SEGMENT = get_spec("htdemucs").segment_samples  # the plan uses the real model's segment
@@ -63,9 +63,7 @@ def collect(calls: list[tuple[int, int, np.ndarray]]):
     ],
 )
 @pytest.mark.parametrize(("overlap", "shifts"), [(0.0, 0), (0.25, 0), (0.5, 0), (0.25, 2)])
-def test_published_stretches_are_the_returned_stems(
-    length: int, overlap: float, shifts: int
-) -> None:
+def test_published_pieces_are_the_returned_stems(length: int, overlap: float, shifts: int) -> None:
     mix = np.random.default_rng(length).standard_normal((2, length)).astype(np.float32)
     calls: list[tuple[int, int, np.ndarray]] = []
     options = SeparationOptions(overlap=overlap, shifts=shifts, seed=5)
@@ -74,14 +72,14 @@ def test_published_stretches_are_the_returned_stems(
     assert calls[0][0] == 0
     assert calls[-1][1] == length
     for (_, end, _), (start, _, _) in itertools.pairwise(calls):
-        assert start == end, "stretches must join back to back"
+        assert start == end, "pieces must join back to back"
     assert all(end > start for start, end, _ in calls)
     joined = np.concatenate([block for _, _, block in calls], axis=-1)
     assert joined.dtype == np.float32
     np.testing.assert_array_equal(joined, out)  # bit-identical, not merely close
 
 
-def test_first_stretch_is_final_after_one_segment_even_with_shifts() -> None:
+def test_first_piece_is_final_after_one_segment_even_with_shifts() -> None:
     """Shifted passes run side by side, so the beginning does not wait for the last pass."""
     length = 5 * SEGMENT
     for shifts in (0, 3):
@@ -104,13 +102,13 @@ def test_interleaved_passes_reconstruct_the_input_with_an_identity_model() -> No
 
 
 @pytest.mark.model
-def test_real_model_file_stretches_join_into_the_stems(model: SegmentModel, tmp_path: Path) -> None:
+def test_real_model_file_pieces_join_into_the_stems(model: SegmentModel, tmp_path: Path) -> None:
     """The real engine on a file of two and a bit segments, two-stem selection included."""
     stems = signals.song(17.0, seed=3)
     path = audio.encode(
         signals.mix(stems), tmp_path / "song.wav", rate=44100, fmt="wav", bit_depth=24
     )
-    got: list[Stretch] = []
+    got: list[Piece] = []
     options = SeparationOptions(two_stems="vocals")
     result = separate_file(path, options, model=model, on_ready=got.append)
     assert len(got) >= 3 and got[0].start == 0
