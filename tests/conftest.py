@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
-from demixer.engine.htdemucs.model import SegmentModel, shared_model
-from demixer.testing import signals
+if TYPE_CHECKING:
+    import numpy as np
+
+    from demixer.engine.htdemucs.model import SegmentModel
 
 DATA = Path(__file__).parent / "data"
 
@@ -52,12 +54,18 @@ def one_throttle_window(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def model() -> SegmentModel:
     """The real htdemucs session (real weights), created once and shared by all tests."""
+    # here, not at the top: this file is also loaded by the parallel run's controller process,
+    # which runs no test (onnxruntime and scipy would only slow its start)
+    from demixer.engine.htdemucs.model import shared_model
+
     return shared_model()
 
 
 @pytest.fixture(scope="session")
 def song_6s() -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Six seconds of generated music: (true stems, mix), float32 (2, N) at 44.1 kHz."""
+    from demixer.testing import signals  # as above: not in the controller process
+
     stems = signals.song(6.0, seed=7)
     return stems, signals.mix(stems)
 
