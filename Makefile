@@ -29,15 +29,23 @@ $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	touch $@
 
 # refresh the lock files from pyproject.toml's ranges (the newest versions they admit), with uv's
-# resolver in a venv of its own; then `make test` says whether a numeric result moved
+# resolver in a venv of its own; then `make test` says whether a numeric result moved. The side
+# environments (the checkpoint importer's, the bench's Basic Pitch reference: see
+# demixer/engine/locked_env.py) are locked from their .in files for what builds them, CPython 3.11
+# on x86-64 Linux; PyTorch's CPU build comes from pip's find-links (TORCH_WHEELS), not the index.
 UV_VERSION := 0.13.9
-LOCK := var/lock-tools/bin/uv pip compile pyproject.toml --generate-hashes --no-emit-index-url \
-	--universal --python-version 3.12 --upgrade -q
+UV_COMPILE := var/lock-tools/bin/uv pip compile --generate-hashes --no-emit-index-url --upgrade -q
+LOCK := $(UV_COMPILE) pyproject.toml --universal --python-version 3.12
+TORCH_WHEELS ?= $(PIP_FIND_LINKS)
+SIDE_LOCK := $(UV_COMPILE) --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--custom-compile-command "make lock" $(if $(TORCH_WHEELS),--find-links $(TORCH_WHEELS))
 lock:
 	@[ -x var/lock-tools/bin/uv ] || { python3 -m venv var/lock-tools && \
 	  var/lock-tools/bin/pip install -q uv==$(UV_VERSION); }
 	$(LOCK) --extra postgres --extra redis --extra s3 -o requirements/base.lock
 	$(LOCK) --all-extras -c requirements/base.lock -o requirements/dev.lock
+	$(SIDE_LOCK) demixer/engine/importer/environment.in -o demixer/engine/importer/environment.lock
+	$(SIDE_LOCK) bench/basic_pitch.in --excludes <(echo tensorflow) -o bench/basic_pitch.lock
 
 setup: $(VENV)/.installed
 
@@ -102,7 +110,7 @@ test: setup models browser emulator synth lint player-assets test-js
 test-flagship: setup models
 	$(VENV)/bin/pytest $(XDIST) -m flagship $(PYTEST_ARGS)
 
-test-fast: setup models emulator synth lint test-js
+test-fast: setup models lint test-js
 	$(VENV)/bin/pytest $(XDIST) -m "not e2e and not model and not slow" $(PYTEST_ARGS)
 
 test-e2e: setup models browser player-assets

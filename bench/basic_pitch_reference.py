@@ -1,11 +1,11 @@
 """Basic Pitch's own notes, from the ``basic-pitch`` package in a bench-only environment.
 
 The package needs TensorFlow on Python 3.11+ only to import its TF model; its ONNX path runs on
-onnxruntime. So ``var/basic-pitch-venv`` (Python 3.11) gets ``basic-pitch==0.4.0`` without its
-dependencies, plus exact pins of what its ``inference`` and ``note_creation`` import, never
-TensorFlow. ``reference_notes`` runs ``basic_pitch.inference.predict`` there on 22050 Hz WAV
-files with the same ``nmp.onnx`` the app uses; tests/engine/test_notes.py compares our port with
-what it returns.
+onnxruntime. So ``var/basic-pitch-venv`` (Python 3.11) gets ``basic-pitch==0.4.0`` and what its
+``inference`` and ``note_creation`` import, never TensorFlow: exactly ``basic_pitch.lock``, with
+its hashes (see :mod:`demixer.engine.locked_env`). ``reference_notes`` runs
+``basic_pitch.inference.predict`` there on 22050 Hz WAV files with the same ``nmp.onnx`` the app
+uses; tests/engine/test_notes.py compares our port with what it returns.
 
     python bench/basic_pitch_reference.py            # build the env, compare on our pieces
     python bench/basic_pitch_reference.py --golden  # and rewrite tests/data/basic_pitch_golden.json
@@ -24,23 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = ROOT / "var" / "basic-pitch-venv"
-PACKAGE = "basic-pitch==0.4.0"
-REQUIREMENTS = (
-    "numpy==2.2.6",
-    "scipy==1.15.3",
-    "librosa==0.11.0",
-    "soundfile==0.13.1",
-    "soxr==1.1.0",
-    "onnxruntime==1.32.0",  # the app's own version: the same kernels
-    "pretty-midi==0.2.10",
-    "mido==1.3.3",
-    "mir-eval==0.8.2",
-    "resampy==0.4.2",  # imported by note_creation (for sonification) ...
-    "numba==0.61.2",  # ... which needs numba
-    "scikit-learn==1.9.1",
-    "typing-extensions==4.14.1",
-)
-MARKER = ".demixer-basic-pitch"
+LOCK = Path(__file__).with_name("basic_pitch.lock")  # `make lock` compiles basic_pitch.in
 GOLDEN = ROOT / "tests" / "data" / "basic_pitch_golden.json"
 # the generated pieces the golden file holds: (name, kind, key tonic, mode, bpm, seed, seconds)
 PIECES = (
@@ -55,32 +39,23 @@ class EnvError(RuntimeError):
     """The bench environment could not be built (no Python 3.11, pip failed)."""
 
 
-def _stamp() -> str:
-    return "\n".join((PACKAGE, *REQUIREMENTS)) + "\n"
+def base_python() -> str:
+    found = os.environ.get("DEMIXER_BASIC_PITCH_PYTHON") or shutil.which("python3.11")
+    if not found:
+        raise EnvError("python3.11 is not installed (or set $DEMIXER_BASIC_PITCH_PYTHON)")
+    return found
 
 
 def ensure_env(env: Path = ENV) -> Path:
-    """The environment's Python, built first if missing or stale (a minute or two, once)."""
-    python = env / "bin" / "python"
-    marker = env / MARKER
-    if python.is_file() and marker.is_file() and marker.read_text() == _stamp():
-        return python
-    base = os.environ.get("DEMIXER_BASIC_PITCH_PYTHON") or shutil.which("python3.11")
-    if not base:
-        raise EnvError("python3.11 is not installed (or set $DEMIXER_BASIC_PITCH_PYTHON)")
-    shutil.rmtree(env, ignore_errors=True)
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    for command in (
-        [base, "-m", "venv", str(env)],
-        [*pip, "--no-deps", PACKAGE],
-        [*pip, *REQUIREMENTS],
-    ):
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-            raise EnvError(f"{' '.join(command[:4])}: {lines[-1] if lines else result.returncode}")
-    marker.write_text(_stamp())
-    return python
+    """The environment's Python, built first from :data:`LOCK` if missing or stale (a minute or
+    two, once)."""
+    # here, not at the top: this file also runs inside the bench environment, without demixer
+    from demixer.engine import locked_env
+
+    try:
+        return locked_env.ensure(env, LOCK, base_python, lambda line: print(line, file=sys.stderr))
+    except locked_env.LockedEnvError as exc:
+        raise EnvError(str(exc)) from None
 
 
 Event = tuple[float, float, int, float, list[int] | None]

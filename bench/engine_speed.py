@@ -1,15 +1,28 @@
-"""Engine speed and peak memory: demixer side by side with its peers, on the same generated clip.
+"""Engine speed and peak memory: demixer side by side with its peers, and every architecture
+demixer runs at its published size, on the same generated clip.
 
 Every contender runs in its own child process, timed from outside (wall clock around the whole
 child: start-up, session creation, decoding, separation, writing stems) and measured with
 ``os.wait4`` (peak RSS of that child alone). The clip is ``signals.song(seconds, seed=1)`` mixed
 to peak 0.5 and written as 16-bit WAV (cached under ``var/bench/``); the torch child gets the
-same samples. All run htdemucs, 4 stems, overlap 0.25, no shifts.
+same samples. The htdemucs contenders run 4 stems, overlap 0.25, no shifts.
+
+demixer's own contenders run its command line's ``main`` (``demixer.cli.main``, what
+``.venv/bin/demixer`` calls) in a child of this file (``--child cli``) that only adds clocks:
+around every onnxruntime run call (``InferenceSession.run`` and ``run_with_iobinding``), around
+the host STFT/iSTFT functions of each architecture, and around the command's phases (session
+creation, ``separate_file``, ``write_stems``). So besides RTF and peak RSS each prints where
+the separation's time went, measured: **graph** (onnxruntime's run calls), **STFT/iSTFT** (the
+host transforms) and **other host** (the rest of ``separate_file``: decoding, chunking, windows,
+overlap-add, masks and layouts, band handling). htdemucs and Spleeter run their host DSP in a
+helper thread beside the graph, so their STFT/iSTFT time overlaps the graph's and "other host"
+is what the graph's thread spent outside it.
 
 Contenders:
 
-- ``demixer``: the real command line, ``.venv/bin/demixer separate CLIP -o TMP -q`` (16-bit WAV
-  stems). The CLI is what a user runs and what the npm CLI does, so the comparison is CLI vs CLI.
+- ``demixer``: the real command line, ``demixer separate CLIP -o TMP -q`` (16-bit WAV stems),
+  run as said above. The CLI is what a user runs and what the npm CLI does, so the comparison is
+  CLI vs CLI.
 - ``demixer-fast``: the same with ``--quality fast`` (int8 MatMul weights).
 - ``demixer-lowmem``: the same with ``--low-memory``.
 - ``demixer-spleeter``: the same with ``--model spleeter`` (2 stems, another model: its ratio
@@ -53,10 +66,40 @@ Contenders:
   (``--no-deps``: its ``export`` extra pins torch<2.5 and demucs==4.0.1; its exporter works with
   torch 2.13 and demucs 4.1.0.) ``bench/peers_demucs_onnx.py`` says what each step does.
 
-It also prints the arithmetic limit for this machine: the model's FLOPs per 7.8 s segment,
-counted over the ONNX graph's Conv/ConvTranspose/Gemm/MatMul nodes (shapes taken from one run of
-the graph with ``Shape`` outputs added), times the number of segments, divided by numpy's
-float32 matmul GFLOP/s at ``--threads`` threads.
+The zoo (``--zoo``, or by name in ``--only``): every architecture ``demixer models import``
+takes, at its published flagship size with random weights (speed does not depend on the
+weights' values), each separating the same clip through the same command line
+(``--models-dir var/bench/zoo/models --model NAME``), beside ``demixer`` (htdemucs) and
+``demixer-spleeter``:
+
+- ``mel-roformer``: Kim's Mel-Band RoFormer vocals config (dim 384, depth 6, 60 mel bands,
+  8 s chunks, 2 overlaps);
+- ``bs-roformer``: viperx's BS-RoFormer 1297 config (dim 512, depth 12, 62 bands);
+- ``mdx23c``: the 6-stem DrumSep MDX23C (aufr33 and jarredou's config);
+- ``scnet``: MSST's SCNet-large config;
+- ``mdx-net``: a UVR MDX-Net ``.onnx`` of UVR-MDX-NET Inst HQ 3's shape (n_fft 6144, dim_f 3072,
+  dim_t 256; the network hyper-parameters of Kim's KUIELab-MDX-Net config).
+
+The first run builds the checkpoints with the importer environment's Python
+(``bench/zoo_checkpoints.py``, which names where each config comes from) into
+``var/bench/zoo/checkpoints/`` and imports them with ``demixer models import`` into
+``var/bench/zoo/models/`` (``--prepare`` does only that; up to half an hour on 2 cores, most of
+it the RoFormers' and SCNet's checks against PyTorch, and up to 8 GB of memory); later runs
+reuse both.
+
+Levers: ``NAME@VARIANT`` (in ``--only``) runs a demixer contender with onnxruntime settings on
+top of the engine's, beside the contender as it ships: ``t1`` (one intra-op thread), ``nospin``
+(intra-op threads that sleep instead of spinning while they wait), ``basic`` / ``extended``
+(that graph optimization level instead of all), ``nopattern`` (no memory pattern),
+``noarena`` (no CPU memory arena: every tensor from the allocator, given back when freed),
+``noreuse`` / ``reuse`` (without / with onnxruntime's memory-reuse planner: htdemucs, the
+RoFormers and MDX-Net run without it, MDX23C and SCNet with it).
+
+It also prints the arithmetic limit for this machine: a graph's FLOPs per run, counted over its
+Conv/ConvTranspose/Gemm/MatMul/LSTM nodes (shapes taken from one run of the graph with ``Shape``
+outputs added), times the runs one separation made, divided by numpy's float32 matmul GFLOP/s
+at ``--threads`` threads; for the zoo, beside the graph's measured time, so a model far from
+its arithmetic shows.
 
 It prints, never asserts. Timings are noisy on a shared machine; compare within one run.
 
@@ -66,6 +109,9 @@ Examples::
     .venv/bin/python bench/engine_speed.py --with-peers --long  # 60 s and 180 s, + torch
     .venv/bin/python bench/engine_speed.py --seconds 30 --only demixer,npm
     .venv/bin/python bench/engine_speed.py --only demixer,demucs-onnx,torch
+    .venv/bin/python bench/engine_speed.py --zoo --seconds 30   # every architecture, 30 s
+    .venv/bin/python bench/engine_speed.py --seconds 30 --only demixer,mel-roformer,mdx-net
+    .venv/bin/python bench/engine_speed.py --seconds 30 --only mdx-net,mdx-net@t1,mdx-net@nospin
 """
 
 from __future__ import annotations
@@ -100,6 +146,46 @@ SEGMENT = int(7.8 * RATE)
 SEED = 1
 PEAK = 0.5
 HTDEMUCS_PARAMS = 41_984_456
+ZOO_DIR = CACHE / "zoo"
+ZOO_CHECKPOINTS = ZOO_DIR / "checkpoints"
+ZOO_MODELS = ZOO_DIR / "models"
+ZOO_SCRIPT = ROOT / "bench" / "zoo_checkpoints.py"
+# the importer's environment, as `demixer models import` finds it
+IMPORTER_ENV = Path(os.environ.get("DEMIXER_IMPORTER_ENV") or ROOT / "var" / "importer-venv")
+IMPORTER_PY = IMPORTER_ENV / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """One architecture at its flagship size: its contender name, model (and file) name."""
+
+    contender: str
+    name: str
+    title: str
+
+    @property
+    def files(self) -> list[Path]:
+        if self.name.startswith("mdx_"):
+            return [ZOO_CHECKPOINTS / f"{self.name}.onnx"]
+        return [ZOO_CHECKPOINTS / f"{self.name}.ckpt", ZOO_CHECKPOINTS / f"{self.name}.yaml"]
+
+    @property
+    def import_flags(self) -> list[str]:
+        """An MDX-Net file's parameters (UVR's table knows the real file by its hash, not ours)."""
+        if not self.name.startswith("mdx_"):
+            return []
+        flags = {"n-fft": 6144, "dim-f": 3072, "compensate": 1.022, "primary-stem": "Instrumental"}
+        return [item for k, v in flags.items() for item in (f"--{k}", str(v))]
+
+
+ZOO = (
+    ZooModel("mel-roformer", "kim_mel_band_roformer", "Mel-Band RoFormer, Kim vocals (384x6)"),
+    ZooModel("bs-roformer", "bs_roformer_1297", "BS-RoFormer, viperx 1297 (512x12)"),
+    ZooModel("mdx23c", "drumsep_mdx23c", "MDX23C, DrumSep 6 stems"),
+    ZooModel("scnet", "scnet_large", "SCNet-large"),
+    ZooModel("mdx-net", "mdx_inst_hq3", "MDX-Net, UVR Inst HQ 3 shape"),
+)
+ZOO_BY_CONTENDER = {z.contender: z for z in ZOO}
 ALL = (
     "demixer",
     "demixer-fast",
@@ -109,6 +195,7 @@ ALL = (
     "npm",
     "demucs-onnx",
     "torch",
+    *ZOO_BY_CONTENDER,
 )
 MARK = "BENCH-RESULT "
 
@@ -182,24 +269,42 @@ def run_child(name: str, cmd: list[str], env: dict[str, str] | None = None) -> C
     return ChildRun(name, wall, usage.ru_maxrss / 1024, proc.returncode, result, log)
 
 
+CLI_FLAGS = {
+    "demixer": [],
+    "demixer-fast": ["--quality", "fast"],
+    "demixer-lowmem": ["--low-memory"],
+    "demixer-spleeter": ["--model", "spleeter"],
+}
+
+
+# onnxruntime settings a demixer contender can be run with, as NAME@VARIANT (levers measured
+# beside the same contender as it ships; the engine's own settings are the baseline)
+VARIANTS: dict[str, dict[str, object]] = {
+    "t1": {"intra_op_num_threads": 1},
+    "nospin": {"session.intra_op.allow_spinning": "0"},
+    "basic": {"graph_optimization_level": "ORT_ENABLE_BASIC"},
+    "extended": {"graph_optimization_level": "ORT_ENABLE_EXTENDED"},
+    "nopattern": {"enable_mem_pattern": False},
+    "noarena": {"enable_cpu_mem_arena": False},
+    "noreuse": {"enable_mem_reuse": False},
+    "reuse": {"enable_mem_reuse": True},
+}
+
+
+def split_variant(name: str) -> tuple[str, str]:
+    base, _, variant = name.partition("@")
+    return base, variant
+
+
 def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namespace) -> list[str]:
-    if name == "demixer":
-        return [str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir), "-q"]
-    if name == "demixer-fast":
-        return [
-            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
-            *["-q", "--quality", "fast"],
-        ]
-    if name == "demixer-lowmem":
-        return [
-            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
-            *["-q", "--low-memory"],
-        ]
-    if name == "demixer-spleeter":
-        return [
-            *[str(VENV_BIN / "demixer"), "separate", str(clip), "-o", str(outdir)],
-            *["-q", "--model", "spleeter"],
-        ]
+    name = split_variant(name)[0]
+    cli = [sys.executable, __file__, "--child", "cli"]
+    separate = ["separate", str(clip), "-o", str(outdir), "-q"]
+    if name in CLI_FLAGS:
+        return [*cli, *separate, *CLI_FLAGS[name]]
+    if name in ZOO_BY_CONTENDER:
+        zoo = ZOO_BY_CONTENDER[name]
+        return [*cli, "--models-dir", str(ZOO_MODELS), *separate, "--model", zoo.name]
     if name == "demixer-steady":
         return [sys.executable, __file__, "--child", "steady", str(clip)]
     if name == "npm":
@@ -214,11 +319,15 @@ def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namesp
 def contender_env(name: str) -> dict[str, str] | None:
     if name == "demucs-onnx":  # never a model hub: the child also replaces its download
         return os.environ | {"HF_HUB_OFFLINE": "1"}
+    variant = split_variant(name)[1]
+    if variant:
+        return os.environ | {"BENCH_ORT": json.dumps(VARIANTS[variant])}
     return None
 
 
 def available(name: str) -> str | None:
     """None when the contender can run here, else why not."""
+    name = split_variant(name)[0]
     if name.startswith("demixer") and not MODEL.exists():
         return f"no weights at {MODEL} (make models)"
     if name == "npm":
@@ -228,6 +337,10 @@ def available(name: str) -> str | None:
             return "node not found"
     if name == "torch" and not TORCH_PY.exists():
         return "torch venv not installed (see --help)"
+    if name in ZOO_BY_CONTENDER:
+        zoo = ZOO_BY_CONTENDER[name]
+        if not (ZOO_MODELS / "imported" / zoo.name / "manifest.json").exists():
+            return f"not imported into {ZOO_MODELS.relative_to(ROOT)} (see the log above)"
     if name == "demucs-onnx":
         if not DEMUCS_ONNX_PY.exists():
             return "demucs-onnx venv not installed (see --help)"
@@ -238,12 +351,18 @@ def available(name: str) -> str | None:
 
 def graph_of(name: str) -> str:
     """Which graph a contender runs (said in the output: the sides do not all run one file)."""
+    name, variant = split_variant(name)
+    if variant:
+        return f"{graph_of(name)}, onnxruntime with {VARIANTS[variant]}"
     if name in ("demixer", "demixer-steady", "demixer-lowmem"):
         return "var/models/htdemucs.fused-v1.onnx (the shipped weights, attention fused)"
     if name == "demixer-fast":
         return "var/models/htdemucs.fused-v1-int8pc.onnx (shipped weights, int8 MatMul)"
     if name == "demixer-spleeter":
         return "var/models/spleeter-2stems.v1.onnx (Spleeter 2-stem, 16 kHz band; not htdemucs)"
+    if name in ZOO_BY_CONTENDER:
+        zoo = ZOO_BY_CONTENDER[name]
+        return f"{zoo.title}: var/bench/zoo/models/imported/{zoo.name}/ (random weights)"
     if name == "npm":
         return "its own htdemucs.onnx (the shipped weights)"
     if name == "torch":
@@ -254,6 +373,120 @@ def graph_of(name: str) -> str:
             "architecture; STFT/iSTFT inside the graph)"
         )
     return "?"
+
+
+class Clocks:
+    """Seconds and calls per label, summed over threads; ``phase`` names the command's phase the
+    main thread is in (a graph run is counted under the phase it ran in)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.phase = "start"
+
+    def add(self, label: str, seconds: float) -> None:
+        with self.lock:
+            self.seconds[label] = self.seconds.get(label, 0.0) + seconds
+            self.calls[label] = self.calls.get(label, 0) + 1
+
+    def wrap(self, owner: object, attribute: str, label: str, *, phased: bool = False) -> None:
+        """Replace ``owner.attribute`` by the same function with a clock around it."""
+        inner = getattr(owner, attribute)
+        clocks = self
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                name = f"{clocks.phase}:{label}" if phased else label
+                clocks.add(name, time.perf_counter() - started)
+
+        setattr(owner, attribute, timed)
+
+    def phase_of(self, owner: object, attribute: str, phase: str) -> None:
+        """Time ``owner.attribute`` as the phase ``phase`` (graph runs inside count there)."""
+        inner = getattr(owner, attribute)
+        clocks = self
+
+        def timed(*args, **kwargs):
+            before, clocks.phase = clocks.phase, phase
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                clocks.add(f"phase:{phase}", time.perf_counter() - started)
+                clocks.phase = before
+
+        setattr(owner, attribute, timed)
+
+
+def override_sessions(ort, settings: dict[str, object]) -> None:
+    """Every onnxruntime session this process makes gets ``settings`` on top of the engine's."""
+    original = ort.InferenceSession.__init__
+
+    def init(self, path_or_bytes, sess_options=None, providers=None, *rest, **kwargs):
+        options = sess_options or ort.SessionOptions()
+        for key, value in settings.items():
+            if key == "graph_optimization_level":
+                options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, value)
+            elif key.startswith("session."):
+                options.add_session_config_entry(key, str(value))
+            else:
+                setattr(options, key, value)
+        original(self, path_or_bytes, options, providers, *rest, **kwargs)
+
+    ort.InferenceSession.__init__ = init
+
+
+def cli_child(argv: list[str]) -> None:
+    """Child: demixer's command line (``demixer.cli.main``) with clocks around onnxruntime's run
+    calls, the host STFT/iSTFT of each architecture and the command's phases."""
+    started = time.perf_counter()
+    import onnxruntime as ort
+
+    from demixer import cli
+    from demixer.engine import separate as separate_module
+    from demixer.engine import sessions
+    from demixer.engine.htdemucs.model import SegmentModel
+    from demixer.engine.mdx import dsp as mdx_dsp
+    from demixer.engine.roformer.dsp import Stft
+    from demixer.engine.spleeter import dsp as spleeter_dsp
+
+    if "BENCH_ORT" in os.environ:
+        override_sessions(ort, json.loads(os.environ["BENCH_ORT"]))
+    clocks = Clocks()
+    for attribute in ("run", "run_with_iobinding"):
+        clocks.wrap(ort.InferenceSession, attribute, "graph", phased=True)
+    # the host transforms: RoFormers, MDX23C and SCNet share Stft; MDX-Net, htdemucs (in its
+    # helper thread: segment in, spectrogram out and back) and Spleeter have their own
+    for owner, attribute, label in (
+        (Stft, "stft", "stft"),
+        (Stft, "istft", "istft"),
+        (mdx_dsp, "stft", "stft"),
+        (mdx_dsp, "istft", "istft"),
+        (SegmentModel, "prepare", "stft"),
+        (SegmentModel, "finish", "istft"),
+        (spleeter_dsp, "stft", "stft"),
+        (spleeter_dsp, "overlap_add", "istft"),
+    ):
+        clocks.wrap(owner, attribute, label, phased=True)
+    clocks.phase_of(sessions, "load_model", "load")
+    clocks.phase_of(separate_module, "separate_file", "separate")
+    clocks.phase_of(separate_module, "write_stems", "write")
+    imported = time.perf_counter() - started
+    code = cli.main(argv)
+    result = {
+        "exit": code,
+        "imports_s": imported,
+        "seconds": clocks.seconds,
+        "calls": clocks.calls,
+    }
+    print(MARK + json.dumps(result), flush=True)
+    sys.exit(code)
 
 
 def steady_child(clip: str) -> None:
@@ -358,23 +591,34 @@ def matmul_gflops(threads: int) -> tuple[float, str]:
     return float(run.result.get("gflops", float("nan"))), str(run.result.get("kernel", "?"))
 
 
-_COUNTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+_COUNTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "LSTM", "GRU")
+_RECURRENT_GATES = {"LSTM": 4, "GRU": 3}
 
 
-def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
-    """FLOPs (2 per multiply-add) of one forward pass, by op type, in GFLOP.
+def _static_shapes(model, wanted: list[str]) -> dict[str, list[int]] | None:
+    """Shapes from onnx's inference (data propagated); None unless it gives every one."""
+    from onnx import shape_inference
 
-    Static shape inference cannot see through this graph's computed Reshapes, so every counted
-    node's input and output shapes are read from one run with ``Shape`` nodes added as outputs.
-    """
+    try:
+        inferred = shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # onnx raises its own errors for graphs it cannot follow
+        return None
+    graph = inferred.graph
+    shapes = {init.name: list(init.dims) for init in graph.initializer}
+    for value in (*graph.value_info, *graph.input, *graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            shapes[value.name] = [d.dim_value for d in dims]
+    return shapes if all(t in shapes for t in wanted) else None
+
+
+def _shapes_by_running(model, wanted: list[str]) -> dict[str, list[int]]:
+    """Shapes read from one run on zeros (open dimensions: 1) with ``Shape`` outputs added."""
     import onnx
     import onnxruntime as ort
     from onnx import helper
 
-    model = onnx.load(str(path))
     graph = model.graph
-    counted = [n for n in graph.node if n.op_type in _COUNTED]
-    wanted = sorted({t for n in counted for t in (n.input[0], n.input[1], n.output[0])})
     weights = {init.name: list(init.dims) for init in graph.initializer}
     probes = {}
     for index, name in enumerate(t for t in wanted if t not in weights):
@@ -384,7 +628,6 @@ def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
         probes[name] = probe
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.enable_mem_reuse = False
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
     feeds = {
@@ -393,7 +636,25 @@ def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
     }
     names = list(probes.values())
     values = dict(zip(names, session.run(names, feeds), strict=True))
-    shape = {t: [int(d) for d in values[p]] for t, p in probes.items()} | weights
+    return {t: [int(d) for d in values[p]] for t, p in probes.items()} | weights
+
+
+def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
+    """FLOPs (2 per multiply-add) of one forward pass, by op type, in GFLOP.
+
+    Every counted node's input and output shapes come from onnx's shape inference with data
+    propagation where it resolves them all (the imported graphs, whose inputs are fixed); else
+    from one run with ``Shape`` nodes added as outputs (htdemucs: static inference cannot see
+    through its computed Reshapes).
+    """
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    counted = [n for n in graph.node if n.op_type in _COUNTED]
+    wanted = sorted({t for n in counted for t in (*n.input[:3], n.output[0]) if t})
+    shape = _static_shapes(model, wanted) or _shapes_by_running(model, wanted)
 
     def attr(node, key, default):
         for a in node.attribute:
@@ -404,7 +665,11 @@ def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
     totals = dict.fromkeys(_COUNTED, 0.0)
     for node in counted:
         x, w, y = (shape[t] for t in (node.input[0], node.input[1], node.output[0]))
-        if node.op_type == "Conv":  # every output element: Cin/group x kernel MACs
+        if node.op_type in _RECURRENT_GATES:  # W: (dirs, gates x hidden, in), R: (.., hidden)
+            steps = x[0] * x[1]  # sequence x batch, in either layout
+            r = shape[node.input[2]]
+            flops = 2 * steps * np.prod(w[:2], dtype=np.float64) * (w[2] + r[2])
+        elif node.op_type == "Conv":  # every output element: Cin/group x kernel MACs
             flops = 2 * np.prod(y, dtype=np.float64) * np.prod(w[1:], dtype=np.float64)
         elif node.op_type == "ConvTranspose":  # every input element scatters Cout/g x kernel
             flops = 2 * np.prod(x, dtype=np.float64) * np.prod(w[1:], dtype=np.float64)
@@ -461,13 +726,14 @@ def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit
         print(f"  {name}: {run.wall:.1f} s, {run.peak_rss_mib:.0f} MiB", flush=True)
     base = next((r for r in runs if r.name == "demixer"), None)
     header = f"{'contender':16s} {'audio s':>8s} {'wall s':>8s} {'RTF':>6s} {'peak RSS MiB':>13s}"
-    print(f"\n{header} {'x demixer':>10s}")
+    print(f"\n{header} {'x demixer':>10s} {'RSS x':>6s}")
     for run in runs:
         wall = run.wall
         ratio = f"{wall / base.wall:.2f}" if base else "-"
+        rss = f"{run.peak_rss_mib / base.peak_rss_mib:.2f}" if base else "-"
         print(
             f"{run.name:16s} {audio_s:8.1f} {wall:8.1f} {wall / audio_s:6.3f} "
-            f"{run.peak_rss_mib:13.0f} {ratio:>10s}"
+            f"{run.peak_rss_mib:13.0f} {ratio:>10s} {rss:>6s}"
         )
         if run.name == "demixer-steady" and run.result:
             sep = run.result["separate_s"]
@@ -479,7 +745,7 @@ def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit
     for run in runs:
         if text := describe(run):
             print(f"  {run.name}: {text}")
-    if any(r.name in ("demucs-onnx", "torch") for r in runs):
+    if any(r.name in ("demucs-onnx", "torch", *ZOO_BY_CONTENDER) for r in runs):
         for run in runs:
             print(f"  graph of {run.name}: {graph_of(run.name)}")
     if limit is not None:
@@ -489,9 +755,137 @@ def bench_clip(seconds: float, names: list[str], args: argparse.Namespace, limit
             f"  arithmetic limit: {gflop:.1f} GFLOP x {segments_for(samples)} segments / "
             f"{gflops:.0f} GFLOP/s = {floor:.1f} s, RTF {floor / audio_s:.3f}"
         )
+    print_split(runs, audio_s, args.graph_gflop, limit[1] if limit else None)
+
+
+def split_of(run: ChildRun) -> dict[str, float] | None:
+    """Where a ``--child cli`` run's time went (None for the other contenders)."""
+    clock = run.result.get("seconds")
+    if not clock:
+        return None
+    separate = clock.get("phase:separate", 0.0)
+    graph = clock.get("separate:graph", 0.0)
+    dsp = clock.get("separate:stft", 0.0) + clock.get("separate:istft", 0.0)
+    # htdemucs / Spleeter: host DSP in a helper thread
+    overlapped = split_variant(run.name)[0] in CLI_FLAGS
+    load, write = clock.get("phase:load", 0.0), clock.get("phase:write", 0.0)
+    return {
+        "separate": separate,
+        "graph": graph,
+        "dsp": dsp,
+        "other": separate - graph - (0.0 if overlapped else dsp),
+        "runs": float(run.result["calls"].get("separate:graph", 0)),
+        "load": load,
+        "write": write,
+        "start": run.wall - separate - load - write,
+    }
+
+
+def print_split(
+    runs: list[ChildRun], audio_s: float, gflop: dict[str, float], gflops: float | None
+) -> None:
+    """The separation's time by where it went, and each graph against its arithmetic."""
+    splits = {run.name: s for run in runs if (s := split_of(run))}
+    if not splits:
+        return
+    base = splits.get("demixer")
+    print(
+        f"\n{'contender':16s} {'separate s':>10s} {'RTF':>6s} {'graph':>14s} "
+        f"{'STFT/iSTFT':>14s} {'other host':>14s} {'runs':>5s} {'s/run':>6s} {'x demixer':>10s}"
+    )
+    for name, s in splits.items():
+        sep = s["separate"]
+
+        def part(value: float, sep: float = sep) -> str:
+            return f"{value:6.1f} s {100 * value / sep:3.0f} %"
+
+        dsp = part(s["dsp"]) + ("*" if split_variant(name)[0] in CLI_FLAGS else " ")
+        ratio = f"{sep / base['separate']:.2f}" if base else "-"
+        per_run = s["graph"] / s["runs"] if s["runs"] else 0.0
+        print(
+            f"{name:16s} {sep:10.1f} {sep / audio_s:6.3f} {part(s['graph']):>14s} "
+            f"{dsp:>14s} {part(s['other']):>14s} {s['runs']:5.0f} {per_run:6.2f} {ratio:>10s}"
+        )
+    print(
+        "  separate = decode + separation (demixer.engine.separate.separate_file); graph = "
+        "onnxruntime's run calls; other host = the rest of it\n"
+        "  * htdemucs / Spleeter: host DSP in a helper thread, beside the graph (not a share "
+        "of the wall)"
+    )
+    for name, s in splits.items():
+        print(
+            f"  {name}: start-up {s['start']:.1f} s, session {s['load']:.1f} s, separate "
+            f"{s['separate']:.1f} s, write stems {s['write']:.1f} s"
+        )
+    if gflops is None:
+        return
+    for name, s in splits.items():
+        per_run = gflop.get(split_variant(name)[0])
+        if per_run is None or not s["runs"]:
+            continue
+        floor = per_run * s["runs"] / gflops
+        print(
+            f"  {name}: {per_run:.1f} GFLOP per run x {s['runs']:.0f} runs / {gflops:.0f} "
+            f"GFLOP/s = {floor:.1f} s of arithmetic; the graph took {s['graph']:.1f} s "
+            f"({s['graph'] / floor:.1f}x)"
+        )
+
+
+def zoo_imported(zoo: ZooModel) -> bool:
+    return (ZOO_MODELS / "imported" / zoo.name / "manifest.json").exists()
+
+
+def zoo_graph(zoo: ZooModel) -> Path:
+    """The graph an import made (a RoFormer's / MSST model's member, or the MDX-Net file)."""
+    folder = ZOO_MODELS / "imported" / zoo.name
+    data = json.loads((folder / "manifest.json").read_text())
+    graph = data["members"][0]["graph"] if "members" in data else data["graph"]
+    return folder / Path(graph).name
+
+
+def ensure_zoo(wanted: list[ZooModel]) -> None:
+    """Build the missing checkpoints (importer environment) and import them, once."""
+    missing = [z for z in wanted if not zoo_imported(z)]
+    if not missing:
+        return
+    if not IMPORTER_PY.exists():
+        print(f"  zoo: no importer environment at {IMPORTER_ENV} (make importer)")
+        return
+    build = [z.name for z in missing if not all(f.exists() for f in z.files)]
+    if build:
+        print(f"  zoo: building random-weight checkpoints: {', '.join(build)}", flush=True)
+        command = [str(IMPORTER_PY), str(ZOO_SCRIPT), "make", str(ZOO_CHECKPOINTS), *build]
+        subprocess.run(command, check=True, cwd=ROOT)
+    for zoo in missing:
+        print(f"  zoo: importing {zoo.name} (each import checks its graph) ...", flush=True)
+        command = [
+            *[sys.executable, "-m", "demixer.engine.cli", "--models-dir", str(ZOO_MODELS)],
+            *["models", "import", *map(str, zoo.files), "--name", zoo.name, *zoo.import_flags],
+        ]
+        run = run_child(f"import {zoo.name}", command)
+        state = "done" if run.returncode == 0 else f"FAILED\n{run.log[-2000:]}"
+        print(f"  zoo: import of {zoo.name} {state} ({run.wall:.0f} s, {run.peak_rss_mib:.0f} MiB)")
+
+
+def graph_gflops(names: list[str]) -> dict[str, float]:
+    """GFLOP per graph run of each contender whose graph is known (htdemucs and the zoo)."""
+    graphs = {z.contender: zoo_graph(z) for z in ZOO if z.contender in names and zoo_imported(z)}
+    found: dict[str, float] = {}
+    for name, path in graphs.items():
+        run = run_child("flops", [sys.executable, __file__, "--child", "flops", str(path)])
+        if run.returncode == 0:
+            found[name] = sum(run.result.values())
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in run.result.items() if v)
+            print(f"  {name}: {found[name]:.1f} GFLOP per graph run ({parts})")
+        else:
+            print(f"  {name}: could not count its FLOPs\n{run.log[-1000:]}")
+    return found
 
 
 def main() -> None:
+    if sys.argv[1:3] == ["--child", "cli"]:  # the command line's own arguments follow
+        cli_child(sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(
         description="Separate the same generated clip with demixer and its peers; print RTF "
         "(wall / audio), peak RSS and ratios, and the machine's arithmetic limit.",
@@ -505,7 +899,20 @@ def main() -> None:
     parser.add_argument(
         "--with-peers", action="store_true", help="also Meta's PyTorch apply_model (torch venv)"
     )
-    parser.add_argument("--only", help=f"comma-separated contenders to run, from {', '.join(ALL)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated contenders to run, from {', '.join(ALL)}; a demixer contender as "
+        f"NAME@VARIANT runs with other onnxruntime settings ({', '.join(VARIANTS)})",
+    )
+    parser.add_argument(
+        "--zoo",
+        action="store_true",
+        help="every imported architecture at its flagship size, beside htdemucs and Spleeter "
+        f"({', '.join(ZOO_BY_CONTENDER)}; with --only, added to those)",
+    )
+    parser.add_argument(
+        "--prepare", action="store_true", help="only build and import the zoo's models, then stop"
+    )
     parser.add_argument("--no-limit", action="store_true", help="skip the arithmetic limit")
     parser.add_argument("--threads", type=int, default=2, help="matmul benchmark threads (2)")
     parser.add_argument("--torch-threads", type=int, default=2, help="torch threads (2)")
@@ -520,15 +927,24 @@ def main() -> None:
         clip_child(float(args.clip), Path(args.extra))
         return
     if args.child == "flops":
-        print(MARK + json.dumps(model_gflop_per_segment()), flush=True)
+        path = Path(args.clip) if args.clip else MODEL
+        print(MARK + json.dumps(model_gflop_per_segment(path)), flush=True)
         return
     seconds = args.seconds or [60.0]
     if args.long and 180.0 not in seconds:
         seconds.append(180.0)
-    names = args.only.split(",") if args.only else [n for n in ALL if n != "torch"]
+    if args.only:
+        names = args.only.split(",")
+    elif args.zoo:
+        names = []
+    else:
+        names = [n for n in ALL if n not in ("torch", *ZOO_BY_CONTENDER)]
+    if args.zoo:
+        names += [n for n in ("demixer", "demixer-spleeter", *ZOO_BY_CONTENDER) if n not in names]
     if args.with_peers and "torch" not in names:
         names.append("torch")
-    unknown = set(names) - set(ALL)
+    unknown = {n for n in names if split_variant(n)[0] not in ALL}
+    unknown |= {n for n in names if split_variant(n)[1] not in ("", *VARIANTS)}
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     from demixer.engine.htdemucs import cpu
@@ -537,6 +953,10 @@ def main() -> None:
         f"machine: {os.cpu_count()} CPUs, {cpu.cpu_class()} (int8 kernels: "
         f"{'exact u8u8' if cpu.exact_int8() else 'u8s8'}); contenders: {', '.join(names)}"
     )
+    bases = [split_variant(n)[0] for n in names]
+    ensure_zoo([z for z in ZOO if z.contender in bases])
+    if args.prepare:
+        return
     limit = None
     if not args.no_limit and MODEL.exists():
         totals = run_child("flops", [sys.executable, __file__, "--child", "flops"]).result
@@ -549,6 +969,9 @@ def main() -> None:
             f"(OpenBLAS kernel {kernel})"
         )
         limit = (gflop, gflops)
+    args.graph_gflop = {}
+    if limit is not None:
+        args.graph_gflop = {"demixer": limit[0], **graph_gflops(bases)}
     for s in seconds:
         bench_clip(s, names, args, limit)
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

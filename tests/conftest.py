@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
 
-from demixer.engine.htdemucs.model import SegmentModel, shared_model
-from demixer.testing import signals
+if TYPE_CHECKING:
+    import numpy as np
+
+    from demixer.engine.htdemucs.model import SegmentModel
 
 DATA = Path(__file__).parent / "data"
 
@@ -24,12 +26,15 @@ IMPORTER_FIXTURES = {"importer_python", "checkpoints", "imports_folder", "six_st
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups off the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the real session runs the real model, so it carries the mark."""
+    """A test that asks for the real session runs the real model, so it carries the mark; one
+    that needs the importer's environment (PyTorch: minutes to build, seconds to start in each
+    child process) is slow."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "model" in fixtures:
             item.add_marker(pytest.mark.model)
         if fixtures & IMPORTER_FIXTURES:
+            item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("importer"))
         elif item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("browser"))
@@ -49,12 +54,18 @@ def one_throttle_window(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def model() -> SegmentModel:
     """The real htdemucs session (real weights), created once and shared by all tests."""
+    # here, not at the top: this file is also loaded by the parallel run's controller process,
+    # which runs no test (onnxruntime and scipy would only slow its start)
+    from demixer.engine.htdemucs.model import shared_model
+
     return shared_model()
 
 
 @pytest.fixture(scope="session")
 def song_6s() -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Six seconds of generated music: (true stems, mix), float32 (2, N) at 44.1 kHz."""
+    from demixer.testing import signals  # as above: not in the controller process
+
     stems = signals.song(6.0, seed=7)
     return stems, signals.mix(stems)
 

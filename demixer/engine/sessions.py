@@ -1,4 +1,5 @@
-"""One session interface for every architecture, and the factory that picks the class.
+"""One session interface for every architecture (:class:`Session`, from
+:mod:`demixer.engine.session_base`), and the factory that picks the class.
 
 A job names a model (:data:`demixer.engine.registry.MODELS`); its entry names an architecture,
 and :data:`ARCHITECTURES` maps that to the class that runs it. Adding an architecture is adding
@@ -13,7 +14,7 @@ session holds ~0.9 GB (fp32) or ~0.75 GB (int8) once warm, a Spleeter one ~0.5 G
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,63 +22,18 @@ from demixer.engine.ensemble.session import EnsembleSession
 from demixer.engine.mdx.session import MdxSession
 from demixer.engine.msst.session import MsstSession
 from demixer.engine.options import SeparationOptions, SessionConfig
-from demixer.engine.progress import counting
 from demixer.engine.recipe.session import RecipeSession
-from demixer.engine.registry import ModelSpec, get_spec
+from demixer.engine.registry import get_spec
+from demixer.engine.roformer.session import RoformerSession
+from demixer.engine.session_base import Call, ModelSession
+from demixer.engine.session_base import Session as Session
 
 if TYPE_CHECKING:
     from demixer.engine.htdemucs.model import SegmentModel
-    from demixer.engine.progress import CancelFn, ProgressFn, ReadyFn
-    from demixer.engine.roformer.model import RoformerModel
     from demixer.engine.spleeter.model import SpleeterModel
 
 
-class Session(Protocol):
-    """What every architecture's session offers the callers."""
-
-    config: SessionConfig
-    spec: ModelSpec
-
-    @property
-    def sources(self) -> tuple[str, ...]: ...
-
-    @property
-    def samplerate(self) -> int: ...
-
-    def warm_up(self) -> None: ...
-
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
-        """float32 (2, N) at :attr:`samplerate` -> float32 (S, 2, N), sources in order.
-
-        ``on_ready``: final pieces as they come (see ``separate_array``); a session may
-        ignore it, and ``separate_file`` then hands over the rest at the end."""
-        ...
-
-
-class _FromSpec:
-    """What every adapter reads off its registry entry."""
-
-    spec: ModelSpec
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
-
-
-class HTDemucsSession(_FromSpec):
+class HTDemucsSession(Session):
     """htdemucs: one :class:`SegmentModel` driven by the chunked overlap-add of ``separate``."""
 
     def __init__(self, config: SessionConfig, model: SegmentModel | None = None) -> None:
@@ -91,26 +47,17 @@ class HTDemucsSession(_FromSpec):
     def warm_up(self) -> None:
         self.model.warm_up(runs=2)  # the second run is still slower than the steady state
 
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
         from demixer.engine.htdemucs.apply import separate_array  # onnxruntime: on first use
 
         return separate_array(
             mix,
             options,
             model=self.model,
-            progress=progress,
-            cancel=cancel,
-            out=out,
-            on_ready=on_ready,
+            progress=call.progress,
+            cancel=call.cancel,
+            out=call.out,
+            on_ready=call.on_ready,
         )
 
 
@@ -129,68 +76,19 @@ class BagSession(HTDemucsSession):
         self.model.warm_up(runs=1)  # each run is already one run per model of the bag
 
 
-class SpleeterSession(_FromSpec):
+class SpleeterSession(ModelSession["SpleeterModel"]):
     """Spleeter: the whole track block by block (:class:`SpleeterModel`); no overlap, no shifts."""
 
-    def __init__(self, config: SessionConfig, model: SpleeterModel | None = None) -> None:
+    def _shared(self) -> SpleeterModel:
         # onnxruntime: loaded when a session of this architecture is first made
         from demixer.engine.spleeter.model import shared_spleeter
 
-        self.config = config
-        self.spec = get_spec(config.model)
-        self.model = model or shared_spleeter(config, self.spec.bandwidth)
+        return shared_spleeter(self.config, self.spec.bandwidth)
 
-    def warm_up(self) -> None:
-        self.model.warm_up(runs=1)
-
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
-        options.validate()
-        report = counting(progress)
-        return self.model.separate(mix, progress=report, cancel=cancel, out=out, on_ready=on_ready)
-
-
-class RoformerSession(_FromSpec):
-    """An imported BS-RoFormer / Mel-Band RoFormer: MSST's whole-song chunking with its own
-    overlap and fades (:mod:`demixer.engine.roformer`); no --overlap, no shifts."""
-
-    def __init__(self, config: SessionConfig, model: RoformerModel | None = None) -> None:
-        # onnxruntime: loaded when a session of this architecture is first made
-        from demixer.engine.roformer.model import shared_roformer
-
-        self.config = config
-        self.spec = get_spec(config.model)
-        self.model = model or shared_roformer(config)
-
-    def warm_up(self) -> None:
-        self.model.warm_up(runs=1)
-
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
-        # onnxruntime: loaded when a session of this architecture is first made
-        from demixer.engine.roformer.track import separate
-
-        # on_ready is not used: a sample is final once every chunk over it is summed, and
-        # separate_file hands the whole track over at the end
-        options.validate()
-        report = counting(progress)
-        return separate(self.model, mix, progress=report, cancel=cancel, out=out)
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
+        return self.model.separate(
+            mix, progress=call.counting(), cancel=call.cancel, out=call.out, on_ready=call.on_ready
+        )
 
 
 ARCHITECTURES: dict[str, Callable[[SessionConfig], Session]] = {

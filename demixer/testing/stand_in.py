@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from demixer.engine.errors import Cancelled, EngineError
 from demixer.engine.options import SeparationOptions, SessionConfig
 from demixer.engine.registry import ModelSpec, get_spec, weights_path
-
-if TYPE_CHECKING:
-    from demixer.engine.separate import CancelFn, ProgressFn, ReadyFn
+from demixer.engine.session_base import Call, Session
 
 # the band of source i is [EDGES_HZ[i], EDGES_HZ[i + 1]); the lowest starts at 0 Hz, the
 # highest runs to Nyquist; S sources take S - 1 edges spread (log) over this range
@@ -51,9 +48,9 @@ def split_bands(mix: np.ndarray, sources: int, rate: int) -> np.ndarray:
     return out
 
 
-class StandInSession:
-    """Implements :class:`demixer.engine.sessions.Session` for the model ``config`` names:
-    the real sources, rate and channels of that model, stems from :func:`split_bands`."""
+class StandInSession(Session):
+    """A :class:`~demixer.engine.session_base.Session` for the model ``config`` names: the real
+    sources, rate and channels of that model, stems from :func:`split_bands`."""
 
     def __init__(self, config: SessionConfig) -> None:
         weights_path(config.model)  # a model whose weights are not here is refused, as for real
@@ -61,33 +58,16 @@ class StandInSession:
         self.spec: ModelSpec = get_spec(config.model)
         self.runs = 0  # how many tracks it separated (tests may assert on it)
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
-
     def warm_up(self) -> None:
         """Nothing to warm: there is no network."""
 
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
         """float32 (2, N) -> float32 (S, 2, N), written piece by piece into ``out`` with a
         progress report after each and a cancel check before each, like the real sessions;
         each piece is final once written, and handed to ``on_ready`` then."""
         from demixer.engine.separate import Progress  # the engine proper, as the worker has it
 
-        options.validate()
+        progress, cancel, out, on_ready = call.progress, call.cancel, call.out, call.on_ready
         if mix.ndim != 2 or mix.shape[0] != self.spec.channels:
             raise EngineError(f"expected a ({self.spec.channels}, samples) array, got {mix.shape}")
         length = mix.shape[-1]

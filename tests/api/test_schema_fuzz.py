@@ -5,29 +5,31 @@ status, content type and body as the document says."""
 from __future__ import annotations
 
 import pytest
-import schemathesis
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, given
-from hypothesis import settings as examples
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from demixer.api import tokens
 
 pytestmark = pytest.mark.django_db
 
-CHECKS = [
-    schemathesis.checks.not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-
 
 def test_every_operation_answers_as_documented(alice, make_done_separation, settings) -> None:
+    # here, not at the top: schemathesis and hypothesis take a moment to import, and only the
+    # test process that runs this test needs them (their pytest plugin is off: pyproject.toml)
+    import schemathesis
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as examples
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [
+        schemathesis.checks.not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     settings.API_REQUESTS_PER_MINUTE = 0  # the limit has its own tests
     make_done_separation(alice)  # something to list and page through
     headers = {"Authorization": f"Bearer {tokens.create(alice, 'fuzz')[1]}"}
@@ -46,6 +48,6 @@ def test_every_operation_answers_as_documented(alice, make_done_separation, sett
             suppress_health_check=list(HealthCheck),
         )
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
+            case.call_and_validate(headers=headers, checks=checks)
 
         check()

@@ -76,6 +76,7 @@ def wait_for(condition, what: str) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow  # a real receiver on a socket, waited on for the whole 8 s deadline
 def test_a_dripping_receiver_holds_up_no_other_users_download(
     alice, bob, bob_client, make_done_separation, media_dir, dripper, monkeypatch
 ) -> None:

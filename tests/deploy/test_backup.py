@@ -17,6 +17,8 @@ import pytest
 from tests.services import PG_URL
 from tests.web.test_postgres import postgres_unreachable
 
+pytestmark = pytest.mark.slow  # child processes: each migrates, seeds, backs up or restores
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = Path(__file__).with_name("instance.py")
 
@@ -112,7 +114,6 @@ def test_postgres_backup_says_when_pg_dump_is_missing(tmp_path: Path) -> None:
     assert "pg_dump is missing" in refused.stderr and "postgresql-client" in refused.stderr
 
 
-@pytest.mark.slow
 def test_backup_restore_on_postgresql(tmp_path: Path) -> None:
     reason = postgres_unreachable()
     if reason:

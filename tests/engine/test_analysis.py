@@ -3,6 +3,8 @@ bench/key_tempo.py's; these are songs the classic Krumhansl-Kessler profiles get
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -54,9 +56,13 @@ def test_a_long_track_is_analysed_from_its_middle() -> None:
     assert mono.shape[-1] == pytest.approx(analysis.MAX_SECONDS * analysis.ANALYSIS_RATE, rel=1e-3)
 
 
-needs_synth = pytest.mark.skipif(
-    bool(arrangements.available()), reason=arrangements.available() or "fluidsynth is here"
-)
+def needs_synth(test: Callable[..., None]) -> Callable[..., None]:
+    """FluidSynth renders the arrangements (make test installs it): slow, left out by test-fast."""
+    return pytest.mark.slow(
+        pytest.mark.skipif(
+            bool(arrangements.available()), reason=arrangements.available() or "fluidsynth is here"
+        )(test)
+    )
 
 
 def arrangement(index: int) -> tuple[arrangements.Arrangement, dict[str, np.ndarray], np.ndarray]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demixer.engine import audio
+from demixer.engine import audio, cli
 from demixer.engine.separate import separate_array
 from demixer.testing import signals
 from demixer.testing.files import write_audio
@@ -28,6 +28,17 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """The command's own ``main`` in this process, for refusals that come before any session is
+    made (a child process would only add its start-up): its exit code and what it wrote to
+    stderr. An exception that escaped ``main`` (a traceback for the user) fails the test."""
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exit:  # argparse refuses a malformed option before main's own checks
+        code = int(exit.code or 0)
+    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +118,6 @@ def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["separate", "missing.wav"], "missing.wav: file not found"),
-        (["separate", "{empty}"], "the file is empty"),
         (["separate", "{clip}", "--two-stems", "kazoo"], "--two-stems must be one of"),
         (["separate", "{clip}", "--format", "flac", "--bit-depth", "32"], "flac supports"),
         (["separate", "{clip}", "--sample-rate", "fast"], "--sample-rate"),
@@ -117,13 +127,22 @@ def test_two_stems_mp3_at_source_rate(clip: Path, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_input_exit_code_2(args: list[str], message: str, clip: Path, tmp_path: Path) -> None:
+def test_bad_input_exit_code_2(
+    args: list[str], message: str, clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a.format(clip=clip) for a in args]
+    code, stderr = run_main(capsys, *args, "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert message in stderr
+
+
+def test_an_empty_file_exit_code_2(tmp_path: Path) -> None:
+    """Refused once the session is made (a child process: the session stays out of this one)."""
     empty = tmp_path / "empty.wav"
     empty.touch()
-    args = [a.format(empty=empty, clip=clip) for a in args]
-    result = run_cli(*args, "-o", str(tmp_path / "out"))
+    result = run_cli("separate", str(empty), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
-    assert message in result.stderr
+    assert "the file is empty" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -140,14 +159,16 @@ def test_missing_weights_names_fetch_models(clip: Path, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_cuda_without_provider_is_a_clear_message(clip: Path, tmp_path: Path) -> None:
+def test_cuda_without_provider_is_a_clear_message(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this machine has the CUDA provider")
-    result = run_cli("separate", str(clip), "-o", str(tmp_path), "--device", "cuda")
-    assert result.returncode == 2
-    assert "onnxruntime-gpu" in result.stderr
+    code, stderr = run_main(capsys, "separate", str(clip), "-o", str(tmp_path), "--device", "cuda")
+    assert code == 2
+    assert "onnxruntime-gpu" in stderr
 
 
 def test_low_memory_gives_the_same_stems(clip: Path, tmp_path: Path, model) -> None:

@@ -95,6 +95,7 @@ def test_this_cpu_gets_exact_int8_either_way(quantized_matmul, tmp_path: Path) -
 
 
 @x86_only
+@pytest.mark.slow  # onnxruntime in a child process under qemu's emulation
 @pytest.mark.skipif(QEMU is None, reason="qemu-user is not installed (make test installs it)")
 def test_without_vnni_only_the_exact_kernels_are_right(quantized_matmul, tmp_path: Path) -> None:
     graph, feed, product = quantized_matmul

@@ -52,6 +52,10 @@ def web_settings(settings, media_dir: Path) -> None:
     static = media_dir.parent / "static"
     static.mkdir(exist_ok=True)
     settings.STATIC_ROOT = str(static)  # whitenoise serves from finders; this only needs to exist
+    # whitenoise looks a static file up when it is asked for, instead of listing and stat-ing
+    # every one of them each time a test's client builds the middleware (most of a page test's
+    # time); the served files and their headers are the same
+    settings.WHITENOISE_AUTOREFRESH = True
     settings.SEPARATION_THREADS = 0
     cache.clear()  # the throttles count there, per process: each test starts from nothing
 

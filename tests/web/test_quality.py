@@ -104,7 +104,7 @@ def test_a_fast_job_runs_through_the_real_worker(alice_client, make_clip, model,
     for stem in stems:
         assert (media_dir / stem.master.name).stat().st_size > 1000
         assert len(stem.peaks) == 800
-    assert any(c.quality == "fast" for c in onnx_model._shared)
+    assert any(c.quality == "fast" for c in onnx_model._models.instances)
 
 
 @pytest.mark.model
@@ -120,7 +120,7 @@ def test_the_worker_creates_and_warms_both_sessions_before_taking_jobs(
     monkeypatch.setattr(onnx_model.SegmentModel, "warm_up", spy)
     # an empty cache for this process, so only the worker can have made the sessions found
     # in it below (other tests filled the real one with the same configurations)
-    monkeypatch.setattr(onnx_model, "_shared", {})
+    monkeypatch.setattr(onnx_model._models, "instances", {})
     call_command("separation_worker", "--batch", "--interval", "0")
     assert sorted((c.quality, runs) for c, runs in warmed) == [("default", 2), ("fast", 2)]
     for config, _ in warmed:
@@ -128,7 +128,7 @@ def test_the_worker_creates_and_warms_both_sessions_before_taking_jobs(
             settings.SEPARATION_DEVICE,
             settings.SEPARATION_THREADS,
         )
-        assert config in onnx_model._shared
+        assert config in onnx_model._models.instances
 
 
 REFUSED = fast_check.FastCheck(

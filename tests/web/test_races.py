@@ -221,6 +221,7 @@ def _races(tmp_path: Path, make_clip, database_url: str | None) -> None:
     assert _count(env, "auth.User") == SIGNUPS
 
 
+@pytest.mark.slow  # a real server (twice) and eight concurrent browsers
 def test_limits_hold_under_concurrency_and_restarts_on_sqlite(tmp_path, make_clip) -> None:
     _races(tmp_path, make_clip, None)
 

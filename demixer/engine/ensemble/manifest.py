@@ -8,17 +8,11 @@ imported model's; creating one writes the manifest in one rename.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from demixer.engine.importer import manifest as imported
-
-logger = logging.getLogger(__name__)
 
 ARCHITECTURE = "ensemble"
 FORMAT = 1
@@ -45,21 +39,12 @@ def parse(data: dict[str, Any], name: str) -> Ensemble:
 
 
 def read(directory: Path, name: str) -> Ensemble:
-    path = imported.folder(directory, name) / imported.FILENAME
-    return parse(json.loads(path.read_text()), name)
+    return imported.read(directory, name, parse)
 
 
 def read_all(directory: Path) -> list[Ensemble]:
     """Every readable ensemble under ``directory``; a broken one is logged and skipped."""
-    found = []
-    for path in imported.manifests(directory):
-        try:
-            data = json.loads(path.read_text())
-            if data.get("architecture") == ARCHITECTURE:
-                found.append(parse(data, path.parent.name))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring %s: %s", path, exc)
-    return found
+    return imported.read_kind(directory, (ARCHITECTURE,), parse)
 
 
 def write(directory: Path, ensemble: Ensemble) -> Path:
@@ -72,16 +57,4 @@ def write(directory: Path, ensemble: Ensemble) -> Path:
         "members": list(ensemble.members),
         "weights": list(ensemble.weights),
     }
-    root = directory / imported.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    target = imported.folder(directory, ensemble.name)
-    with tempfile.TemporaryDirectory(prefix=".ensemble-", dir=root) as tmp:
-        work = Path(tmp) / "model"
-        work.mkdir()
-        (work / imported.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
-        if target.exists():
-            import shutil
-
-            shutil.rmtree(target)  # --force: an earlier import or ensemble of that name
-        os.replace(work, target)
-    return target
+    return imported.write(directory, ensemble.name, data)

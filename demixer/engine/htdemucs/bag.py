@@ -19,6 +19,7 @@ import numpy as np
 
 from demixer.engine.htdemucs.model import SegmentModel
 from demixer.engine.options import SessionConfig
+from demixer.engine.process_wide import ProcessWide
 from demixer.engine.registry import ModelSpec, get_spec, member_paths
 
 
@@ -67,13 +68,4 @@ class BagModel(SegmentModel):
         return spectral, temporal
 
 
-_shared: dict[SessionConfig, BagModel] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_bag(config: SessionConfig) -> BagModel:
-    """The process-wide bag for ``config``, created on first use (as ``shared_model``)."""
-    with _shared_lock:
-        if config not in _shared:
-            _shared[config] = BagModel(config)
-        return _shared[config]
+shared_bag = ProcessWide(BagModel)

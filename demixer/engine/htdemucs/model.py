@@ -15,6 +15,7 @@ import onnxruntime as ort
 from demixer.engine.errors import ModelNotAvailable
 from demixer.engine.htdemucs import cpu, dsp
 from demixer.engine.options import SessionConfig
+from demixer.engine.process_wide import ProcessWide
 from demixer.engine.registry import ModelSpec, get_spec, model_path
 
 
@@ -143,14 +144,9 @@ class SegmentModel:
             self(silence)
 
 
-_shared: dict[SessionConfig, SegmentModel] = {}
-_shared_lock = threading.Lock()
+_models = ProcessWide(SegmentModel)
 
 
 def shared_model(config: SessionConfig | None = None) -> SegmentModel:
-    """The process-wide session for ``config``, created on first use."""
-    config = config or SessionConfig()
-    with _shared_lock:
-        if config not in _shared:
-            _shared[config] = SegmentModel(config)
-        return _shared[config]
+    """The process-wide session for ``config`` (the default one without), created on first use."""
+    return _models(config or SessionConfig())

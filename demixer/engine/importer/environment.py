@@ -3,40 +3,26 @@
 Only ``demixer models import`` needs PyTorch (to read the checkpoints and export them); the app,
 the worker and the web never do. The environment lives in ``$DEMIXER_IMPORTER_ENV``, else
 ``var/importer-venv`` under the current directory, and is built with ``$DEMIXER_IMPORTER_PYTHON``,
-else ``python3.11``, by pip with its usual configuration. ``torch`` is pinned exactly: a looser pin
-lets pip pick a different (much larger) build.
+else ``python3.11``, from :data:`LOCK` (exact versions with their hashes, for CPython 3.11 on
+x86-64 Linux; ``make lock`` refreshes it from ``environment.in``): see
+:mod:`demixer.engine.locked_env`. PyTorch is its CPU build (``+cpu``): the default build of the
+same version brings CUDA's libraries, and the export runs on the CPU.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from demixer.engine.errors import EngineError
+from demixer.engine import locked_env
+from demixer.engine.locked_env import LockedEnvError as ImporterEnvError
+from demixer.engine.locked_env import python_of as python_of
 
-# the references the parity tests compare with: audio-separator (and the onnxruntime its MDX
-# separator runs on) for MDX-Net, pymss-core (MSST's classes) for the RoFormers, whose exporter
-# also builds the models with them
-REQUIREMENTS = (
-    "torch==2.13.0",
-    "demucs==4.1.0",
-    "numpy",
-    "onnx",
-    "audio-separator==0.47.1",
-    "onnxruntime==1.32.0",
-    "pymss-core==0.1.14",
-)
-MARKER = ".demixer-importer"  # written last: an environment without it is rebuilt
-BUILD_TIMEOUT = 3600
-
-
-class ImporterEnvError(EngineError):
-    """The importer's environment could not be built (no suitable Python, pip failed)."""
+# PyTorch, demucs and the references the parity tests compare with (see environment.in)
+LOCK = Path(__file__).with_name("environment.lock")
 
 
 def location() -> Path:
@@ -45,7 +31,7 @@ def location() -> Path:
 
 
 def base_python() -> str:
-    """The interpreter the environment is built with (torch 2.13 needs CPython 3.10-3.13)."""
+    """The interpreter the environment is built with (the lock is for CPython 3.11)."""
     wanted = os.environ.get("DEMIXER_IMPORTER_PYTHON") or "python3.11"
     found = shutil.which(wanted)
     if found is None:
@@ -56,54 +42,11 @@ def base_python() -> str:
     return found
 
 
-def python_of(env: Path) -> Path:
-    return env / "bin" / "python"
-
-
 def is_ready(env: Path | None = None) -> bool:
-    env = env or location()
-    marker = env / MARKER
-    return python_of(env).is_file() and marker.is_file() and marker.read_text() == _stamp()
-
-
-def _stamp() -> str:
-    return "\n".join(REQUIREMENTS) + "\n"
+    return locked_env.is_ready(env or location(), LOCK)
 
 
 def ensure(log: Callable[[str], None] | None = None, env: Path | None = None) -> Path:
-    """The environment's Python, building the environment first if it is missing or stale
-    (minutes, once; a lock keeps two imports from building it at the same time)."""
-    env = env or location()
-    env.parent.mkdir(parents=True, exist_ok=True)
-    with open(env.with_name(env.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not is_ready(env):
-            _build(env, log or (lambda line: print(line, file=sys.stderr)))
-    return python_of(env)
-
-
-def _build(env: Path, log: Callable[[str], None]) -> None:
-    log(f"building the importer's environment in {env} ({', '.join(REQUIREMENTS)}) ...")
-    shutil.rmtree(env, ignore_errors=True)
-    _run([base_python(), "-m", "venv", str(env)], "creating the virtualenv")
-    _run(
-        [str(python_of(env)), "-m", "pip", "install", "-q", *REQUIREMENTS],
-        "installing " + ", ".join(REQUIREMENTS),
-    )
-    (env / MARKER).write_text(_stamp())
-
-
-def _run(command: list[str], what: str) -> None:
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=BUILD_TIMEOUT, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ImporterEnvError(f"{what} took longer than {BUILD_TIMEOUT} s") from None
-    if result.returncode != 0:
-        lines = [
-            line
-            for line in (result.stderr or result.stdout).splitlines()
-            if line.strip() and not line.startswith("WARNING")
-        ]
-        raise ImporterEnvError(f"{what} failed: {lines[-1] if lines else result.returncode}")
+    """The environment's Python, building the environment first if it is missing or stale."""
+    say = log or (lambda line: print(line, file=sys.stderr))
+    return locked_env.ensure(env or location(), LOCK, base_python, say)

@@ -12,11 +12,7 @@ place in one rename.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,8 +20,15 @@ from typing import Any
 import numpy as np
 
 from demixer.engine import registry
-from demixer.engine.importer import environment, manifest
-from demixer.engine.importer.run import MIN_AGREEMENT_DB, ImportFailed, _check_name, _export, _snr
+from demixer.engine.importer import manifest
+from demixer.engine.importer.run import (
+    MIN_AGREEMENT_DB,
+    ImportFailed,
+    _check_name,
+    _export,
+    _snr,
+    prepare,
+)
 from demixer.engine.model_files import checked, models_dir, sha256_of
 from demixer.engine.msst.settings import ARCHITECTURES as SPECTRAL
 from demixer.engine.msst.settings import SpectralSettings
@@ -55,17 +58,8 @@ def import_roformer(
     """Import one checkpoint with its ``.yaml`` under ``name`` (default: the checkpoint's name)."""
     say = log or (lambda line: print(line, file=sys.stderr))
     directory = directory or models_dir()
-    files = [Path(f).resolve() for f in files]
-    for path in files:
-        if not path.is_file():
-            raise ImportFailed(f"{path}: file not found")
-    if name is not None:
-        _check_name(name, directory, force)
-    python = environment.ensure(say)
-    root = directory / manifest.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=root) as tmp:
-        work = Path(tmp) / "model"
+    files, python = prepare(files, name, directory, force, say)
+    with manifest.staging(directory) as work:
         say("exporting the checkpoint with PyTorch ...")
         report = _export(python, files, work, EXPORT_SCRIPT)
         name = name or _default_name(str(report["name"]))
@@ -76,11 +70,7 @@ def import_roformer(
         data["members"][0]["agreement_db"] = _verify(spec, work, report)
         for leftover in ("report.json", str(report["check"])):
             (work / leftover).unlink(missing_ok=True)
-        (work / manifest.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
-        target = manifest.folder(directory, name)
-        if target.exists():
-            shutil.rmtree(target)  # --force: replaced only once the new import is complete
-        os.replace(work, target)
+        target = manifest.install(work, directory, name, data)
     for relative, sha in spec.files:
         checked(directory / relative, sha)
     say(f"imported {name}: {', '.join(spec.sources)} ({report['model_type']}) in {target}")

@@ -11,11 +11,8 @@ SHA-256s, moved into place in one rename, and the registry lists the model from 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,17 +46,8 @@ def import_checkpoints(
     ``name`` (default: the YAML's name, else the checkpoint's signature); return its entry."""
     say = log or (lambda line: print(line, file=sys.stderr))
     directory = directory or models_dir()
-    files = [Path(f).resolve() for f in files]
-    for path in files:
-        if not path.is_file():
-            raise ImportFailed(f"{path}: file not found")
-    if name is not None:
-        _check_name(name, directory, force)
-    python = environment.ensure(say)
-    root = directory / manifest.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=root) as tmp:
-        work = Path(tmp) / "model"
+    files, python = prepare(files, name, directory, force, say)
+    with manifest.staging(directory) as work:
         say(f"exporting {len(files)} file(s) with PyTorch (minutes per model) ...")
         report = _export(python, files, work)
         for member in report["members"]:
@@ -75,15 +63,25 @@ def import_checkpoints(
             entry["agreement_db"] = _verify(spec, work / member["graph"], work, member)
         for leftover in ("report.json", str(report["check"])):
             (work / leftover).unlink(missing_ok=True)
-        (work / manifest.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
-        target = manifest.folder(directory, name)
-        if target.exists():
-            shutil.rmtree(target)  # --force: replaced only once the new import is complete
-        os.replace(work, target)
+        target = manifest.install(work, directory, name, data)
     for relative, sha in spec.files:
         checked(directory / relative, sha)  # stamp, so the first job does not hash them again
     say(f"imported {name}: {', '.join(spec.sources)} ({len(spec.files)} graph(s)) in {target}")
     return registry.get_spec(name) if directory == models_dir() else spec
+
+
+def prepare(
+    files: list[Path], name: str | None, directory: Path, force: bool, say: Callable[[str], None]
+) -> tuple[list[Path], Path]:
+    """The checkpoint files as absolute paths and the importer environment's Python (built on
+    first use), once every file is there and ``name``, when given, may be taken."""
+    files = [Path(f).resolve() for f in files]
+    for path in files:
+        if not path.is_file():
+            raise ImportFailed(f"{path}: file not found")
+    if name is not None:
+        _check_name(name, directory, force)
+    return files, environment.ensure(say)
 
 
 def _check_name(name: str, directory: Path, force: bool) -> None:

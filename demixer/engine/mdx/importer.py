@@ -11,11 +11,8 @@ and a manifest with its SHA-256 and parameters, moved into place in one rename.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,10 +96,7 @@ def import_mdx(
     found = resolve(path, given.check() if given else None)
     if segment_size is not None:
         found = dataclasses.replace(found, segment_size=segment_size).check()
-    root = directory / imported.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=root) as tmp:
-        work = Path(tmp) / "model"
+    with imported.staging(directory) as work:
         work.mkdir()
         shutil.copyfile(path, work / GRAPH)
         _try(work / GRAPH, found, path.name)
@@ -117,12 +111,8 @@ def import_mdx(
             "params": found.to_dict(),
             "licence": manifest.LICENCE,
         }
-        (work / imported.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
         spec = registry.mdx_spec(manifest.parse(data, name))
-        target = imported.folder(directory, name)
-        if target.exists():
-            shutil.rmtree(target)  # --force: replaced only once the new import is complete
-        os.replace(work, target)
+        target = imported.install(work, directory, name, data)
     for relative, sha in spec.files:
         checked(directory / relative, sha)  # stamp, so the first job does not hash it again
     say(f"imported {name}: MDX-Net, {', '.join(spec.sources)} in {target}")

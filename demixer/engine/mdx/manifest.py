@@ -7,16 +7,12 @@ folder is the Demucs importer's (:mod:`demixer.engine.importer.manifest`), so na
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from demixer.engine.importer import manifest as imported
 from demixer.engine.mdx.params import MdxParams, ParamsError, from_mapping
-
-logger = logging.getLogger(__name__)
 
 ARCHITECTURE = "mdx"
 FORMAT = 1
@@ -54,18 +50,9 @@ def parse(data: dict[str, Any], name: str) -> MdxImport:
 
 
 def read(directory: Path, name: str) -> MdxImport:
-    path = imported.folder(directory, name) / imported.FILENAME
-    return parse(json.loads(path.read_text()), name)
+    return imported.read(directory, name, parse)
 
 
 def read_all(directory: Path) -> list[MdxImport]:
     """Every readable MDX-Net import under ``directory``; a broken one is logged and skipped."""
-    found = []
-    for path in imported.manifests(directory):
-        try:
-            data = json.loads(path.read_text())
-            if data.get("architecture") == ARCHITECTURE:
-                found.append(parse(data, path.parent.name))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring %s: %s", path, exc)
-    return found
+    return imported.read_kind(directory, (ARCHITECTURE,), parse)

@@ -10,8 +10,8 @@ import numpy as np
 from demixer.engine.mdx import manifest
 from demixer.engine.model_files import models_dir
 from demixer.engine.options import SeparationOptions, SessionConfig
-from demixer.engine.progress import CancelFn, ProgressFn, ReadyFn, counting
-from demixer.engine.registry import ModelSpec, get_spec, member_paths
+from demixer.engine.registry import get_spec, member_paths
+from demixer.engine.session_base import Call, ModelSession
 
 if TYPE_CHECKING:
     from demixer.engine.mdx.model import MdxModel
@@ -34,35 +34,13 @@ def shared_mdx(config: SessionConfig) -> MdxModel:
         return _shared[config]
 
 
-class MdxSession:
+class MdxSession(ModelSession["MdxModel"]):
     """An MDX-Net model: the primary stem and its complement, chunk by chunk."""
 
-    def __init__(self, config: SessionConfig, model: MdxModel | None = None) -> None:
-        self.config = config
-        self.spec: ModelSpec = get_spec(config.model)
-        self.model = model or shared_mdx(config)
+    def _shared(self) -> MdxModel:
+        return shared_mdx(self.config)
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
-
-    def warm_up(self) -> None:
-        self.model.warm_up(runs=1)
-
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
-        options.validate()
-        report = counting(progress)
-        return self.model.separate(mix, progress=report, cancel=cancel, out=out, on_ready=on_ready)
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
+        return self.model.separate(
+            mix, progress=call.counting(), cancel=call.cancel, out=call.out, on_ready=call.on_ready
+        )

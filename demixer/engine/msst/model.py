@@ -11,6 +11,7 @@ import onnxruntime as ort
 
 from demixer.engine.msst.settings import SpectralSettings
 from demixer.engine.options import SessionConfig
+from demixer.engine.process_wide import ProcessWide
 from demixer.engine.registry import ModelSpec, get_spec, member_paths
 from demixer.engine.roformer.dsp import Stft
 from demixer.engine.roformer.model import _providers
@@ -77,13 +78,4 @@ class SpectralModel:
             self(silence)
 
 
-_shared: dict[SessionConfig, SpectralModel] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_spectral(config: SessionConfig) -> SpectralModel:
-    """The process-wide model for ``config``, created on first use."""
-    with _shared_lock:
-        if config not in _shared:
-            _shared[config] = SpectralModel(config)
-        return _shared[config]
+shared_spectral = ProcessWide(SpectralModel)

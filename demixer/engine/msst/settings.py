@@ -5,8 +5,10 @@ Light (no numpy, no onnxruntime): the registry builds these for every process, w
 
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
+
+from demixer.engine.roformer.settings import manifest_fields
 
 ARCHITECTURES = ("mdx23c", "scnet")
 TITLES = {"mdx23c": "MDX23C", "scnet": "SCNet"}
@@ -32,12 +34,7 @@ class SpectralSettings:
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SpectralSettings:
         """From a manifest's ``msst`` mapping (``KeyError``/``ValueError`` if bad)."""
-        kwargs: dict[str, Any] = {
-            f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
-            for f in fields(cls)
-            if f.name in data or f.default is MISSING  # older manifests lack the later keys
-        }
-        settings = cls(**kwargs)
+        settings = cls(**manifest_fields(cls, data))
         if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
             raise ValueError("chunk size, overlap and batch size must be positive")
         if not 0 < settings.dim_f <= settings.n_fft // 2 + 1 or settings.padding < 0:

@@ -14,19 +14,12 @@ imported model's; creating one writes the manifest in one rename.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from demixer.engine.importer import manifest as imported
 from demixer.engine.stems import REST_PREFIX
-
-logger = logging.getLogger(__name__)
 
 ARCHITECTURE = "recipe"
 FORMAT = 1
@@ -91,21 +84,12 @@ def parse(data: dict[str, Any], name: str) -> Recipe:
 
 
 def read(directory: Path, name: str) -> Recipe:
-    path = imported.folder(directory, name) / imported.FILENAME
-    return parse(json.loads(path.read_text()), name)
+    return imported.read(directory, name, parse)
 
 
 def read_all(directory: Path) -> list[Recipe]:
     """Every readable recipe under ``directory``; a broken one is logged and skipped."""
-    found = []
-    for path in imported.manifests(directory):
-        try:
-            data = json.loads(path.read_text())
-            if data.get("architecture") == ARCHITECTURE:
-                found.append(parse(data, path.parent.name))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring %s: %s", path, exc)
-    return found
+    return imported.read_kind(directory, (ARCHITECTURE,), parse)
 
 
 def write(directory: Path, recipe: Recipe) -> Path:
@@ -119,14 +103,4 @@ def write(directory: Path, recipe: Recipe) -> Path:
         "on": recipe.on,
         "complement": recipe.complement,
     }
-    root = directory / imported.FOLDER
-    root.mkdir(parents=True, exist_ok=True)
-    target = imported.folder(directory, recipe.name)
-    with tempfile.TemporaryDirectory(prefix=".recipe-", dir=root) as tmp:
-        work = Path(tmp) / "model"
-        work.mkdir()
-        (work / imported.FILENAME).write_text(json.dumps(data, indent=2) + "\n")
-        if target.exists():
-            shutil.rmtree(target)  # --force: an earlier import, ensemble or recipe of that name
-        os.replace(work, target)
-    return target
+    return imported.write(directory, recipe.name, data)

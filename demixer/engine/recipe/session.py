@@ -10,73 +10,32 @@ A step at another sample rate gets its input resampled to its rate and its stems
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from collections.abc import Callable
-
 import numpy as np
 
-from demixer.engine import audio
-from demixer.engine.ensemble.session import Member, options_for
+from demixer.engine.composite import Composite, Load, Shares, run_member
 from demixer.engine.model_files import models_dir
 from demixer.engine.options import SeparationOptions, SessionConfig
-from demixer.engine.progress import CancelFn, Progress, ProgressFn, ReadyFn
 from demixer.engine.recipe import manifest
-from demixer.engine.registry import ModelSpec, get_spec
+from demixer.engine.registry import get_spec
+from demixer.engine.session_base import Call
 
-STEPS = 1000  # progress is reported in thousandths of the whole recipe
 
-
-class RecipeSession:
+class RecipeSession(Composite):
     """A recipe of two installed models (see the module's docstring)."""
 
-    def __init__(self, config: SessionConfig, load: Callable[[SessionConfig], Member]) -> None:
-        """``load``: the sessions' factory (:func:`demixer.engine.sessions.load_model`), which
-        lists this class, so it is handed in rather than imported."""
-        self.config = config
-        self.spec: ModelSpec = get_spec(config.model)
-        self.recipe = manifest.read(models_dir(), self.spec.name)
-        self.first = load(dataclasses.replace(config, model=self.recipe.first, quality="default"))
-        self.then = load(dataclasses.replace(config, model=self.recipe.then, quality="default"))
+    def __init__(self, config: SessionConfig, load: Load) -> None:
+        self.recipe = manifest.read(models_dir(), get_spec(config.model).name)
+        super().__init__(config, load, (self.recipe.first, self.recipe.then))
+        self.first, self.then = self.members
         self.outputs = self.recipe.outputs(self.first.sources, self.then.sources)
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return self.spec.sources
-
-    @property
-    def samplerate(self) -> int:
-        return self.spec.samplerate
-
-    def warm_up(self) -> None:
-        self.first.warm_up()
-        self.then.warm_up()
-
-    def separate(
-        self,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        *,
-        progress: ProgressFn | None = None,
-        cancel: CancelFn | None = None,
-        out: np.ndarray | None = None,
-        on_ready: ReadyFn | None = None,
-    ) -> np.ndarray:
+    def _separate(self, mix: np.ndarray, options: SeparationOptions, call: Call) -> np.ndarray:
         """float32 (2, N) -> float32 (S, 2, N) in :attr:`sources` order."""
-        options.validate()
+        on_ready = call.on_ready
         length = mix.shape[-1]
-        if out is None:
-            out = np.zeros((len(self.outputs), 2, length), dtype=np.float32)
-        speeds = (self.first.spec.speed, self.then.spec.speed)
-        started = time.monotonic()
-        step = 0
-
-        def report(part: Progress) -> None:
-            if progress is not None:
-                share = (sum(speeds[:step]) + part.fraction * speeds[step]) / sum(speeds)
-                progress(Progress(round(STEPS * share), STEPS, time.monotonic() - started))
-
-        first = self._run(self.first, mix, options, report, cancel, None)
+        out = np.zeros((len(self.outputs), 2, length), np.float32) if call.out is None else call.out
+        shares = Shares(call.progress, self.members)
+        first = run_member(self.first, mix, self.samplerate, options, shares.report, call.cancel)
         stem = first[self.first.sources.index(self.recipe.on)]
         given = mix - stem if self.recipe.complement else stem
         for row, output in enumerate(self.outputs):
@@ -97,32 +56,11 @@ class RecipeSession:
                 piece[row] = block[index]
             on_ready(start, end, piece)
 
-        step = 1
-        second = self._run(self.then, given, options, report, cancel, ready)
+        shares.step = 1
+        second = run_member(
+            self.then, given, self.samplerate, options, shares.report, call.cancel, ready
+        )
         for row, index in second_rows:
             out[row] = second[index]
-        if progress is not None:
-            progress(Progress(STEPS, STEPS, time.monotonic() - started))
+        shares.finish()
         return out
-
-    def _run(
-        self,
-        member: Member,
-        mix: np.ndarray,
-        options: SeparationOptions,
-        report: ProgressFn,
-        cancel: CancelFn | None,
-        ready: ReadyFn | None,
-    ) -> np.ndarray:
-        """One step's stems, float32 (S_m, 2, N) at the recipe's rate."""
-        rate = member.samplerate
-        own = options_for(member.spec.name, options)
-        if rate == self.samplerate:
-            return member.separate(mix, own, progress=report, cancel=cancel, on_ready=ready)
-        resampled = audio.resample(mix, self.samplerate, rate)
-        stems = member.separate(resampled, own, progress=report, cancel=cancel)
-        back = np.stack([audio.resample(s, rate, self.samplerate) for s in stems])
-        length = mix.shape[-1]
-        fitted = np.zeros((back.shape[0], 2, length), dtype=np.float32)
-        fitted[..., : min(length, back.shape[-1])] = back[..., :length]
-        return fitted

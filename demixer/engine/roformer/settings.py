@@ -11,6 +11,17 @@ from typing import Any
 ARCHITECTURES = ("bs_roformer", "mel_band_roformer")
 
 
+def manifest_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """A settings dataclass's fields from a manifest mapping: booleans and integers, every field
+    without a default required (``KeyError``), later keys with defaults optional (older
+    manifests lack them)."""
+    return {
+        f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
+        for f in fields(cls)
+        if f.name in data or f.default is MISSING
+    }
+
+
 @dataclass(frozen=True)
 class RoformerSettings:
     outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
@@ -30,12 +41,7 @@ class RoformerSettings:
     @classmethod
     def parse(cls, data: dict[str, Any]) -> RoformerSettings:
         """From a manifest's ``roformer`` mapping (``KeyError``/``ValueError`` if bad)."""
-        kwargs: dict[str, Any] = {
-            f.name: bool(data[f.name]) if f.type == "bool" else int(data[f.name])
-            for f in fields(cls)
-            if f.name in data or f.default is MISSING  # older manifests lack the later keys
-        }
-        settings = cls(**kwargs)
+        settings = cls(**manifest_fields(cls, data))
         if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
             raise ValueError("chunk size, overlap and batch size must be positive")
         return settings
