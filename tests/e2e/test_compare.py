@@ -61,8 +61,9 @@ def levels(player) -> list[float]:
 
 
 def wait_done(page) -> None:
-    page.wait_for_selector("#player", timeout=400_000)  # a busy 2-core machine queues it
-    page.wait_for_function(DONE, timeout=400_000)
+    # a busy 2-core machine queues it (an 8 s clip once took 9 min under heavy load)
+    page.wait_for_selector("#player", timeout=900_000)
+    page.wait_for_function(DONE, timeout=900_000)
 
 
 def test_two_models_side_by_side(
