@@ -83,8 +83,17 @@ weights' values), each separating the same clip through the same command line
 The first run builds the checkpoints with the importer environment's Python
 (``bench/zoo_checkpoints.py``, which names where each config comes from) into
 ``var/bench/zoo/checkpoints/`` and imports them with ``demixer models import`` into
-``var/bench/zoo/models/`` (minutes to tens of minutes: each import checks its graph against
-PyTorch); later runs reuse both.
+``var/bench/zoo/models/`` (``--prepare`` does only that; up to half an hour on 2 cores, most of
+it the RoFormers' and SCNet's checks against PyTorch, and up to 8 GB of memory); later runs
+reuse both.
+
+Levers: ``NAME@VARIANT`` (in ``--only``) runs a demixer contender with onnxruntime settings on
+top of the engine's, beside the contender as it ships: ``t1`` (one intra-op thread), ``nospin``
+(intra-op threads that sleep instead of spinning while they wait), ``basic`` / ``extended``
+(that graph optimization level instead of all), ``nopattern`` (no memory pattern),
+``noarena`` (no CPU memory arena: every tensor from the allocator, given back when freed),
+``noreuse`` / ``reuse`` (without / with onnxruntime's memory-reuse planner: htdemucs, the
+RoFormers and MDX-Net run without it, MDX23C and SCNet with it).
 
 It also prints the arithmetic limit for this machine: a graph's FLOPs per run, counted over its
 Conv/ConvTranspose/Gemm/MatMul/LSTM nodes (shapes taken from one run of the graph with ``Shape``
@@ -102,6 +111,7 @@ Examples::
     .venv/bin/python bench/engine_speed.py --only demixer,demucs-onnx,torch
     .venv/bin/python bench/engine_speed.py --zoo --seconds 30   # every architecture, 30 s
     .venv/bin/python bench/engine_speed.py --seconds 30 --only demixer,mel-roformer,mdx-net
+    .venv/bin/python bench/engine_speed.py --seconds 30 --only mdx-net,mdx-net@t1,mdx-net@nospin
 """
 
 from __future__ import annotations
@@ -140,7 +150,9 @@ ZOO_DIR = CACHE / "zoo"
 ZOO_CHECKPOINTS = ZOO_DIR / "checkpoints"
 ZOO_MODELS = ZOO_DIR / "models"
 ZOO_SCRIPT = ROOT / "bench" / "zoo_checkpoints.py"
-IMPORTER_PY = ROOT / "var" / "importer-venv" / "bin" / "python"
+# the importer's environment, as `demixer models import` finds it
+IMPORTER_ENV = Path(os.environ.get("DEMIXER_IMPORTER_ENV") or ROOT / "var" / "importer-venv")
+IMPORTER_PY = IMPORTER_ENV / "bin" / "python"
 
 
 @dataclass(frozen=True)
@@ -265,7 +277,27 @@ CLI_FLAGS = {
 }
 
 
+# onnxruntime settings a demixer contender can be run with, as NAME@VARIANT (levers measured
+# beside the same contender as it ships; the engine's own settings are the baseline)
+VARIANTS: dict[str, dict[str, object]] = {
+    "t1": {"intra_op_num_threads": 1},
+    "nospin": {"session.intra_op.allow_spinning": "0"},
+    "basic": {"graph_optimization_level": "ORT_ENABLE_BASIC"},
+    "extended": {"graph_optimization_level": "ORT_ENABLE_EXTENDED"},
+    "nopattern": {"enable_mem_pattern": False},
+    "noarena": {"enable_cpu_mem_arena": False},
+    "noreuse": {"enable_mem_reuse": False},
+    "reuse": {"enable_mem_reuse": True},
+}
+
+
+def split_variant(name: str) -> tuple[str, str]:
+    base, _, variant = name.partition("@")
+    return base, variant
+
+
 def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namespace) -> list[str]:
+    name = split_variant(name)[0]
     cli = [sys.executable, __file__, "--child", "cli"]
     separate = ["separate", str(clip), "-o", str(outdir), "-q"]
     if name in CLI_FLAGS:
@@ -287,11 +319,15 @@ def contender_command(name: str, clip: Path, outdir: Path, args: argparse.Namesp
 def contender_env(name: str) -> dict[str, str] | None:
     if name == "demucs-onnx":  # never a model hub: the child also replaces its download
         return os.environ | {"HF_HUB_OFFLINE": "1"}
+    variant = split_variant(name)[1]
+    if variant:
+        return os.environ | {"BENCH_ORT": json.dumps(VARIANTS[variant])}
     return None
 
 
 def available(name: str) -> str | None:
     """None when the contender can run here, else why not."""
+    name = split_variant(name)[0]
     if name.startswith("demixer") and not MODEL.exists():
         return f"no weights at {MODEL} (make models)"
     if name == "npm":
@@ -315,6 +351,9 @@ def available(name: str) -> str | None:
 
 def graph_of(name: str) -> str:
     """Which graph a contender runs (said in the output: the sides do not all run one file)."""
+    name, variant = split_variant(name)
+    if variant:
+        return f"{graph_of(name)}, onnxruntime with {VARIANTS[variant]}"
     if name in ("demixer", "demixer-steady", "demixer-lowmem"):
         return "var/models/htdemucs.fused-v1.onnx (the shipped weights, attention fused)"
     if name == "demixer-fast":
@@ -385,6 +424,24 @@ class Clocks:
         setattr(owner, attribute, timed)
 
 
+def override_sessions(ort, settings: dict[str, object]) -> None:
+    """Every onnxruntime session this process makes gets ``settings`` on top of the engine's."""
+    original = ort.InferenceSession.__init__
+
+    def init(self, path_or_bytes, sess_options=None, providers=None, *rest, **kwargs):
+        options = sess_options or ort.SessionOptions()
+        for key, value in settings.items():
+            if key == "graph_optimization_level":
+                options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, value)
+            elif key.startswith("session."):
+                options.add_session_config_entry(key, str(value))
+            else:
+                setattr(options, key, value)
+        original(self, path_or_bytes, options, providers, *rest, **kwargs)
+
+    ort.InferenceSession.__init__ = init
+
+
 def cli_child(argv: list[str]) -> None:
     """Child: demixer's command line (``demixer.cli.main``) with clocks around onnxruntime's run
     calls, the host STFT/iSTFT of each architecture and the command's phases."""
@@ -399,6 +456,8 @@ def cli_child(argv: list[str]) -> None:
     from demixer.engine.roformer.dsp import Stft
     from demixer.engine.spleeter import dsp as spleeter_dsp
 
+    if "BENCH_ORT" in os.environ:
+        override_sessions(ort, json.loads(os.environ["BENCH_ORT"]))
     clocks = Clocks()
     for attribute in ("run", "run_with_iobinding"):
         clocks.wrap(ort.InferenceSession, attribute, "graph", phased=True)
@@ -536,20 +595,30 @@ _COUNTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "LSTM", "GRU")
 _RECURRENT_GATES = {"LSTM": 4, "GRU": 3}
 
 
-def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
-    """FLOPs (2 per multiply-add) of one forward pass, by op type, in GFLOP.
+def _static_shapes(model, wanted: list[str]) -> dict[str, list[int]] | None:
+    """Shapes from onnx's inference (data propagated); None unless it gives every one."""
+    from onnx import shape_inference
 
-    Static shape inference cannot see through this graph's computed Reshapes, so every counted
-    node's input and output shapes are read from one run with ``Shape`` nodes added as outputs.
-    """
+    try:
+        inferred = shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # onnx raises its own errors for graphs it cannot follow
+        return None
+    graph = inferred.graph
+    shapes = {init.name: list(init.dims) for init in graph.initializer}
+    for value in (*graph.value_info, *graph.input, *graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            shapes[value.name] = [d.dim_value for d in dims]
+    return shapes if all(t in shapes for t in wanted) else None
+
+
+def _shapes_by_running(model, wanted: list[str]) -> dict[str, list[int]]:
+    """Shapes read from one run on zeros (open dimensions: 1) with ``Shape`` outputs added."""
     import onnx
     import onnxruntime as ort
     from onnx import helper
 
-    model = onnx.load(str(path))
     graph = model.graph
-    counted = [n for n in graph.node if n.op_type in _COUNTED]
-    wanted = sorted({t for n in counted for t in (*n.input[:3], n.output[0]) if t})
     weights = {init.name: list(init.dims) for init in graph.initializer}
     probes = {}
     for index, name in enumerate(t for t in wanted if t not in weights):
@@ -559,7 +628,6 @@ def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
         probes[name] = probe
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.enable_mem_reuse = False
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
     feeds = {
@@ -568,7 +636,25 @@ def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
     }
     names = list(probes.values())
     values = dict(zip(names, session.run(names, feeds), strict=True))
-    shape = {t: [int(d) for d in values[p]] for t, p in probes.items()} | weights
+    return {t: [int(d) for d in values[p]] for t, p in probes.items()} | weights
+
+
+def model_gflop_per_segment(path: Path = MODEL) -> dict[str, float]:
+    """FLOPs (2 per multiply-add) of one forward pass, by op type, in GFLOP.
+
+    Every counted node's input and output shapes come from onnx's shape inference with data
+    propagation where it resolves them all (the imported graphs, whose inputs are fixed); else
+    from one run with ``Shape`` nodes added as outputs (htdemucs: static inference cannot see
+    through its computed Reshapes).
+    """
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    counted = [n for n in graph.node if n.op_type in _COUNTED]
+    wanted = sorted({t for n in counted for t in (*n.input[:3], n.output[0]) if t})
+    shape = _static_shapes(model, wanted) or _shapes_by_running(model, wanted)
 
     def attr(node, key, default):
         for a in node.attribute:
@@ -680,7 +766,8 @@ def split_of(run: ChildRun) -> dict[str, float] | None:
     separate = clock.get("phase:separate", 0.0)
     graph = clock.get("separate:graph", 0.0)
     dsp = clock.get("separate:stft", 0.0) + clock.get("separate:istft", 0.0)
-    overlapped = run.name in CLI_FLAGS  # htdemucs / Spleeter: host DSP in a helper thread
+    # htdemucs / Spleeter: host DSP in a helper thread
+    overlapped = split_variant(run.name)[0] in CLI_FLAGS
     load, write = clock.get("phase:load", 0.0), clock.get("phase:write", 0.0)
     return {
         "separate": separate,
@@ -712,7 +799,7 @@ def print_split(
         def part(value: float, sep: float = sep) -> str:
             return f"{value:6.1f} s {100 * value / sep:3.0f} %"
 
-        dsp = part(s["dsp"]) + ("*" if name in CLI_FLAGS else " ")
+        dsp = part(s["dsp"]) + ("*" if split_variant(name)[0] in CLI_FLAGS else " ")
         ratio = f"{sep / base['separate']:.2f}" if base else "-"
         per_run = s["graph"] / s["runs"] if s["runs"] else 0.0
         print(
@@ -733,11 +820,12 @@ def print_split(
     if gflops is None:
         return
     for name, s in splits.items():
-        if name not in gflop or not s["runs"]:
+        per_run = gflop.get(split_variant(name)[0])
+        if per_run is None or not s["runs"]:
             continue
-        floor = gflop[name] * s["runs"] / gflops
+        floor = per_run * s["runs"] / gflops
         print(
-            f"  {name}: {gflop[name]:.1f} GFLOP per run x {s['runs']:.0f} runs / {gflops:.0f} "
+            f"  {name}: {per_run:.1f} GFLOP per run x {s['runs']:.0f} runs / {gflops:.0f} "
             f"GFLOP/s = {floor:.1f} s of arithmetic; the graph took {s['graph']:.1f} s "
             f"({s['graph'] / floor:.1f}x)"
         )
@@ -761,7 +849,7 @@ def ensure_zoo(wanted: list[ZooModel]) -> None:
     if not missing:
         return
     if not IMPORTER_PY.exists():
-        print(f"  zoo: no importer environment at {IMPORTER_PY.relative_to(ROOT)} (make importer)")
+        print(f"  zoo: no importer environment at {IMPORTER_ENV} (make importer)")
         return
     build = [z.name for z in missing if not all(f.exists() for f in z.files)]
     if build:
@@ -769,7 +857,7 @@ def ensure_zoo(wanted: list[ZooModel]) -> None:
         command = [str(IMPORTER_PY), str(ZOO_SCRIPT), "make", str(ZOO_CHECKPOINTS), *build]
         subprocess.run(command, check=True, cwd=ROOT)
     for zoo in missing:
-        print(f"  zoo: importing {zoo.name} (the import checks it against PyTorch) ...", flush=True)
+        print(f"  zoo: importing {zoo.name} (each import checks its graph) ...", flush=True)
         command = [
             *[sys.executable, "-m", "demixer.engine.cli", "--models-dir", str(ZOO_MODELS)],
             *["models", "import", *map(str, zoo.files), "--name", zoo.name, *zoo.import_flags],
@@ -811,12 +899,19 @@ def main() -> None:
     parser.add_argument(
         "--with-peers", action="store_true", help="also Meta's PyTorch apply_model (torch venv)"
     )
-    parser.add_argument("--only", help=f"comma-separated contenders to run, from {', '.join(ALL)}")
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated contenders to run, from {', '.join(ALL)}; a demixer contender as "
+        f"NAME@VARIANT runs with other onnxruntime settings ({', '.join(VARIANTS)})",
+    )
     parser.add_argument(
         "--zoo",
         action="store_true",
         help="every imported architecture at its flagship size, beside htdemucs and Spleeter "
         f"({', '.join(ZOO_BY_CONTENDER)}; with --only, added to those)",
+    )
+    parser.add_argument(
+        "--prepare", action="store_true", help="only build and import the zoo's models, then stop"
     )
     parser.add_argument("--no-limit", action="store_true", help="skip the arithmetic limit")
     parser.add_argument("--threads", type=int, default=2, help="matmul benchmark threads (2)")
@@ -848,7 +943,8 @@ def main() -> None:
         names += [n for n in ("demixer", "demixer-spleeter", *ZOO_BY_CONTENDER) if n not in names]
     if args.with_peers and "torch" not in names:
         names.append("torch")
-    unknown = set(names) - set(ALL)
+    unknown = {n for n in names if split_variant(n)[0] not in ALL}
+    unknown |= {n for n in names if split_variant(n)[1] not in ("", *VARIANTS)}
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     from demixer.engine.htdemucs import cpu
@@ -857,6 +953,10 @@ def main() -> None:
         f"machine: {os.cpu_count()} CPUs, {cpu.cpu_class()} (int8 kernels: "
         f"{'exact u8u8' if cpu.exact_int8() else 'u8s8'}); contenders: {', '.join(names)}"
     )
+    bases = [split_variant(n)[0] for n in names]
+    ensure_zoo([z for z in ZOO if z.contender in bases])
+    if args.prepare:
+        return
     limit = None
     if not args.no_limit and MODEL.exists():
         totals = run_child("flops", [sys.executable, __file__, "--child", "flops"]).result
@@ -869,10 +969,9 @@ def main() -> None:
             f"(OpenBLAS kernel {kernel})"
         )
         limit = (gflop, gflops)
-    ensure_zoo([z for z in ZOO if z.contender in names])
     args.graph_gflop = {}
     if limit is not None:
-        args.graph_gflop = {"demixer": limit[0], **graph_gflops(names)}
+        args.graph_gflop = {"demixer": limit[0], **graph_gflops(bases)}
     for s in seconds:
         bench_clip(s, names, args, limit)
     floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -38,6 +38,7 @@ from demixer.engine.model_files import (
 )
 from demixer.engine.msst.settings import TITLES as MSST_TITLES
 from demixer.engine.recipe import manifest as recipes
+from demixer.engine.speeds import relative_speed
 from demixer.engine.spleeter import weights as spleeter_weights
 
 __all__ = ["configure", "models_dir", "recorded_checksum", "sha256_of"]
@@ -67,7 +68,8 @@ class ModelSpec:
     package: str  # the pinned package that carries the weights
     files: tuple[tuple[str, str], ...]  # (file in the models folder, its pinned SHA-256)
     licence: str  # the note shown wherever its stems are
-    # wall time relative to htdemucs' default quality on the same track (measured, 2 cores)
+    # wall time relative to htdemucs' default quality on the same track (measured, 2 cores;
+    # imported architectures: demixer.engine.speeds)
     speed: float
     qualities: tuple[str, ...] = ("default",)
     tunable: bool = False  # takes --overlap and --shifts (htdemucs' chunked overlap-add)
@@ -173,8 +175,7 @@ def mdx_spec(model: mdx_imports.MdxImport) -> ModelSpec:
         package=model.source_file,
         files=((model.graph, model.sha256),),
         licence=mdx_imports.LICENCE,
-        # NOT measured yet: a placeholder until bench/engine_speed.py runs a UVR-sized graph
-        speed=0.5,
+        speed=_measured_speed("mdx", model.graph),
     )
 
 
@@ -238,12 +239,21 @@ def _imported_roformer(model: manifest.ImportedModel) -> ModelSpec:
         package=model.members[0].checkpoint,
         files=tuple((member.path, member.sha256) for member in model.members),
         licence=model.licence,
-        speed=1.0,  # not measured yet
+        speed=_measured_speed(model.architecture, *(m.path for m in model.members)),
         samplerate=model.samplerate,
         channels=model.channels,
         segment_samples=model.segment_samples,
         settings=model.settings,
     )
+
+
+def _measured_speed(architecture: str, *graphs: str) -> float:
+    """The architecture's measured speed (:mod:`demixer.engine.speeds`) at the size nearest its
+    graphs' (files in the models folder; 1.0, htdemucs', for one never measured)."""
+    sizes = [models_dir() / graph for graph in graphs]
+    size = sum(path.stat().st_size for path in sizes if path.is_file())
+    speed = relative_speed(architecture, size or None)
+    return 1.0 if speed is None else speed
 
 
 class _Models(Mapping[str, ModelSpec]):

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from demixer.engine import audio, registry
 from demixer.engine.errors import AudioDecodeError
 from demixer.engine.htdemucs import fast_check
-from demixer.separation import modes
+from demixer.separation import modes, speed
 from demixer.separation.models import Quality
 from demixer.tracks.models import Track
 from demixer.tracks.uploads import local_path, streamed_sha256
@@ -101,15 +101,20 @@ class UploadForm(forms.Form):
         """Choices whose model is not installed on this server: not offered."""
         return {mode.value for mode in modes.all_modes() if not mode.installed}
 
-    def mode_options(self) -> list[tuple[Any, str]]:
+    def mode_options(self) -> list[tuple[Any, str, str]]:
         """Each offered mode's radio with its model's qualities ("default fast"), so the page
-        offers only the qualities the chosen model has."""
+        offers only the qualities the chosen model has, and how long it takes here
+        (:func:`demixer.separation.speed.note`), which the page shows for the chosen one."""
         unavailable = self.unavailable_modes
-        return [
-            (radio, " ".join(modes.by_value(radio.data["value"]).qualities))
-            for radio in self["mode"]
-            if radio.data["value"] not in unavailable
-        ]
+        rtf = speed.htdemucs_rtf_here()
+        options = []
+        for radio in self["mode"]:
+            if radio.data["value"] in unavailable:
+                continue
+            mode = modes.by_value(radio.data["value"])
+            took = speed.note(speed.times_length(mode.model, rtf))
+            options.append((radio, " ".join(mode.qualities), took))
+        return options
 
     def clean_mode(self) -> str:
         mode = modes.by_value(self.cleaned_data.get("mode"))

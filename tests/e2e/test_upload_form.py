@@ -50,3 +50,20 @@ def test_an_oversize_file_is_refused_before_it_is_sent(
     assert "long-mix.wav: larger than the limit of 0.1 MB" in message.text_content()
     assert "POST" not in requests
     assert page.errors == []
+
+
+def test_the_speed_note_follows_the_chosen_model(page, sign_up, live_app) -> None:
+    """The note under the stems choice says how long the chosen model takes here; choosing
+    another model changes it to that model's (each choice carries its own sentence)."""
+    sign_up("grace")
+    note = page.locator("#mode-speed")
+    default = page.locator("label[data-took]:has(input[value='4'])").get_attribute("data-took")
+    quick = page.locator("label[data-took]:has(input[value='spleeter'])").get_attribute("data-took")
+    assert default and quick and default != quick
+    assert re.fullmatch(r"About [\d.]+× the song's length here: .+\.", default)
+    assert note.text_content() == default
+    page.check("input[name=mode][value=spleeter]")
+    assert note.text_content() == quick
+    page.check("input[name=mode][value='2']")
+    assert note.text_content() == default  # the same model, the same speed
+    assert page.errors == []

@@ -63,6 +63,10 @@ class MdxModel:
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # onnxruntime's memory-reuse planner keeps this graph's intermediates in one arena for
+        # the whole run; without it buffers are freed as they die: a fraction of the memory,
+        # and no slower (docs/performance.md, "Every architecture at its flagship size")
+        options.enable_mem_reuse = False
         self.session = ort.InferenceSession(
             graph.source(path, params), sess_options=options, providers=_providers(config.device)
         )

@@ -38,11 +38,14 @@
   });
   input.addEventListener("change", showFiles);
 
-  // Only the qualities the chosen model has (Spleeter has one): the others are disabled.
+  // Only the qualities the chosen model has (Spleeter has one): the others are disabled; and
+  // how long the chosen model takes here.
+  var speedNote = document.getElementById("mode-speed");
   function followMode() {
     var chosen = form.querySelector('input[name="mode"]:checked');
     var label = chosen && chosen.closest("[data-qualities]");
     if (!label) return;
+    if (speedNote) speedNote.textContent = label.dataset.took || "";
     var offered = label.dataset.qualities.split(" ");
     var radios = form.querySelectorAll('input[name="quality"]');
     Array.prototype.forEach.call(radios, function (radio) {
