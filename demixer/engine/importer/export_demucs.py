@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import fractions
-import hashlib
 import inspect
 import json
 import math
@@ -57,14 +56,6 @@ def _allowed_globals() -> list[Any]:
 def _numpy_scalar() -> Any:
     core = getattr(np, "_core", None) or np.core
     return core.multiarray.scalar
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def safe_load(path: Path) -> dict[str, Any]:
@@ -314,7 +305,6 @@ def run(files: list[Path], out: Path) -> dict[str, Any]:
         members.append(
             {
                 "checkpoint": path.name,
-                "checkpoint_sha256": sha256_of(path),
                 "graph": graph,
                 "weights": [float(w) for w in weights[index]],
             }

@@ -24,7 +24,6 @@ reference's forward pass on it; ``DIR/report.json`` describes the import. User e
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import json
 import sys
@@ -92,14 +91,6 @@ ConfigLoader.add_constructor(
     "tag:yaml.org,2002:python/tuple",
     lambda loader, node: list(loader.construct_sequence(node)),  # type: ignore[arg-type]
 )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -371,7 +362,7 @@ def run(checkpoint: Path, config_path: Path, out: Path) -> dict[str, Any]:
         return report
     check_keys(config, kind, config_path.name)
     outputs, sources = stems(config, config_path.name)
-    model_cfg, audio, inference = config["model"], config["audio"], config.get("inference") or {}
+    model_cfg, audio = config["model"], config["audio"]
     n_fft = int(model_cfg.get("stft_n_fft", 2048))
     hop = int(model_cfg.get("stft_hop_length", 512))
     chunk = int(audio["chunk_size"])
@@ -386,6 +377,21 @@ def run(checkpoint: Path, config_path: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     print(f"exporting {checkpoint.name} ({kind}) -> model.onnx", file=sys.stderr, flush=True)
     export(model, mel, chunk // hop + 1, out / "model.onnx")
+    save_check(model, chunk, out)
+    return {
+        **chunked_report(checkpoint, config_path, kind, config, sources, outputs),
+        "n_fft": n_fft,
+        "hop_length": hop,
+        "win_length": int(model_cfg.get("stft_win_length", 2048)),
+        "normalized": bool(model_cfg.get("stft_normalized", False)),
+        "zero_dc": bool(model_cfg.get("zero_dc", mel)),  # the classes' defaults
+        "istft_length": chunk if matched else hop * (chunk // hop),
+    }
+
+
+def save_check(model: torch.nn.Module, chunk: int, out: Path) -> None:
+    """``check.npz``: PyTorch's forward pass on one chunk of noise (seeded), which the host
+    checks the exported graph against."""
     model.eval()
     generator = torch.Generator().manual_seed(CHECK_SEED)
     mix = 0.1 * torch.randn(1, 2, chunk, generator=generator)
@@ -394,6 +400,19 @@ def run(checkpoint: Path, config_path: Path, out: Path) -> dict[str, Any]:
     if reference.ndim == 2:  # one output: the reference drops the stem axis
         reference = reference[None]
     np.savez(out / "check.npz", mix=mix[0].numpy(), reference=reference.numpy())
+
+
+def chunked_report(
+    checkpoint: Path,
+    config_path: Path,
+    kind: str,
+    config: dict[str, Any],
+    sources: list[str],
+    outputs: list[str],
+) -> dict[str, Any]:
+    """What every MSST export reports besides its STFT: the stems, MSST's chunking, the files
+    (the host hashes them), the check and the exporter's versions."""
+    audio, inference = config["audio"], config.get("inference") or {}
     return {
         "name": checkpoint.stem,
         "model_type": kind,
@@ -401,21 +420,13 @@ def run(checkpoint: Path, config_path: Path, out: Path) -> dict[str, Any]:
         "outputs": outputs,
         "samplerate": int(audio.get("sample_rate", 44100)),
         "channels": 2,
-        "chunk_size": chunk,
+        "chunk_size": int(audio["chunk_size"]),
         "num_overlap": int(inference.get("num_overlap", 4)),
         "batch_size": int(inference.get("batch_size", 1)),
         "normalize": inference.get("normalize") is True,  # as MSST's inference tests it
-        "n_fft": n_fft,
-        "hop_length": hop,
-        "win_length": int(model_cfg.get("stft_win_length", 2048)),
-        "normalized": bool(model_cfg.get("stft_normalized", False)),
-        "zero_dc": bool(model_cfg.get("zero_dc", mel)),  # the classes' defaults
-        "istft_length": chunk if matched else hop * (chunk // hop),
         "graph": "model.onnx",
         "checkpoint": checkpoint.name,
-        "checkpoint_sha256": sha256_of(checkpoint),
         "config": config_path.name,
-        "config_sha256": sha256_of(config_path),
         "check": "check.npz",
         "torch": torch.__version__,
         "pymss_core": metadata.version("pymss-core"),

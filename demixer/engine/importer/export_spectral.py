@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -268,7 +267,7 @@ def run_spectral(
     name = config_path.name
     check_keys(common, config, kind, name)
     outputs, sources = stems(common, config, kind, name)
-    audio, inference = config["audio"], config.get("inference") or {}
+    audio = config["audio"]
     chunk = int(audio["chunk_size"])
     if kind == "mdx23c":
         n_fft, hop = int(audio["n_fft"]), int(audio["hop_length"])
@@ -283,24 +282,9 @@ def run_spectral(
     print(f"exporting {checkpoint.name} ({kind}) -> model.onnx", file=sys.stderr, flush=True)
     frames = (chunk + padding) // hop + 1
     export(kind, model, 2, dim_f, frames, out / "model.onnx")
-    generator = torch.Generator().manual_seed(common.CHECK_SEED)
-    mix = 0.1 * torch.randn(1, 2, chunk, generator=generator)
-    with torch.no_grad():
-        reference = model(mix)[0]
-    if reference.ndim == 2:  # one output: the reference drops the stem axis
-        reference = reference[None]
-    np.savez(out / "check.npz", mix=mix[0].numpy(), reference=reference.numpy())
+    common.save_check(model, chunk, out)
     return {
-        "name": checkpoint.stem,
-        "model_type": kind,
-        "sources": sources,
-        "outputs": outputs,
-        "samplerate": int(audio.get("sample_rate", 44100)),
-        "channels": 2,
-        "chunk_size": chunk,
-        "num_overlap": int(inference.get("num_overlap", 4)),
-        "batch_size": int(inference.get("batch_size", 1)),
-        "normalize": inference.get("normalize") is True,  # as MSST's inference tests it
+        **common.chunked_report(checkpoint, config_path, kind, config, sources, outputs),
         "n_fft": n_fft,
         "hop_length": hop,
         "win_length": win,
@@ -308,12 +292,4 @@ def run_spectral(
         "rectangular": kind == "scnet",  # SCNet's torch.stft gets no window: ones
         "dim_f": dim_f,
         "padding": padding,
-        "graph": "model.onnx",
-        "checkpoint": checkpoint.name,
-        "checkpoint_sha256": common.sha256_of(checkpoint),
-        "config": config_path.name,
-        "config_sha256": common.sha256_of(config_path),
-        "check": "check.npz",
-        "torch": torch.__version__,
-        "pymss_core": metadata.version("pymss-core"),
     }

@@ -27,6 +27,7 @@ from demixer.engine.importer.run import (
     _check_name,
     _export,
     _snr,
+    digests,
     prepare,
 )
 from demixer.engine.model_files import checked, models_dir, sha256_of
@@ -64,7 +65,7 @@ def import_roformer(
         report = _export(python, files, work, EXPORT_SCRIPT)
         name = name or _default_name(str(report["name"]))
         _check_name(name, directory, force)
-        data = _manifest(report, name, work)
+        data = _manifest(report, name, work, digests(files))
         spec = registry.imported_spec(manifest.parse(data, name))
         say(f"checking {report['graph']} against PyTorch ...")
         data["members"][0]["agreement_db"] = _verify(spec, work, report)
@@ -82,7 +83,9 @@ def _default_name(stem: str) -> str:
     return cleaned.strip("-_.")[:40] or "roformer"
 
 
-def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
+def _manifest(
+    report: dict[str, Any], name: str, work: Path, hashes: dict[str, str]
+) -> dict[str, Any]:
     spectral = report["model_type"] in SPECTRAL
     fields = (SpectralSettings if spectral else RoformerSettings).__dataclass_fields__
     settings = {key: report[key] for key in fields if key != "outputs"}
@@ -101,9 +104,9 @@ def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
                 "graph": report["graph"],
                 "sha256": sha256_of(work / report["graph"]),
                 "checkpoint": report["checkpoint"],
-                "checkpoint_sha256": report["checkpoint_sha256"],
+                "checkpoint_sha256": hashes[report["checkpoint"]],
                 "config": report["config"],
-                "config_sha256": report["config_sha256"],
+                "config_sha256": hashes[report["config"]],
                 "weights": [1.0] * len(sources),
             }
         ],

@@ -55,7 +55,7 @@ def import_checkpoints(
             say(f"{member['graph']}: {fused} attention blocks fused")
         name = name or str(report["name"]).lower()
         _check_name(name, directory, force)
-        data = _manifest(report, name, work)
+        data = _manifest(report, name, work, digests(files))
         model = manifest.parse(data, name)
         spec = registry.imported_spec(model)
         for member, entry in zip(report["members"], data["members"], strict=True):
@@ -132,7 +132,15 @@ def _fuse(graph: Path) -> int:
     return fused
 
 
-def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
+def digests(files: list[Path]) -> dict[str, str]:
+    """The SHA-256 of each given file by its name, as the export's report names them (hashed
+    here, so the export scripts need no copy of it)."""
+    return {path.name: sha256_of(path) for path in files}
+
+
+def _manifest(
+    report: dict[str, Any], name: str, work: Path, hashes: dict[str, str]
+) -> dict[str, Any]:
     members = report["members"]
     weights = np.array([m["weights"] for m in members], dtype=np.float64)
     if (weights < 0).any() or (weights.sum(axis=0) <= 0).any():
@@ -149,7 +157,7 @@ def _manifest(report: dict[str, Any], name: str, work: Path) -> dict[str, Any]:
                 "graph": m["graph"],
                 "sha256": sha256_of(work / m["graph"]),
                 "checkpoint": m["checkpoint"],
-                "checkpoint_sha256": m["checkpoint_sha256"],
+                "checkpoint_sha256": hashes[m["checkpoint"]],
                 "weights": m["weights"],
             }
             for m in members

@@ -5,17 +5,16 @@ Light (no numpy, no onnxruntime): the registry builds these for every process, w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-from demixer.engine.roformer.settings import manifest_fields
+from demixer.engine.roformer.settings import ChunkedSettings
 
 ARCHITECTURES = ("mdx23c", "scnet")
 TITLES = {"mdx23c": "MDX23C", "scnet": "SCNet"}
 
 
 @dataclass(frozen=True)
-class SpectralSettings:
+class SpectralSettings(ChunkedSettings):
     outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
     chunk_size: int  # audio.chunk_size
     num_overlap: int  # inference.num_overlap
@@ -31,20 +30,6 @@ class SpectralSettings:
     # each stem scaled back after (MSST's inference)
     normalize: bool = False
 
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> SpectralSettings:
-        """From a manifest's ``msst`` mapping (``KeyError``/``ValueError`` if bad)."""
-        settings = cls(**manifest_fields(cls, data))
-        if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
-            raise ValueError("chunk size, overlap and batch size must be positive")
-        if not 0 < settings.dim_f <= settings.n_fft // 2 + 1 or settings.padding < 0:
+    def check(self) -> None:
+        if not 0 < self.dim_f <= self.n_fft // 2 + 1 or self.padding < 0:
             raise ValueError("dim_f or padding out of range")
-        return settings
-
-    def items(self) -> tuple[tuple[str, Any], ...]:
-        return tuple((f.name, getattr(self, f.name)) for f in fields(self))
-
-    @classmethod
-    def of(cls, items: tuple[tuple[str, Any], ...]) -> SpectralSettings:
-        """From a registry entry's ``settings`` (what :meth:`items` gave)."""
-        return cls(**dict(items))

@@ -6,7 +6,7 @@ Light (no numpy, no onnxruntime): the registry builds these for every process, w
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields
-from typing import Any
+from typing import Any, Self
 
 ARCHITECTURES = ("bs_roformer", "mel_band_roformer")
 
@@ -22,8 +22,37 @@ def manifest_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class ChunkedSettings:
+    """What the settings of every model MSST's ``demix`` drives share (RoFormers here, MDX23C
+    and SCNet in :mod:`demixer.engine.msst.settings`): reading a manifest, the registry's items."""
+
+    chunk_size: int  # audio.chunk_size
+    num_overlap: int  # inference.num_overlap
+    batch_size: int  # inference.batch_size: the reference's fades depend on it
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Self:
+        """From a manifest's mapping (``KeyError``/``ValueError`` if bad)."""
+        settings = cls(**manifest_fields(cls, data))
+        if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
+            raise ValueError("chunk size, overlap and batch size must be positive")
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """A subclass's own range checks (``ValueError``)."""
+
+    def items(self) -> tuple[tuple[str, Any], ...]:
+        return tuple((f.name, getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
+
+    @classmethod
+    def of(cls, items: tuple[tuple[str, Any], ...]) -> Self:
+        """From a registry entry's ``settings`` (what :meth:`items` gave)."""
+        return cls(**dict(items))
+
+
 @dataclass(frozen=True)
-class RoformerSettings:
+class RoformerSettings(ChunkedSettings):
     outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
     chunk_size: int  # audio.chunk_size
     num_overlap: int  # inference.num_overlap
@@ -37,19 +66,3 @@ class RoformerSettings:
     # inference.normalize: the mix scaled to zero mean and unit deviation before the network,
     # each stem scaled back after (MSST's inference)
     normalize: bool = False
-
-    @classmethod
-    def parse(cls, data: dict[str, Any]) -> RoformerSettings:
-        """From a manifest's ``roformer`` mapping (``KeyError``/``ValueError`` if bad)."""
-        settings = cls(**manifest_fields(cls, data))
-        if min(settings.chunk_size, settings.num_overlap, settings.batch_size) < 1:
-            raise ValueError("chunk size, overlap and batch size must be positive")
-        return settings
-
-    def items(self) -> tuple[tuple[str, Any], ...]:
-        return tuple((f.name, getattr(self, f.name)) for f in fields(self))
-
-    @classmethod
-    def of(cls, items: tuple[tuple[str, Any], ...]) -> RoformerSettings:
-        """From a registry entry's ``settings`` (what :meth:`items` gave)."""
-        return cls(**dict(items))
