@@ -76,12 +76,14 @@ class Reference:
     helper: Path  # roformer_reference.py or spectral_reference.py
     checkpoints: Path
 
-    def demix(self, name: str, mix: np.ndarray, tmp: Path) -> np.ndarray:
-        """The reference's whole-song inference on float32 (2, N): float32 (S, 2, N)."""
+    def demix(self, name: str, mix: np.ndarray, tmp: Path, *, exact: bool = False) -> np.ndarray:
+        """The reference's whole-song inference on float32 (2, N): float32 (S, 2, N); with
+        ``exact``, the same computed in float64 throughout (float64 (S, 2, N))."""
         np.save(tmp / "mix.npy", mix)
         command = [str(self.python), str(self.helper), "demix"]
         command += [str(self.checkpoints / f"{name}.yaml"), str(self.checkpoints / f"{name}.ckpt")]
-        subprocess.run([*command, str(tmp / "mix.npy"), str(tmp / "ref.npy")], check=True)
+        command += [str(tmp / "mix.npy"), str(tmp / "ref.npy"), *(["--float64"] if exact else [])]
+        subprocess.run(command, check=True)
         return np.load(tmp / "ref.npy")
 
 

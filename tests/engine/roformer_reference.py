@@ -10,7 +10,9 @@ RoFormer vocals model and viperx's BS-RoFormer 1297.
 ``demix CONFIG CHECKPOINT MIX.npy OUT.npy``: the reference's whole-song inference on a (2, N)
 float32 mix: MSST's ``utils/model_utils.py`` ``demix`` (generic mode, commit e5da5ed) transcribed
 as it is, with ``inference.normalize`` as its ``inference.py`` applies it, then
-``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32.
+``target_instrument``'s complement as ``mix - target``. Writes (S, 2, N) float32. With
+``--float64`` the same in double precision throughout (the model's weights, its STFT and every
+sum): the exact answer the float32 runs approximate, for the flagship tests.
 """
 
 from __future__ import annotations
@@ -263,9 +265,11 @@ def _windowing_array(window_size: int, fade_size: int) -> torch.Tensor:
     return window
 
 
-def demix(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
-    """MSST ``demix`` (generic mode) as it is, on CPU: float32 (outputs, C, N)."""
-    mix = torch.tensor(mix, dtype=torch.float32)
+def demix(
+    config: dict, model: nn.Module, mix: np.ndarray, dtype: torch.dtype = torch.float32
+) -> np.ndarray:
+    """MSST ``demix`` (generic mode) as it is, on CPU: (outputs, C, N) in ``dtype``."""
+    mix = torch.tensor(mix, dtype=dtype)
     chunk_size = config["audio"]["chunk_size"]
     target = config["training"].get("target_instrument")
     num_instruments = 1 if target else len(config["training"]["instruments"])
@@ -274,14 +278,14 @@ def demix(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
     step = chunk_size // num_overlap
     border = chunk_size - step
     length_init = mix.shape[-1]
-    windowing_array = _windowing_array(chunk_size, fade_size)
+    windowing_array = _windowing_array(chunk_size, fade_size).to(dtype)
     if length_init > 2 * border and border > 0:
         mix = nn.functional.pad(mix, (border, border), mode="reflect")
     batch_size = config["inference"]["batch_size"]
     with torch.inference_mode():
         req_shape = (num_instruments, *mix.shape)
-        result = torch.zeros(req_shape, dtype=torch.float32)
-        counter = torch.zeros(req_shape, dtype=torch.float32)
+        result = torch.zeros(req_shape, dtype=dtype)
+        counter = torch.zeros(req_shape, dtype=dtype)
         i = 0
         batch_data = []
         batch_locations = []
@@ -316,7 +320,9 @@ def demix(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
     return estimated_sources
 
 
-def infer(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
+def infer(
+    config: dict, model: nn.Module, mix: np.ndarray, dtype: torch.dtype = torch.float32
+) -> np.ndarray:
     """MSST's ``inference.py`` around ``demix``: with ``inference.normalize`` the mix goes in as
     ``utils/audio_utils.py``'s ``normalize_audio`` makes it and each stem comes back through its
     ``denormalize_audio``; a ``target_instrument``'s complement is the mix minus the target (as
@@ -328,12 +334,12 @@ def infer(config: dict, model: nn.Module, mix: np.ndarray) -> np.ndarray:
         mono = mix.mean(0)
         mean, std = mono.mean(), mono.std()
         seen = (mix - mean) / std
-    stems = demix(config, model, seen)
+    stems = demix(config, model, seen, dtype)
     if normalize:
         stems = stems * std + mean
     if (config.get("training") or {}).get("target_instrument"):
         stems = np.stack([stems[0], mix - stems[0]])
-    return stems.astype(np.float32)
+    return stems.astype(np.float64 if dtype == torch.float64 else np.float32)
 
 
 def main(argv: list[str]) -> None:
@@ -341,7 +347,11 @@ def main(argv: list[str]) -> None:
         make(Path(argv[1]), FLAGSHIP if "--flagship" in argv else SMALL)
     elif argv[0] == "demix":
         config, model = load(Path(argv[1]), Path(argv[2]))
-        np.save(argv[4], infer(config, model, np.load(argv[3])))
+        if "--float64" in argv:
+            model, dtype = model.double(), torch.float64
+        else:
+            dtype = torch.float32
+        np.save(argv[4], infer(config, model, np.load(argv[3]), dtype))
     else:
         raise SystemExit(f"unknown command {argv[0]}")
 

@@ -21,6 +21,7 @@ from tests.engine.import_parity import (
     compare,
     import_checkpoint,
     models_cli,
+    snr_db,
     write_song,
 )
 
@@ -96,6 +97,19 @@ def test_refusals(reference_checkpoints: Path, models_folder: Path, tmp_path: Pa
     assert not (models_folder / "imported" / "refused").exists()
 
 
+# At the published sizes, with random weights, the reference is ill-conditioned: its output on
+# an 8 s chunk of the flagship test's song moves by 38.5 dB (SNR) when the input moves by one
+# float32 rounding (x * (1 + 1e-7 noise)), and by 39.9 dB when only its STFT is rounded differently
+# (computed in float64, then cast). Any other float32 implementation (another FFT, onnxruntime's
+# kernels) therefore lands about that far from the float32 reference, whatever its care: 40 dB
+# against it cannot be asked. What can be: demixer is as close to the exact answer (the reference
+# in float64 throughout) as the float32 reference is, within 3 dB (two independent roundings of
+# the same size add 3 dB), and never under FLAGSHIP_FLOOR_DB of the reference (a real mistake,
+# such as a wrong fade or band, costs far more).
+EXACT_MARGIN_DB = 3.0
+FLAGSHIP_FLOOR_DB = 30.0
+
+
 @pytest.mark.slow
 @pytest.mark.flagship
 @pytest.mark.parametrize("name", ["kim_mel_band_roformer", "bs_roformer_1297"])
@@ -108,12 +122,27 @@ def test_flagship_configs_match_msst_demix(
 ) -> None:
     """The published configs (Kim's Mel-Band RoFormer vocals, viperx's BS-RoFormer 1297) at
     random weights: the import's export and one whole song (two borders, a batch of four chunks
-    and the last one alone, zero-padded) against MSST's ``demix`` with the reference classes."""
+    and the last one alone, zero-padded) against MSST's ``demix`` with the reference classes, in
+    float32 and in float64 (the exact answer; see above)."""
     manifest = imported(models_folder, flagship_checkpoints, name)
     assert registry.get_spec(name).sources == ("vocals", "other")
     stereo, _ = write_song(tmp_path, 9.0, seed=5)
     reference = Reference(importer_python, HELPER, flagship_checkpoints)
     result = compare(name, stereo, reference, tmp_path)
+    exact = reference.demix(name, result.mix, tmp_path, exact=True)
+    stems = range(len(result.ours))
+    theirs_to_exact = [snr_db(exact[k], result.theirs[k]) for k in stems]
+    ours_to_exact = [snr_db(exact[k], result.ours[k]) for k in stems]
     agreement = manifest["members"][0]["agreement_db"]
-    print(name, f"one chunk {agreement:.1f} dB, per stem:", [round(snr, 1) for snr in result.snrs])
-    assert min(result.snrs) >= MIN_SNR_DB, result.snrs
+    print(
+        name,
+        f"one chunk {agreement:.1f} dB; per stem, demixer to the float32 reference:",
+        [round(snr, 1) for snr in result.snrs],
+        "to the exact answer:",
+        [round(snr, 1) for snr in ours_to_exact],
+        "the float32 reference to the exact answer:",
+        [round(snr, 1) for snr in theirs_to_exact],
+    )
+    for k in stems:
+        assert ours_to_exact[k] >= theirs_to_exact[k] - EXACT_MARGIN_DB, (k, ours_to_exact)
+    assert min(result.snrs) >= FLAGSHIP_FLOOR_DB, result.snrs
