@@ -143,6 +143,7 @@ DEMUCS_ONNX_GRAPH = ROOT / "var" / "peers" / "demucs-onnx" / "htdemucs-random.on
 MODEL = ROOT / "var" / "models" / "htdemucs.onnx"
 RATE = 44100
 SEGMENT = int(7.8 * RATE)
+HTDEMUCS_OVERLAP = 0.25  # the CLI's default, as every htdemucs contender runs
 SEED = 1
 PEAK = 0.5
 HTDEMUCS_PARAMS = 41_984_456
@@ -817,17 +818,56 @@ def print_split(
             f"  {name}: start-up {s['start']:.1f} s, session {s['load']:.1f} s, separate "
             f"{s['separate']:.1f} s, write stems {s['write']:.1f} s"
         )
+    print_long_song(splits)
     if gflops is None:
         return
     for name, s in splits.items():
-        per_run = gflop.get(split_variant(name)[0])
-        if per_run is None or not s["runs"]:
+        gflop_run = gflop.get(split_variant(name)[0])
+        if gflop_run is None or not s["runs"]:
             continue
-        floor = per_run * s["runs"] / gflops
+        floor = gflop_run * s["runs"] / gflops
         print(
-            f"  {name}: {per_run:.1f} GFLOP per run x {s['runs']:.0f} runs / {gflops:.0f} "
+            f"  {name}: {gflop_run:.1f} GFLOP per run x {s['runs']:.0f} runs / {gflops:.0f} "
             f"GFLOP/s = {floor:.1f} s of arithmetic; the graph took {s['graph']:.1f} s "
             f"({s['graph'] / floor:.1f}x)"
+        )
+
+
+def audio_per_run(name: str) -> float | None:
+    """Seconds of a long song each graph run moves on by (its chunks' step), or None where the
+    graph's runs do not step through the song (Spleeter's spectrogram blocks)."""
+    base = split_variant(name)[0]
+    if base in ("demixer", "demixer-fast", "demixer-lowmem"):
+        return SEGMENT * (1 - HTDEMUCS_OVERLAP) / RATE
+    zoo = ZOO_BY_CONTENDER.get(base)
+    if zoo is None or not zoo_imported(zoo):
+        return None
+    data = json.loads((ZOO_MODELS / "imported" / zoo.name / "manifest.json").read_text())
+    if "params" in data:  # MDX-Net: hop * (segment_size - 1) samples, every 75 % of that
+        from demixer.engine.mdx.model import OVERLAP
+
+        params = data["params"]
+        return params["hop"] * (params["segment_size"] - 1) * (1 - OVERLAP) / 44100
+    settings = data.get("roformer") or data["msst"]
+    return settings["chunk_size"] / settings["num_overlap"] / data["samplerate"]
+
+
+def print_long_song(splits: dict[str, dict[str, float]]) -> None:
+    """A long song's RTF: a short clip's separation is mostly its borders' padding (MSST pads
+    ``chunk - step`` at each end; SCNet-large's is 8.25 s), so each contender's separation time
+    per graph run over the audio a run moves on by in the middle of a song."""
+    steady = {}
+    for name, s in splits.items():
+        step = audio_per_run(name)
+        if step and s["runs"]:
+            steady[name] = (s["separate"] / s["runs"], step)
+    base = steady.get("demixer")
+    for name, (per_run, step) in steady.items():
+        rtf = per_run / step
+        ratio = f", {rtf / (base[0] / base[1]):.2f}x htdemucs" if base else ""
+        print(
+            f"  {name}: long song: {per_run:.2f} s a run, one run per {step:.2f} s of audio: "
+            f"RTF {rtf:.3f}{ratio}"
         )
 
 

@@ -33,7 +33,16 @@ class Measured:
     speed: float  # separation time relative to htdemucs on the same clip
 
 
-MEASURED: tuple[Measured, ...] = ()
+# bench/engine_speed.py --zoo --seconds 12 (2026-12-06, the 2-core AVX-512 VNNI host, quiet):
+# each model's separation time per graph run over the audio a run moves on by (its long-song
+# RTF) divided by htdemucs' RTF at 60 s on the same host (0.61, as REFERENCE_RTF)
+MEASURED: tuple[Measured, ...] = (
+    Measured("mel_band_roformer", "Kim's vocals (384 x 6, 60 bands)", graph_mb=347.2, speed=9.2),
+    Measured("bs_roformer", "viperx 1297 (512 x 12, 62 bands)", graph_mb=640.3, speed=25.9),
+    Measured("mdx23c", "DrumSep, 6 stems", graph_mb=437.4, speed=7.2),
+    Measured("scnet", "SCNet-large", graph_mb=174.5, speed=10.1),
+    Measured("mdx", "UVR Inst HQ 3's shape (n_fft 6144, dim_f 3072)", graph_mb=66.7, speed=1.6),
+)
 
 
 def relative_speed(architecture: str, graph_bytes: int | None = None) -> float | None:
