@@ -55,7 +55,8 @@ def serving(handler: type[BaseHTTPRequestHandler], wrap=None) -> Iterator[int]:
     server = HTTPServer(("127.0.0.1", 0), handler)
     if wrap is not None:
         server.socket = wrap(server.socket)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, at the end of every test
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield server.server_port
