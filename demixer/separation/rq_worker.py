@@ -38,6 +38,17 @@ class SeparationWorker(SimpleWorker):
         tasks.shutdown_requested.set()
         super().request_stop(signum, frame)
 
+    def unsubscribe(self) -> None:
+        """RQ's command listener (a pub/sub thread that reads with a 60 s timeout) is told to
+        stop before RQ unsubscribes. In RQ's order (unsubscribe, then ``stop()``, which in
+        redis-py 8.2 waits for the thread) a thread that had already read its unsubscribe
+        confirmation goes back to wait for a subscription for 60 s, and the worker's exit waits
+        with it: a 60 s pause at the end of a burst, and a shutdown that a supervisor's kill
+        timeout could cut short. With its flag cleared first, the confirmation ends it."""
+        if self.pubsub_thread:
+            self.pubsub_thread.stop(timeout=0)  # clears the flag; returns at once
+        super().unsubscribe()
+
 
 def separation_worker(queue_names: list[str], name: str) -> SeparationWorker:
     import django_rq
