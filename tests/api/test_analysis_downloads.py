@@ -32,6 +32,7 @@ def test_a_stems_midi(alice_api, done) -> None:
     assert again.status_code == 200 and again["Content-Type"] == "audio/midi"
 
 
+@pytest.mark.slow  # the chords of a generated song's stems (~2 s)
 def test_the_chords_as_lab_and_as_json(alice_api, done) -> None:
     waiting = alice_api.get(f"{base(done)}/chords")
     assert waiting.status_code == 202 and waiting.json()["status"] == Status.QUEUED

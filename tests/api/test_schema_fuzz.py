@@ -9,7 +9,8 @@ from django.core.wsgi import get_wsgi_application
 
 from demixer.api import tokens
 
-pytestmark = pytest.mark.django_db
+# slow: 20 examples of every operation (~5 s), in make test, not make test-fast
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_every_operation_answers_as_documented(alice, make_done_separation, settings) -> None:

@@ -136,6 +136,7 @@ def test_bad_input_exit_code_2(
     assert message in stderr
 
 
+@pytest.mark.slow  # the child makes the real session first (~2.5 s)
 def test_an_empty_file_exit_code_2(tmp_path: Path) -> None:
     """Refused once the session is made (a child process: the session stays out of this one)."""
     empty = tmp_path / "empty.wav"

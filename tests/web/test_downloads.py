@@ -294,6 +294,8 @@ def _traced_peak_mb(masters: dict[str, Path], target: Path) -> float:
         tracemalloc.stop()
 
 
+# slow: minutes of audio mixed and measured (~2 s)
+@pytest.mark.slow
 def test_a_mix_holds_blocks_not_the_track(tmp_path) -> None:
     """Memory of a mix does not grow with the track: it is summed and encoded block by block
     (the whole sum of a 20-minute mix would be 420 MB)."""

@@ -25,6 +25,8 @@ def song_file(tmp_path: Path, key: Key, bpm: float) -> Path:
     return write_audio(tmp_path / "song.flac", mix * 0.8, RATE, "flac")
 
 
+# slow: the worker's whole analysis of a generated song (~2 s)
+@pytest.mark.slow
 def test_the_worker_records_key_and_tempo_and_the_pages_show_them(
     alice_client, tmp_path: Path
 ) -> None:

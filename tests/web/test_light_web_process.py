@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from demixer.testing import signals
 from demixer.testing.files import write_audio
 
@@ -44,6 +46,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # a fresh interpreter migrates and serves (~2 s)
 def test_pages_an_upload_and_a_queued_job_load_no_engine(tmp_path: Path) -> None:
     clip = write_audio(
         tmp_path / "clip.flac", signals.mix(signals.song(1.0, seed=5)), 44100, "flac"

@@ -146,6 +146,7 @@ def test_readyz_pings_redis_with_the_rq_queue(client: Client, settings) -> None:
     assert client.get("/readyz").json()["checks"]["queue"] == {"ok": True}
 
 
+@pytest.mark.slow  # a fresh interpreter (~1 s)
 def test_readiness_never_imports_onnxruntime() -> None:
     """A web process runs the checks: the model check must use the registry's light side."""
     script = (
