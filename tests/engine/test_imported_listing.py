@@ -4,7 +4,6 @@ once skipped by the Demucs manifests' reader)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from demixer.engine import model_files, registry
-from demixer.engine.importer import manifest
+from tests.engine.imported_manifests import MDX23C, write_manifest
 
 ARCHITECTURES = ("htdemucs", "bs_roformer", "mel_band_roformer", "mdx23c", "scnet", "mdx")
 
@@ -30,29 +29,10 @@ def test_import_help_names_every_architecture() -> None:
     assert "not yet supported" not in text
 
 
-def _write(folder: Path, name: str, architecture: str, section: str, settings: dict) -> None:
-    data = {
-        "format": manifest.FORMAT,
-        "name": name,
-        "architecture": architecture,
-        "sources": ["kick", "snare"],
-        "samplerate": 44100,
-        "channels": 2,
-        "segment_samples": 8064,
-        "members": [
-            {"graph": "model.onnx", "sha256": "0" * 64, "checkpoint": "x.ckpt", "weights": [1, 1]}
-        ],
-        section: settings,
-    }
-    target = manifest.folder(folder, name)
-    target.mkdir(parents=True)
-    (target / manifest.FILENAME).write_text(json.dumps(data))
-
-
 @pytest.mark.parametrize(
     ("architecture", "section", "extra"),
     [
-        ("mdx23c", "msst", {"dim_f": 128, "padding": 0, "rectangular": False}),
+        ("mdx23c", "msst", MDX23C),
         ("scnet", "msst", {"dim_f": 257, "padding": 111, "rectangular": True}),
         ("bs_roformer", "roformer", {"zero_dc": False, "istft_length": 8064}),
     ],
@@ -65,18 +45,7 @@ def test_imported_models_of_every_architecture_are_listed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(model_files, "_configured_dir", tmp_path)
-    settings = {
-        "outputs": 2,
-        "chunk_size": 8064,
-        "num_overlap": 4,
-        "batch_size": 1,
-        "n_fft": 512,
-        "hop_length": 128,
-        "win_length": 512,
-        "normalized": False,
-        **extra,
-    }
-    _write(tmp_path, "parts", architecture, section, settings)
+    write_manifest(tmp_path, "parts", architecture, section, extra)
     spec = registry.get_spec("parts")
     assert spec.architecture == architecture and spec.sources == ("kick", "snare")
     assert dict(spec.settings)["chunk_size"] == 8064

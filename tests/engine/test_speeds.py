@@ -12,6 +12,7 @@ import pytest
 from demixer.engine import model_files, registry, speeds
 from demixer.engine.importer import manifest
 from demixer.engine.mdx import manifest as mdx_manifest
+from tests.engine.imported_manifests import MDX23C, write_manifest
 
 IMPORTED = ("bs_roformer", "mel_band_roformer", "mdx23c", "scnet", "mdx")
 TWO_SIZES = (
@@ -36,36 +37,8 @@ def test_the_nearest_measured_size_gives_the_speed(monkeypatch: pytest.MonkeyPat
 
 
 def _msst(folder: Path, name: str, graph_bytes: int) -> None:
-    target = manifest.folder(folder, name)
-    target.mkdir(parents=True)
+    target = write_manifest(folder, name, "mdx23c", "msst", MDX23C)
     (target / "model.onnx").write_bytes(b"\0" * graph_bytes)
-    settings = {
-        "outputs": 2,
-        "chunk_size": 8064,
-        "num_overlap": 4,
-        "batch_size": 1,
-        "n_fft": 512,
-        "hop_length": 128,
-        "win_length": 512,
-        "normalized": False,
-        "rectangular": False,
-        "dim_f": 128,
-        "padding": 0,
-    }
-    data = {
-        "format": manifest.FORMAT,
-        "name": name,
-        "architecture": "mdx23c",
-        "sources": ["kick", "snare"],
-        "samplerate": 44100,
-        "channels": 2,
-        "segment_samples": 8064,
-        "members": [
-            {"graph": "model.onnx", "sha256": "0" * 64, "checkpoint": "x.ckpt", "weights": [1, 1]}
-        ],
-        "msst": settings,
-    }
-    (target / manifest.FILENAME).write_text(json.dumps(data))
 
 
 def test_an_import_is_listed_with_the_speed_of_its_size(

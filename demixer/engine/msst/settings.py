@@ -15,14 +15,6 @@ TITLES = {"mdx23c": "MDX23C", "scnet": "SCNet"}
 
 @dataclass(frozen=True)
 class SpectralSettings(ChunkedSettings):
-    outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
-    chunk_size: int  # audio.chunk_size
-    num_overlap: int  # inference.num_overlap
-    batch_size: int  # inference.batch_size: the reference's fades depend on it
-    n_fft: int
-    hop_length: int
-    win_length: int
-    normalized: bool  # torch.stft(normalized=True): scaled by n_fft ** -0.5 (SCNet)
     rectangular: bool  # torch.stft without a window (SCNet): ones over win_length, not Hann
     dim_f: int  # the bins the network sees (MDX23C: audio.dim_f; the rest are zero on the way back)
     padding: int  # zeros appended to each chunk before the STFT (SCNet), cut off after the iSTFT

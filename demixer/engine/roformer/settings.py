@@ -22,13 +22,20 @@ def manifest_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
 class ChunkedSettings:
     """What the settings of every model MSST's ``demix`` drives share (RoFormers here, MDX23C
-    and SCNet in :mod:`demixer.engine.msst.settings`): reading a manifest, the registry's items."""
+    and SCNet in :mod:`demixer.engine.msst.settings`): MSST's chunking, the STFT's size, reading
+    a manifest, the registry's items. Each architecture's fields follow these."""
 
+    outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
     chunk_size: int  # audio.chunk_size
     num_overlap: int  # inference.num_overlap
     batch_size: int  # inference.batch_size: the reference's fades depend on it
+    n_fft: int
+    hop_length: int
+    win_length: int
+    normalized: bool  # torch.stft(normalized=True): scaled by n_fft ** -0.5
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Self:
@@ -43,7 +50,7 @@ class ChunkedSettings:
         """A subclass's own range checks (``ValueError``)."""
 
     def items(self) -> tuple[tuple[str, Any], ...]:
-        return tuple((f.name, getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
+        return tuple((f.name, getattr(self, f.name)) for f in fields(self))
 
     @classmethod
     def of(cls, items: tuple[tuple[str, Any], ...]) -> Self:
@@ -53,14 +60,6 @@ class ChunkedSettings:
 
 @dataclass(frozen=True)
 class RoformerSettings(ChunkedSettings):
-    outputs: int  # what the network gives (1 with target_instrument; the other stem is mix - it)
-    chunk_size: int  # audio.chunk_size
-    num_overlap: int  # inference.num_overlap
-    batch_size: int  # inference.batch_size: the reference's fades depend on it
-    n_fft: int
-    hop_length: int
-    win_length: int
-    normalized: bool
     zero_dc: bool
     istft_length: int  # chunk_size, or hop * (chunk // hop) where the iSTFT is not matched
     # inference.normalize: the mix scaled to zero mean and unit deviation before the network,
