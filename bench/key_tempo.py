@@ -1,5 +1,5 @@
 """Accuracy of the key and BPM shown for a track (demixer.engine.analysis), before and after
-issue 22, on two generated sets of known key and tempo:
+the rework of 2026-12-06, on two generated sets of known key and tempo:
 
 - easy: demixer.testing.tonal's sine-tone songs (every tonic in both modes, 70-170 BPM);
 - hard: demixer.testing.arrangements' General MIDI arrangements rendered by FluidSynth (drums
@@ -7,7 +7,7 @@ issue 22, on two generated sets of known key and tempo:
   harmonic minor progressions; half of them 60-80 BPM). Skipped, with the reason, when
   FluidSynth or the soundfont is missing.
 
-"before" is the estimator shipped until issue 22 (Temperley's profiles on the mix's chroma,
+"before" is the estimator shipped until that rework (Temperley's profiles on the mix's chroma,
 librosa's default tempo), reproduced here; "after (mix)" is today's analysis of the mix alone,
 "after (stems)" what the worker runs (the key from the true stems, as after a perfect
 separation); the profile rows compare key profiles in the "after (stems)" pipeline. Prints
@@ -82,7 +82,7 @@ def tempo_error(truth: float, guess: float) -> str:
 
 
 def before(mix: np.ndarray) -> Guess:
-    """The estimator shipped before issue 22."""
+    """The estimator shipped before the rework."""
     import librosa
 
     y = analysis._mono(mix, RATE)

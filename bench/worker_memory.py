@@ -1,4 +1,4 @@
-"""Peak memory of the worker for each built-in model at the upload limits (issue 19).
+"""Peak memory of the worker for each built-in model at the upload limits.
 
 Generates one input at the limits the settings allow by default (20 minutes, 192 kHz, 8
 channels, 16-bit FLAC written frame by frame under ``var/bench/``), then runs one real job per
