@@ -55,7 +55,7 @@ def test_an_oversize_file_is_refused_before_it_is_sent(
 def test_the_speed_note_follows_the_chosen_model(page, sign_up, live_app) -> None:
     """The note under the stems choice says how long the chosen model takes here; choosing
     another model changes it to that model's (each choice carries its own sentence)."""
-    sign_up("grace")
+    sign_up("tempo")
     note = page.locator("#mode-speed")
     default = page.locator("label[data-took]:has(input[value='4'])").get_attribute("data-took")
     quick = page.locator("label[data-took]:has(input[value='spleeter'])").get_attribute("data-took")
