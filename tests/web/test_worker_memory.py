@@ -18,7 +18,7 @@ import pytest
 from demixer.testing import worker_memory
 
 WORKER_BUDGET_MIB = 1536  # README: the worker budget
-JOB_MIB = 450  # README: what one job may add on top of its warm session, whatever the length
+JOB_MIB = 512  # README: what one job may add on top of its warm session, whatever the length
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
